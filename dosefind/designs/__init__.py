@@ -1,0 +1,22 @@
+"""Dose-finding designs: one design per module, plus composable modifiers."""
+
+from dosefind.designs.base import Design
+from dosefind.designs.modifiers import (
+    DontSkipDoses,
+    Modified,
+    Modifier,
+    StopAtN,
+    StopWhenNAtDose,
+    StopWhenTooToxic,
+)
+from dosefind.designs.three_plus_three import ThreePlusThree
+from dosefind.designs.boin import BOIN
+from dosefind.designs.crm import CRM
+
+#: Every registered design, by the name used on the command line.
+REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "crm": CRM}
+
+__all__ = [
+    "BOIN", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
+    "StopWhenNAtDose", "StopWhenTooToxic", "ThreePlusThree",
+]

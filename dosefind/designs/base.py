@@ -1,0 +1,100 @@
+"""The design contract.
+
+A design is a pure function of the trial history: :meth:`Design.decide` maps an
+immutable :class:`~dosefind.state.TrialState` to a :class:`~dosefind.state.Decision`
+(next dose or stop, with a reason), and :meth:`Design.select_mtd` maps the final state
+to an :class:`~dosefind.state.MTDSelection`.  No method mutates the design.
+
+``memory`` tells engines what a decision may depend on:
+
+* ``"counts"``: only ``state.key()`` (per-dose counts, current dose, last cohort's DLT
+  count).  Engines merge states with equal keys (exact propagation, decision caching).
+* ``"history"``: the whole cohort history; engines must not merge states.
+
+Rules compose with :meth:`Design.then`: ``BOIN(...).then(StopAtN(24))``.
+"""
+
+from __future__ import annotations
+
+from dosefind import _validate as V
+from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_index, to_level
+
+
+class Design:
+    """Base class for dose-finding designs.
+
+    Subclasses set ``name`` and implement :meth:`_decide` and :meth:`select_mtd`; the base
+    class validates the common options and handles the start dose and the trial-size
+    limit (``max_n``) so that no design repeats them.
+    """
+
+    name = "design"
+    memory = "counts"
+
+    def __init__(self, num_doses: int | None = None, *, cohort_size: int = 3, max_n: int | None = None,
+                 start_dose: int = 1, doses: DoseLevels | None = None):
+        if num_doses is None and doses is None:
+            raise ValueError("num_doses must be given (a whole number >= 1)")
+        if doses is not None and not isinstance(doses, DoseLevels):
+            doses = DoseLevels.from_amounts(doses)
+        if num_doses is None:
+            num_doses = len(doses)
+        self.num_doses = V.integer(num_doses, "num_doses", minimum=1)
+        if doses is not None and len(doses) != self.num_doses:
+            raise ValueError(f"doses has {len(doses)} levels but num_doses is {self.num_doses}")
+        self.doses = doses if doses is not None else DoseLevels.numbered(self.num_doses)
+        self.cohort_size = V.integer(cohort_size, "cohort_size", minimum=1)
+        self.max_n = None if max_n is None else V.integer(max_n, "max_n", minimum=1)
+        self.start_dose = V.integer(start_dose, "start_dose", minimum=1, maximum=self.num_doses)
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def start_index(self) -> int:
+        return to_index(self.start_dose)
+
+    def decide(self, state: TrialState) -> Decision:
+        """Next dose (or stop) given the whole history."""
+        self._check_state(state)
+        if self.max_n is not None and state.total_n >= self.max_n:
+            return Decision.halt(f"maximum sample size reached ({state.total_n} of max_n={self.max_n})")
+        if state.current_index is None:
+            return Decision.treat(self.start_index, f"start the trial at dose {self.start_dose}")
+        return self._decide(state)
+
+    def _decide(self, state: TrialState) -> Decision:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def select_mtd(self, state: TrialState) -> MTDSelection:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def then(self, *modifiers) -> "Design":
+        """Wrap this design in modifiers; later links win."""
+        from dosefind.designs.modifiers import Modified
+
+        design = self
+        for m in modifiers:
+            design = Modified(design, m)
+        return design
+
+    # ------------------------------------------------------------------ helpers
+    def _check_state(self, state: TrialState) -> None:
+        if not isinstance(state, TrialState):
+            raise TypeError(f"state must be a TrialState, got {type(state).__name__}")
+        if state.num_doses != self.num_doses:
+            raise ValueError(f"the trial state has {state.num_doses} doses but the design has {self.num_doses}")
+
+    def params(self) -> dict:
+        """The design's options, as keyword arguments (for reports and manifests)."""
+        return {"num_doses": self.num_doses, "cohort_size": self.cohort_size, "max_n": self.max_n,
+                "start_dose": self.start_dose}
+
+    def describe(self) -> str:
+        """One paragraph describing the design, for reports and protocol text."""
+        return self.name
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+__all__ = ["Design", "to_level", "to_index"]

@@ -1,0 +1,252 @@
+"""Composable rules that wrap any design.
+
+A modifier receives the parent design's :class:`~dosefind.state.Decision` (and, at the end
+of the trial, its :class:`~dosefind.state.MTDSelection`) and overrides only what it
+changes; in a chain, later links win::
+
+    BOIN(target=0.3, num_doses=5).then(StopAtN(24), DontSkipDoses())
+
+Modifiers follow the chained selectors of the R package *escalation* (Brock 2019):
+``stop_at_n``, ``dont_skip_doses``, ``stop_when_too_toxic`` and ``stop_when_n_at_dose``.
+"""
+
+from __future__ import annotations
+
+from scipy.stats import beta as beta_dist
+
+from dosefind import _validate as V
+from dosefind.designs.base import Design
+from dosefind.state import Decision, MTDSelection, TrialState, to_index, to_level
+
+
+class Modifier:
+    """Base class: by default changes nothing."""
+
+    name = "modifier"
+    memory = "counts"
+
+    def bind(self, design: Design) -> None:
+        """Check the modifier fits the design it wraps (e.g. dose numbers in range)."""
+
+    def decide(self, state: TrialState, decision: Decision, design: Design) -> Decision:
+        return decision
+
+    def select_mtd(self, state: TrialState, selection: MTDSelection, design: Design) -> MTDSelection:
+        return selection
+
+    def params(self) -> dict:
+        return {}
+
+    def describe(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params().items())})"
+
+
+class Modified(Design):
+    """A design wrapped by one modifier (built by :meth:`Design.then`)."""
+
+    def __init__(self, parent: Design, modifier: Modifier):
+        if not isinstance(parent, Design):
+            raise TypeError(f"parent must be a Design, got {type(parent).__name__}")
+        if not isinstance(modifier, Modifier):
+            raise TypeError(f"then() takes modifiers such as StopAtN(24), got {type(modifier).__name__}")
+        modifier.bind(parent)
+        self.parent = parent
+        self.modifier = modifier
+        # The wrapper is a design with the parent's shape.
+        self.num_doses = parent.num_doses
+        self.doses = parent.doses
+        self.cohort_size = parent.cohort_size
+        self.max_n = parent.max_n
+        self.start_dose = parent.start_dose
+        self.name = parent.name
+        self.memory = "history" if "history" in (parent.memory, modifier.memory) else "counts"
+
+    @property
+    def base(self) -> Design:
+        """The innermost design of the chain."""
+        d = self.parent
+        while isinstance(d, Modified):
+            d = d.parent
+        return d
+
+    @property
+    def modifiers(self) -> list[Modifier]:
+        chain, d = [], self
+        while isinstance(d, Modified):
+            chain.append(d.modifier)
+            d = d.parent
+        return chain[::-1]
+
+    def __getattr__(self, item):
+        # Design-specific attributes (target, skeleton, boundaries(), ...) come from the parent.
+        if item == "parent":
+            raise AttributeError(item)
+        return getattr(self.parent, item)
+
+    def decide(self, state: TrialState) -> Decision:
+        decision = self.parent.decide(state)
+        return self.modifier.decide(state, decision, self.parent)
+
+    def select_mtd(self, state: TrialState) -> MTDSelection:
+        return self.modifier.select_mtd(state, self.parent.select_mtd(state), self.parent)
+
+    def params(self) -> dict:
+        return self.parent.params()
+
+    def describe(self) -> str:
+        return self.parent.describe() + " " + self.modifier.describe()
+
+    def __repr__(self) -> str:
+        return f"{self.parent!r}.then({self.modifier!r})"
+
+
+class StopAtN(Modifier):
+    """Stop once ``n`` patients have been treated in total (escalation's ``stop_at_n``)."""
+
+    name = "stop at N"
+
+    def __init__(self, n: int):
+        self.n = V.integer(n, "n", minimum=1)
+
+    def decide(self, state, decision, design):
+        if not decision.stop and state.total_n >= self.n:
+            return Decision.halt(f"sample size reached: {state.total_n} patients treated (stop at n={self.n})")
+        return decision
+
+    def params(self):
+        return {"n": self.n}
+
+    def describe(self):
+        return f"The trial stops once {self.n} patients have been treated."
+
+
+class StopWhenNAtDose(Modifier):
+    """Stop when the dose about to be given already has ``n`` patients (the BOIN
+    ``n.earlystop`` idea, escalation's ``stop_when_n_at_dose(dose='recommended')``)."""
+
+    name = "stop when n at dose"
+
+    def __init__(self, n: int):
+        self.n = V.integer(n, "n", minimum=1)
+
+    def decide(self, state, decision, design):
+        if not decision.stop and state.n_at_dose[decision.dose_index] >= self.n:
+            return Decision.halt(
+                f"dose {decision.next_dose} already has {state.n_at_dose[decision.dose_index]} patients "
+                f"(stop when {self.n} are at the recommended dose)"
+            )
+        return decision
+
+    def params(self):
+        return {"n": self.n}
+
+    def describe(self):
+        return f"The trial stops when the recommended next dose already has {self.n} patients."
+
+
+class DontSkipDoses(Modifier):
+    """Never escalate by more than one level above the highest dose tried (and, with
+    ``when_deescalating=True``, never de-escalate by more than one level at a time)."""
+
+    name = "don't skip doses"
+
+    def __init__(self, when_escalating: bool = True, when_deescalating: bool = False):
+        self.when_escalating = bool(when_escalating)
+        self.when_deescalating = bool(when_deescalating)
+
+    def decide(self, state, decision, design):
+        if decision.stop or state.current_index is None:
+            return decision
+        d = decision.dose_index
+        if self.when_escalating:
+            top = state.max_tried_index
+            cap = 0 if top is None else top + 1
+            if d > cap:
+                return Decision.treat(cap, decision.reason + f"; capped at dose {to_level(cap)} (no skipping of untried doses)")
+        if self.when_deescalating and d < state.current_index - 1:
+            lo = state.current_index - 1
+            return Decision.treat(lo, decision.reason + f"; de-escalate one level at a time, to dose {to_level(lo)}")
+        return decision
+
+    def params(self):
+        return {"when_escalating": self.when_escalating, "when_deescalating": self.when_deescalating}
+
+    def describe(self):
+        parts = []
+        if self.when_escalating:
+            parts.append("no untried dose is skipped when escalating")
+        if self.when_deescalating:
+            parts.append("de-escalation is by one level at a time")
+        return ("Additionally, " + " and ".join(parts) + ".") if parts else ""
+
+
+class StopWhenTooToxic(Modifier):
+    """Safety rule on the posterior of the DLT rate at one dose.
+
+    With a Beta(``prior_a``, ``prior_b``) prior, if Pr(p_dose > ``threshold`` | data) >
+    ``confidence`` at a dose with at least ``min_n`` patients, that dose and all above it
+    are removed: if ``dose`` is the lowest dose the trial stops with no MTD; otherwise the
+    next dose and the selected MTD are capped below it (escalation's
+    ``stop_when_too_toxic``).
+    """
+
+    name = "stop when too toxic"
+
+    def __init__(self, threshold: float, confidence: float = 0.9, dose: int = 1, min_n: int = 1,
+                 prior_a: float = 1.0, prior_b: float = 1.0):
+        self.threshold = V.probability(threshold, "threshold")
+        self.confidence = V.probability(confidence, "confidence")
+        self.dose = V.integer(dose, "dose", minimum=1)
+        self.min_n = V.integer(min_n, "min_n", minimum=1)
+        self.prior_a = V.positive(prior_a, "prior_a")
+        self.prior_b = V.positive(prior_b, "prior_b")
+
+    def bind(self, design):
+        if self.dose > design.num_doses:
+            raise ValueError(f"dose must be between 1 and {design.num_doses}, got {self.dose}")
+
+    def prob_tox_exceeds(self, state: TrialState) -> float:
+        i = to_index(self.dose)
+        n, y = state.n_at_dose[i], state.tox_at_dose[i]
+        return float(beta_dist.sf(self.threshold, self.prior_a + y, self.prior_b + n - y))
+
+    def _too_toxic(self, state) -> bool:
+        i = to_index(self.dose)
+        return state.n_at_dose[i] >= self.min_n and self.prob_tox_exceeds(state) > self.confidence
+
+    def decide(self, state, decision, design):
+        if decision.stop or not self._too_toxic(state):
+            return decision
+        why = (f"Pr(DLT rate at dose {self.dose} > {self.threshold:g}) = {self.prob_tox_exceeds(state):.3f} "
+               f"exceeds {self.confidence:g}")
+        i = to_index(self.dose)
+        if i == 0:
+            return Decision.halt(f"stop for toxicity: {why}")
+        if decision.dose_index >= i:
+            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead")
+        return decision
+
+    def select_mtd(self, state, selection, design):
+        if not self._too_toxic(state):
+            return selection
+        i = to_index(self.dose)
+        if i == 0:
+            return MTDSelection(None, selection.estimates, "no MTD: the lowest dose is too toxic", selection.details)
+        if selection.mtd_index is not None and selection.mtd_index >= i:
+            return MTDSelection(i - 1, selection.estimates,
+                                f"MTD capped at dose {i}: dose {self.dose} is too toxic", selection.details)
+        return selection
+
+    def params(self):
+        return {"threshold": self.threshold, "confidence": self.confidence, "dose": self.dose, "min_n": self.min_n}
+
+    def describe(self):
+        return (f"If Pr(DLT rate at dose {self.dose} > {self.threshold:g}) exceeds {self.confidence:g} "
+                f"under a Beta({self.prior_a:g}, {self.prior_b:g}) prior, dose {self.dose} and all higher doses are "
+                f"excluded{' and the trial stops' if self.dose == 1 else ''}.")
+
+
+__all__ = ["Modifier", "Modified", "StopAtN", "StopWhenNAtDose", "DontSkipDoses", "StopWhenTooToxic"]

@@ -1,0 +1,382 @@
+"""Trial state, dose levels and decisions.
+
+A :class:`TrialState` is the whole history of a dose-finding trial: the cohorts in the
+order they were treated, each with its dose and the DLT outcome of every patient.  It is
+immutable and hashable (tuples only), so an engine can cache a design's decision per
+distinct state.
+
+Dose levels are **1-based where a person sees them** (outcome strings, CLI, reports,
+JSON) and **0-based inside** (``*_index`` attributes).  The two helpers
+:func:`to_level` and :func:`to_index` are the one place where we convert.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+__all__ = [
+    "Cohort",
+    "Decision",
+    "DoseLevels",
+    "MTDSelection",
+    "TrialState",
+    "to_index",
+    "to_level",
+]
+
+
+def to_level(index: int | None) -> int | None:
+    """0-based dose index -> 1-based dose level (None stays None)."""
+    return None if index is None else int(index) + 1
+
+
+def to_index(level: int | None) -> int | None:
+    """1-based dose level -> 0-based dose index (None stays None)."""
+    return None if level is None else int(level) - 1
+
+
+def _check_num_doses(num_doses: int) -> int:
+    if isinstance(num_doses, bool) or not isinstance(num_doses, (int,)) and not hasattr(num_doses, "__index__"):
+        raise ValueError(f"num_doses must be a whole number >= 1, got {num_doses!r}")
+    num_doses = int(num_doses)
+    if num_doses < 1:
+        raise ValueError(f"num_doses must be a whole number >= 1, got {num_doses}")
+    return num_doses
+
+
+@dataclass(frozen=True)
+class DoseLevels:
+    """Dose levels with optional amounts and labels.
+
+    >>> DoseLevels.from_amounts([5e5, 1e6, 2e6], unit="cells/kg").labels
+    ('5e+05 cells/kg', '1e+06 cells/kg', '2e+06 cells/kg')
+    """
+
+    labels: tuple[str, ...]
+    amounts: tuple[float, ...] | None = None
+    unit: str = ""
+
+    def __post_init__(self):
+        if len(self.labels) < 1:
+            raise ValueError("doses must name at least one dose level")
+        if self.amounts is not None:
+            if len(self.amounts) != len(self.labels):
+                raise ValueError(
+                    f"dose amounts ({len(self.amounts)}) and labels ({len(self.labels)}) must have the same length"
+                )
+            if any(not (a > 0) for a in self.amounts):
+                raise ValueError(f"dose amounts must be positive, got {list(self.amounts)}")
+            if any(b <= a for a, b in zip(self.amounts, self.amounts[1:])):
+                raise ValueError(f"dose amounts must be strictly increasing, got {list(self.amounts)}")
+
+    @classmethod
+    def from_amounts(cls, amounts: Sequence[float], unit: str = "", labels: Sequence[str] | None = None):
+        amounts = tuple(float(a) for a in amounts)
+        if labels is None:
+            labels = tuple(f"{a:g} {unit}".strip() for a in amounts)
+        return cls(labels=tuple(labels), amounts=amounts, unit=unit)
+
+    @classmethod
+    def numbered(cls, num_doses: int):
+        num_doses = _check_num_doses(num_doses)
+        return cls(labels=tuple(f"Dose {i + 1}" for i in range(num_doses)))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One cohort: the dose index it was treated at and each patient's DLT (1) or not (0)."""
+
+    dose_index: int
+    outcomes: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def tox(self) -> int:
+        return sum(self.outcomes)
+
+    @property
+    def dose(self) -> int:
+        return to_level(self.dose_index)
+
+    def to_string(self) -> str:
+        return f"{self.dose}" + "".join("T" if y else "N" for y in self.outcomes)
+
+
+_COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """Immutable history of a dose-finding trial.
+
+    Parameters
+    ----------
+    num_doses : int
+        Number of dose levels (>= 1).
+    n_at_dose, tox_at_dose : tuple of int
+        Patients treated and DLTs observed at each dose (0-based order).
+    cohorts : tuple of Cohort
+        Cohort history in order.  Empty when the state was built from counts only.
+    current_index : int or None
+        0-based dose of the most recent cohort (None before the first patient, or when
+        built from counts without saying which dose is current).
+
+    Build one with :meth:`from_outcomes` (``"1NNN 2NTT"``), :meth:`from_records`
+    (per-patient dose levels and DLT 0/1) or :meth:`from_counts`; grow it with
+    :meth:`add_cohort`, which returns a new state.
+
+    >>> s = TrialState.from_outcomes("1NNN 2NTT", num_doses=5)
+    >>> s.n_at_dose, s.tox_at_dose, s.current_dose
+    ((3, 3, 0, 0, 0), (0, 2, 0, 0, 0), 2)
+    """
+
+    num_doses: int
+    n_at_dose: tuple[int, ...]
+    tox_at_dose: tuple[int, ...]
+    cohorts: tuple[Cohort, ...] = ()
+    current_index: int | None = None
+
+    def __post_init__(self):
+        nd = _check_num_doses(self.num_doses)
+        if len(self.n_at_dose) != nd:
+            raise ValueError(f"n (patients per dose) must have {nd} entries (num_doses), got {len(self.n_at_dose)}")
+        if len(self.tox_at_dose) != nd:
+            raise ValueError(f"dlt (DLTs per dose) must have {nd} entries (num_doses), got {len(self.tox_at_dose)}")
+        for i, (n, y) in enumerate(zip(self.n_at_dose, self.tox_at_dose)):
+            if n < 0:
+                raise ValueError(f"n at dose {i + 1} must be >= 0, got {n}")
+            if y < 0:
+                raise ValueError(f"dlt at dose {i + 1} must be >= 0, got {y}")
+            if y > n:
+                raise ValueError(f"dlt at dose {i + 1} ({y}) cannot exceed the patients treated there ({n})")
+        if self.current_index is not None and not 0 <= self.current_index < nd:
+            raise ValueError(
+                f"current dose must be a dose level between 1 and {nd}, got {to_level(self.current_index)}"
+            )
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def empty(cls, num_doses: int) -> "TrialState":
+        nd = _check_num_doses(num_doses)
+        return cls(nd, (0,) * nd, (0,) * nd)
+
+    @classmethod
+    def from_counts(
+        cls,
+        n: Sequence[int],
+        dlt: Sequence[int],
+        current_dose: int | None = None,
+        num_doses: int | None = None,
+    ) -> "TrialState":
+        """State from per-dose counts.  ``current_dose`` is 1-based; by default the highest
+        dose with patients (the usual situation in an escalation trial)."""
+        n = tuple(_whole(v, "n") for v in n)
+        dlt = tuple(_whole(v, "dlt") for v in dlt)
+        if len(n) != len(dlt):
+            raise ValueError(f"n and dlt must have the same length, got {len(n)} and {len(dlt)}")
+        nd = len(n) if num_doses is None else _check_num_doses(num_doses)
+        if len(n) != nd:
+            raise ValueError(f"n and dlt must have {nd} entries (num_doses), got {len(n)}")
+        if current_dose is None:
+            tried = [i for i, v in enumerate(n) if v > 0]
+            cur = tried[-1] if tried else None
+        else:
+            if not 1 <= int(current_dose) <= nd:
+                raise ValueError(f"current_dose must be between 1 and {nd}, got {current_dose}")
+            cur = to_index(current_dose)
+        return cls(nd, n, dlt, (), cur)
+
+    @classmethod
+    def from_outcomes(cls, outcomes: str, num_doses: int) -> "TrialState":
+        """Parse an outcome string such as ``"1NNN 2NTT"``: each space-separated group is a
+        cohort, a 1-based dose level followed by one letter per patient (N = no DLT,
+        T = DLT)."""
+        nd = _check_num_doses(num_doses)
+        state = cls.empty(nd)
+        text = (outcomes or "").strip()
+        if not text:
+            return state
+        for token in text.split():
+            m = _COHORT_RE.match(token)
+            if not m:
+                raise ValueError(
+                    f"outcomes: cannot read cohort {token!r}; write a dose level then one letter per "
+                    f"patient, N (no DLT) or T (DLT), e.g. '1NNN 2NTT'"
+                )
+            level = int(m.group(1))
+            if not 1 <= level <= nd:
+                raise ValueError(f"outcomes: cohort {token!r} names dose {level}, but doses run from 1 to {nd}")
+            state = state.add_cohort(to_index(level), [1 if c in "Tt" else 0 for c in m.group(2)])
+        return state
+
+    @classmethod
+    def from_records(cls, doses: Iterable[int], dlts: Iterable[int], num_doses: int) -> "TrialState":
+        """Per-patient records in treatment order: 1-based dose level and DLT (0/1).
+        Consecutive patients at the same dose form one cohort."""
+        nd = _check_num_doses(num_doses)
+        doses, dlts = list(doses), list(dlts)
+        if len(doses) != len(dlts):
+            raise ValueError(f"dose and dlt records must have the same length, got {len(doses)} and {len(dlts)}")
+        state = cls.empty(nd)
+        run: list[int] = []
+        run_dose = None
+        for k, (d, y) in enumerate(zip(doses, dlts)):
+            d = _whole(d, "dose")
+            if not 1 <= d <= nd:
+                raise ValueError(f"dose in record {k + 1} is {d}, but doses run from 1 to {nd}")
+            y = _whole(y, "dlt")
+            if y not in (0, 1):
+                raise ValueError(f"dlt in record {k + 1} must be 0 or 1, got {y}")
+            if run_dose is not None and d != run_dose:
+                state = state.add_cohort(to_index(run_dose), run)
+                run = []
+            run_dose = d
+            run.append(y)
+        if run:
+            state = state.add_cohort(to_index(run_dose), run)
+        return state
+
+    def add_cohort(self, dose_index: int, outcomes: Iterable[int]) -> "TrialState":
+        """A new state with one more cohort treated at ``dose_index`` (0-based)."""
+        outcomes = tuple(int(bool(y)) for y in outcomes)
+        if not outcomes:
+            raise ValueError("a cohort needs at least one patient")
+        if not 0 <= dose_index < self.num_doses:
+            raise ValueError(f"dose must be between 1 and {self.num_doses}, got {to_level(dose_index)}")
+        n = list(self.n_at_dose)
+        y = list(self.tox_at_dose)
+        n[dose_index] += len(outcomes)
+        y[dose_index] += sum(outcomes)
+        return TrialState(
+            self.num_doses, tuple(n), tuple(y), self.cohorts + (Cohort(dose_index, outcomes),), dose_index
+        )
+
+    # ------------------------------------------------------------------ views
+    @property
+    def current_dose(self) -> int | None:
+        """1-based dose of the most recent cohort."""
+        return to_level(self.current_index)
+
+    @property
+    def total_n(self) -> int:
+        return sum(self.n_at_dose)
+
+    @property
+    def total_tox(self) -> int:
+        return sum(self.tox_at_dose)
+
+    @property
+    def num_cohorts(self) -> int:
+        return len(self.cohorts)
+
+    @property
+    def last_cohort(self) -> Cohort | None:
+        return self.cohorts[-1] if self.cohorts else None
+
+    @property
+    def tried(self) -> tuple[bool, ...]:
+        return tuple(n > 0 for n in self.n_at_dose)
+
+    @property
+    def max_tried_index(self) -> int | None:
+        tried = [i for i, n in enumerate(self.n_at_dose) if n > 0]
+        return tried[-1] if tried else None
+
+    def key(self) -> tuple:
+        """What a count-based design's decision may depend on: per-dose counts, the current
+        dose and the last cohort's DLT count.  Designs with ``memory = "counts"`` promise
+        that equal keys give equal decisions, so engines may merge such states."""
+        last = self.last_cohort
+        return (self.n_at_dose, self.tox_at_dose, self.current_index, None if last is None else last.tox)
+
+    def to_string(self) -> str:
+        return " ".join(c.to_string() for c in self.cohorts)
+
+    def __str__(self) -> str:
+        if self.cohorts:
+            return self.to_string()
+        return f"TrialState(n={list(self.n_at_dose)}, dlt={list(self.tox_at_dose)})"
+
+
+def _whole(v, name: str) -> int:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, got {v!r}") from None
+    if f != int(f):
+        raise ValueError(f"{name} must be a whole number, got {v!r}")
+    if f < 0:
+        raise ValueError(f"{name} must be >= 0, got {v!r}")
+    return int(f)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do next: treat the next cohort at ``next_dose`` (1-based), or stop.
+
+    ``dose_index`` is the 0-based dose (None when stopping).  ``reason`` is a sentence a
+    statistician can paste into a trial log.
+    """
+
+    dose_index: int | None
+    stop: bool
+    reason: str
+
+    @property
+    def next_dose(self) -> int | None:
+        return to_level(self.dose_index)
+
+    @classmethod
+    def treat(cls, dose_index: int, reason: str) -> "Decision":
+        return cls(int(dose_index), False, reason)
+
+    @classmethod
+    def halt(cls, reason: str) -> "Decision":
+        return cls(None, True, reason)
+
+    def __repr__(self) -> str:
+        return f"Decision(next_dose={self.next_dose}, stop={self.stop}, reason={self.reason!r})"
+
+    def to_dict(self) -> dict:
+        return {"next_dose": self.next_dose, "stop": self.stop, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class MTDSelection:
+    """Final MTD selection.
+
+    ``mtd_index`` is 0-based (None: no dose selected).  ``estimates`` holds the design's
+    per-dose toxicity estimates (None where the design gives none, e.g. untried doses in
+    BOIN).  ``details`` carries design-specific extras (CRM's ``beta_mean``, credible
+    limits, ...).
+    """
+
+    mtd_index: int | None
+    estimates: tuple[float | None, ...]
+    reason: str
+    details: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def mtd(self) -> int | None:
+        return to_level(self.mtd_index)
+
+    def __repr__(self) -> str:
+        est = ", ".join("None" if e is None else f"{e:.4f}" for e in self.estimates)
+        return f"MTDSelection(mtd={self.mtd}, estimates=[{est}], reason={self.reason!r})"
+
+    def to_dict(self) -> dict:
+        out = {
+            "mtd": self.mtd,
+            "estimates": [None if e is None else float(e) for e in self.estimates],
+            "reason": self.reason,
+        }
+        out.update(self.details)
+        return out
