@@ -37,6 +37,16 @@ def to_index(level: int | None) -> int | None:
     return None if level is None else int(level) - 1
 
 
+def format_amount(amount: float) -> str:
+    """Compact dose amount: ``5e5`` for 500000, ``2.5e6``, ``0.5``, ``10``."""
+    a = float(amount)
+    if a != 0 and (abs(a) >= 1e4 or abs(a) < 1e-3):
+        mant, exp = f"{a:.3g}".split("e") if "e" in f"{a:.3g}" else (f"{a:.3e}".split("e"))
+        mant = f"{float(mant):g}"
+        return f"{mant}e{int(exp)}"
+    return f"{a:g}"
+
+
 def _check_num_doses(num_doses: int) -> int:
     if isinstance(num_doses, bool) or not isinstance(num_doses, (int,)) and not hasattr(num_doses, "__index__"):
         raise ValueError(f"num_doses must be a whole number >= 1, got {num_doses!r}")
@@ -51,7 +61,7 @@ class DoseLevels:
     """Dose levels with optional amounts and labels.
 
     >>> DoseLevels.from_amounts([5e5, 1e6, 2e6], unit="cells/kg").labels
-    ('5e+05 cells/kg', '1e+06 cells/kg', '2e+06 cells/kg')
+    ('5e5 cells/kg', '1e6 cells/kg', '2e6 cells/kg')
     """
 
     labels: tuple[str, ...]
@@ -75,7 +85,7 @@ class DoseLevels:
     def from_amounts(cls, amounts: Sequence[float], unit: str = "", labels: Sequence[str] | None = None):
         amounts = tuple(float(a) for a in amounts)
         if labels is None:
-            labels = tuple(f"{a:g} {unit}".strip() for a in amounts)
+            labels = tuple(f"{format_amount(a)} {unit}".strip() for a in amounts)
         return cls(labels=tuple(labels), amounts=amounts, unit=unit)
 
     @classmethod

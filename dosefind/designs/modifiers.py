@@ -224,7 +224,7 @@ class StopWhenTooToxic(Modifier):
                f"exceeds {self.confidence:g}")
         i = to_index(self.dose)
         if i == 0:
-            return Decision.halt(f"stop for toxicity: {why}")
+            return Decision.halt(f"stop: the lowest dose is too toxic, {why}")
         if decision.dose_index >= i:
             return Decision.treat(i - 1, f"{why}; treat at dose {i} instead")
         return decision
