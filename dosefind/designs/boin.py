@@ -1,9 +1,471 @@
-"""Placeholder while the design is being written (replaced in this session)."""
+r"""The Bayesian optimal interval (BOIN) design, exact to the R package BOIN 2.7.
+
+Idea
+----
+BOIN compares the observed DLT rate :math:`\hat p_j = y_j / n_j` at the current dose with
+two fixed boundaries.  Escalate if :math:`\hat p_j \le \lambda_e`, de-escalate if
+:math:`\hat p_j \ge \lambda_d`, otherwise stay.  The boundaries minimise the chance of a
+wrong decision between three point hypotheses, :math:`H_0: p = \phi` (the target),
+:math:`H_1: p = \phi_1` (``p_saf``, too low) and :math:`H_2: p = \phi_2` (``p_tox``, too
+high), with equal prior probabilities (the "local" BOIN of Liu & Yuan 2015):
+
+.. math::
+
+    \lambda_e = \frac{\log\{(1-\phi_1)/(1-\phi)\}}{\log\{\phi(1-\phi_1)/(\phi_1(1-\phi))\}},
+    \qquad
+    \lambda_d = \frac{\log\{(1-\phi)/(1-\phi_2)\}}{\log\{\phi_2(1-\phi)/(\phi(1-\phi_2))\}}.
+
+With the defaults :math:`\phi_1 = 0.6\phi`, :math:`\phi_2 = 1.4\phi` and :math:`\phi = 0.3`,
+:math:`\lambda_e = 0.2365` and :math:`\lambda_d = 0.3585` (the papers print 0.236 and
+0.358).  In counts, with :math:`n` patients at the dose: escalate if
+:math:`y \le \lfloor \lambda_e n \rfloor`, de-escalate if :math:`y \ge \lceil \lambda_d n
+\rceil` (see :meth:`BOIN.boundaries`).
+
+Safety.  With a Beta(1, 1) prior, if :math:`n_j \ge 3` and
+:math:`\Pr(p_j > \phi \mid y_j, n_j) > c_{eli}` (``cutoff_eli``, default 0.95), dose
+:math:`j` and all higher doses are eliminated; the trial stops with no MTD when the lowest
+dose is eliminated.  With ``extrasafe=True`` the trial also stops when the lowest dose has
+:math:`n_1 \ge 3` and :math:`\Pr(p_1 > \phi \mid y_1, n_1) > c_{eli} - \text{offset}`.
+
+MTD.  At the end, on the doses tried and not eliminated, the smoothed rates
+:math:`(y_j + 0.05)/(n_j + 0.1)` are made non-decreasing by pool-adjacent-violators
+weighted by the inverse of :math:`(y_j+0.05)(n_j-y_j+0.05)/\{(n_j+0.1)^2(n_j+1.1)\}`;
+the MTD is the dose whose isotonic estimate is closest to :math:`\phi`.
+
+How the package does it (followed here; the papers are silent or differ)
+-----------------------------------------------------------------------
+Sources read: CRAN mirror ``cran/BOIN``: ``R/get.boundary.R``, ``R/get.oc.R`` (2.7.1,
+the release that added ``boundMTD``) and ``R/select.mtd.R`` (2.7.0 and 2.7.1).
+
+* The de-escalation count is capped by the elimination count:
+  ``deescalate_if_dlt_ge = min(ceil(lambda_d n), eliminate_if_dlt_ge)``.
+* The boundary table ``$boundary_tab`` lists n = cohort_size, 2*cohort_size, ... up to
+  ``min(max_n, n_earlystop)``; ``$full_boundary_tab`` (only when cohort size > 1) lists
+  every n from 1.  Decisions always use the full table.
+* ``n_earlystop`` does **not** stop the trial as soon as the current dose has that many
+  patients: ``get.oc`` stops only if, in addition, the rule would *stay* at the current
+  dose (DLTs strictly between the boundaries; or at the lowest dose with DLTs at or above
+  the de-escalation boundary; or at the highest dose, or below an eliminated dose, with
+  DLTs at or below the escalation boundary).  The papers describe the plain rule.
+* The ``extrasafe`` stop is checked only when the elimination boundary exists at the
+  lowest dose's sample size (in ``get.oc`` it sits inside ``if (!is.na(b.elim[n[d]]))``);
+  this matters only for high targets (e.g. target 0.5 with 3 patients).
+  ``select_mtd`` applies ``extrasafe`` without that condition, as ``select.mtd`` does.
+* Ties in MTD selection: the package adds ``k * 1e-10`` to the k-th admissible estimate
+  and takes the first minimum of ``|estimate - target|``.  Among doses pooled to the same
+  value, the highest wins when the value is below the target and the lowest when above.
+* ``bound_mtd`` (``boundMTD``, BOIN 2.7.1): only doses whose isotonic estimate is below
+  :math:`\lambda_d` may be selected; none means no MTD.
+* The per-dose estimates reported by ``select.mtd`` pool *all* tried doses, including
+  eliminated ones; untried doses have none.  We report the same, to 4 decimals (the
+  package prints 2).
+* ``get.oc`` keeps eliminated doses in a list that only grows; because an eliminated dose
+  is never treated again, this equals recomputing elimination from the current counts of
+  every dose, which is what :meth:`BOIN.decide` does (so the decision depends on counts
+  only and engines may merge states).  For states BOIN itself cannot reach (treatment
+  above an eliminated dose) the next dose is capped below the lowest eliminated dose.
+
+Trial size.  The R functions require ``ncohort`` and ``cohortsize``; here ``max_n`` or
+``n_cohorts`` (max_n = n_cohorts * cohort_size) sets it, and if neither is given we use
+``n_cohorts=10`` (30 patients with cohorts of 3, the setting of the package's own
+``get.boundary`` example).  The trial stops when ``max_n`` patients have been treated.
+
+Parameters and ranges
+---------------------
+target : 0.05 <= target <= 0.6 (the range BOIN 2.7 accepts).
+p_saf : 0 < p_saf <= 0.9*target (default 0.6*target).
+p_tox : 1.1*target <= p_tox < 1 (default 1.4*target).
+cutoff_eli : 0 < cutoff_eli < 1 (default 0.95).
+offset : 0 < offset < 0.5 and offset < cutoff_eli (default 0.05).
+n_earlystop : whole number >= 1 (default 100, i.e. off; the package warns at <= 6).
+
+References
+----------
+Liu S, Yuan Y. Bayesian optimal interval designs for phase I clinical trials. Journal of
+the Royal Statistical Society: Series C 2015;64:507-523.
+
+Yuan Y, Hess KR, Hilsenbeck SG, Gilbert MR. Bayesian optimal interval design: a simple
+and well-performing design for phase I oncology trials. Clinical Cancer Research
+2016;22:4291-4301.
+
+Yan F, Zhang L, Zhou Y, Pan H, Liu S, Yuan Y. BOIN: an R package for designing
+single-agent and drug-combination dose-finding trials using Bayesian optimal interval
+designs. Journal of Statistical Software 2020;94(13):1-32.
+
+Example
+-------
+>>> from dosefind.state import TrialState
+>>> design = BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30)
+>>> d = design.decide(TrialState.from_outcomes("1NNN 2NNT 2NNN 3NTT", num_doses=5))
+>>> d.next_dose
+2
+>>> d.reason
+'de-escalate: 2/3 DLTs at dose 3 >= 2 (de-escalation boundary at n=3)'
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.stats import beta as beta_dist
+
+from dosefind import _validate as V
 from dosefind.designs.base import Design
+from dosefind.designs.isotonic import pava
+from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+
+__all__ = ["BOIN", "CONTINUE", "STOP_MAX_N", "STOP_TOXICITY", "STOP_EXTRASAFE", "STOP_EARLY"]
+
+#: Stop-reason codes returned by :meth:`BOIN.decide_batch`.
+CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE, STOP_EARLY = 0, 1, 2, 3, 4
+
+_NONE = np.iinfo(np.int64).max // 4  # "no boundary": a count no trial reaches
+
+
+def _first_count_exceeding(target: float, n: int, cutoff: float) -> int | None:
+    """Smallest y in 1..n with Pr(p > target | y of n, Beta(1,1) prior) > cutoff, or None.
+
+    The search over y mirrors get.boundary; the probability is increasing in y."""
+    for y in range(1, n + 1):
+        if beta_dist.sf(target, y + 1, n - y + 1) > cutoff:
+            return y
+    return None
 
 
 class BOIN(Design):
-    name = "BOIN"
+    """Bayesian optimal interval design (Liu & Yuan 2015), exact to R BOIN 2.7.
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("BOIN is being written")
+    See the module docstring for the method, the package details it follows and the
+    parameter ranges.
+    """
+
+    name = "BOIN"
+    memory = "counts"
+
+    def __init__(self, target: float, num_doses: int | None = None, *, cohort_size: int = 3,
+                 max_n: int | None = None, n_cohorts: int | None = None, p_saf: float | None = None,
+                 p_tox: float | None = None, cutoff_eli: float = 0.95, extrasafe: bool = False,
+                 offset: float = 0.05, n_earlystop: int = 100, start_dose: int = 1,
+                 bound_mtd: bool = False, doses: DoseLevels | None = None):
+        target = V.probability(target, "target")
+        if not 0.05 <= target <= 0.6:
+            raise ValueError(f"target must be between 0.05 and 0.6 (the range BOIN 2.7 accepts), got {target:g}")
+        cohort_size = V.integer(cohort_size, "cohort_size", minimum=1)
+        if n_cohorts is not None:
+            n_cohorts = V.integer(n_cohorts, "n_cohorts", minimum=1)
+        if max_n is not None:
+            max_n = V.integer(max_n, "max_n", minimum=1)
+        if max_n is None:
+            n_cohorts = 10 if n_cohorts is None else n_cohorts
+            max_n = n_cohorts * cohort_size
+        elif n_cohorts is not None and max_n != n_cohorts * cohort_size:
+            raise ValueError(f"max_n ({max_n}) must equal n_cohorts * cohort_size ({n_cohorts} * {cohort_size} = "
+                             f"{n_cohorts * cohort_size}) when both are given; give only one of them")
+        super().__init__(num_doses, cohort_size=cohort_size, max_n=max_n, start_dose=start_dose, doses=doses)
+
+        self.target = target
+        p_saf = 0.6 * target if p_saf is None else V._num(p_saf, "p_saf")
+        if not 0 < p_saf < target:
+            raise ValueError(f"p_saf must be between 0 and target ({target:g}), exclusive, got {p_saf:g}")
+        if (target - p_saf) < (0.1 * target):
+            raise ValueError(f"p_saf must be at most 0.9 * target ({0.9 * target:g}): BOIN 2.7 rejects a p_saf "
+                             f"higher than or too close to the target, got {p_saf:g}")
+        p_tox = 1.4 * target if p_tox is None else V._num(p_tox, "p_tox")
+        if not target < p_tox < 1:
+            raise ValueError(f"p_tox must be between target ({target:g}) and 1, exclusive, got {p_tox:g}")
+        if (p_tox - target) < (0.1 * target):
+            raise ValueError(f"p_tox must be at least 1.1 * target ({1.1 * target:g}): BOIN 2.7 rejects a p_tox "
+                             f"lower than or too close to the target, got {p_tox:g}")
+        self.p_saf, self.p_tox = p_saf, p_tox
+        self.cutoff_eli = V.probability(cutoff_eli, "cutoff_eli")
+        offset = V._num(offset, "offset")
+        if not 0 < offset < 0.5:
+            raise ValueError(f"offset must be between 0 and 0.5 (exclusive), got {offset:g}")
+        if offset >= self.cutoff_eli:
+            raise ValueError(f"offset must be smaller than cutoff_eli ({self.cutoff_eli:g}), got {offset:g}")
+        self.offset = offset
+        self.extrasafe = _flag(extrasafe, "extrasafe")
+        self.bound_mtd = _flag(bound_mtd, "bound_mtd")
+        self.n_earlystop = V.integer(n_earlystop, "n_earlystop", minimum=1)
+        if self.n_earlystop <= 6:
+            warnings.warn(f"n_earlystop={self.n_earlystop} is too low to ensure good operating characteristics; "
+                          f"BOIN 2.7 recommends 9 to 18", UserWarning, stacklevel=2)
+        self.n_cohorts = max_n // cohort_size if max_n % cohort_size == 0 else None
+        self._tables = None
+        self._build_tables(self.max_n)
+
+    # ------------------------------------------------------------------ boundaries
+    @property
+    def lambda_e(self) -> float:
+        """Escalation boundary on the DLT rate (escalate if y/n <= lambda_e)."""
+        t, p = self.target, self.p_saf
+        return math.log((1 - p) / (1 - t)) / math.log(t * (1 - p) / (p * (1 - t)))
+
+    @property
+    def lambda_d(self) -> float:
+        """De-escalation boundary on the DLT rate (de-escalate if y/n >= lambda_d)."""
+        t, p = self.target, self.p_tox
+        return math.log((1 - t) / (1 - p)) / math.log(p * (1 - t) / (t * (1 - p)))
+
+    def _build_tables(self, n_max: int) -> None:
+        """Per-n lookup arrays, index n = 0..n_max (index 0 unused): escalate if y <= esc[n],
+        de-escalate if y >= deesc[n], eliminate if y >= elim[n], extrasafe stop if
+        y1 >= stop[n] at the lowest dose (_NONE where there is no such count)."""
+        le, ld = self.lambda_e, self.lambda_d
+        esc = np.full(n_max + 1, -1, dtype=np.int64)
+        deesc = np.full(n_max + 1, _NONE, dtype=np.int64)
+        elim = np.full(n_max + 1, _NONE, dtype=np.int64)
+        stop = np.full(n_max + 1, _NONE, dtype=np.int64)
+        for n in range(1, n_max + 1):
+            esc[n] = math.floor(le * n)
+            deesc[n] = math.ceil(ld * n)
+            if n >= 3:
+                e = _first_count_exceeding(self.target, n, self.cutoff_eli)
+                if e is not None:
+                    elim[n] = e
+                    deesc[n] = min(deesc[n], e)
+                    if self.extrasafe:  # get.oc checks extrasafe only where elimination is possible
+                        s = _first_count_exceeding(self.target, n, self.cutoff_eli - self.offset)
+                        stop[n] = _NONE if s is None else s
+        self._tables = (esc, deesc, elim, stop)
+
+    def _table(self, n_needed: int):
+        if n_needed >= len(self._tables[0]):
+            self._build_tables(int(n_needed))
+        return self._tables
+
+    def boundaries(self, full: bool = False) -> pd.DataFrame:
+        """The decision table of R BOIN 2.7's ``get.boundary``.
+
+        ``full=False`` gives ``$boundary_tab`` (n = cohort_size, 2*cohort_size, ...);
+        ``full=True`` gives ``$full_boundary_tab`` (every n from 1).  Both stop at
+        ``min(max_n, n_earlystop)``.  ``eliminate_if_dlt_ge`` is <NA> where no count
+        eliminates (n < 3, or too few patients to be sure)."""
+        last = min(self.max_n, self.n_earlystop)
+        ns = list(range(1, last + 1)) if full else [k * self.cohort_size for k in range(1, last // self.cohort_size + 1)]
+        esc, deesc, elim, _ = self._table(last)
+        return pd.DataFrame({
+            "n": pd.array(ns, dtype="Int64"),
+            "escalate_if_dlt_le": pd.array([int(esc[n]) for n in ns], dtype="Int64"),
+            "deescalate_if_dlt_ge": pd.array([int(deesc[n]) for n in ns], dtype="Int64"),
+            "eliminate_if_dlt_ge": pd.array([None if elim[n] == _NONE else int(elim[n]) for n in ns], dtype="Int64"),
+        })
+
+    def prob_tox_exceeds(self, n: int, y: int) -> float:
+        """Pr(DLT rate > target | y DLTs in n patients) under a Beta(1, 1) prior."""
+        return float(beta_dist.sf(self.target, y + 1, n - y + 1))
+
+    # ------------------------------------------------------------------ decisions
+    def _eliminated_from(self, n_at_dose, tox_at_dose) -> int:
+        """0-based index of the lowest eliminated dose (num_doses if none)."""
+        _, _, elim, _ = self._table(max(n_at_dose))
+        for j, (n, y) in enumerate(zip(n_at_dose, tox_at_dose)):
+            if n >= 3 and y >= elim[n]:
+                return j
+        return self.num_doses
+
+    def _decide(self, state: TrialState) -> Decision:
+        n_all, y_all = state.n_at_dose, state.tox_at_dose
+        esc, deesc, elim, stop = self._table(max(n_all))
+        first_elim = self._eliminated_from(n_all, y_all)
+        if first_elim == 0:
+            return Decision.halt(
+                f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > {self.target:g}) = "
+                f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected")
+        if self.extrasafe and n_all[0] >= 3 and y_all[0] >= stop[n_all[0]]:
+            return Decision.halt(
+                f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > {self.target:g}) = "
+                f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > cutoff_eli - offset = "
+                f"{self.cutoff_eli - self.offset:g}; no dose is selected")
+
+        d = state.current_index
+        n, y = n_all[d], y_all[d]
+        lvl = to_level(d)
+        top = d == self.num_doses - 1
+        next_out = d + 1 >= first_elim
+        be, bd = int(esc[n]), int(deesc[n])
+
+        if n >= self.n_earlystop and ((be < y < bd) or (d == 0 and y >= bd) or ((top or next_out) and y <= be)):
+            return Decision.halt(f"stop: dose {lvl} has {n} patients (n_earlystop={self.n_earlystop}) and the rule "
+                                 f"would stay there ({y}/{n} DLTs); select the MTD")
+
+        frac = f"{y}/{n} DLTs at dose {lvl}"
+        if y <= be and not top:
+            if not next_out:
+                nxt, why = d + 1, f"escalate: {frac} <= {be} (escalation boundary at n={n})"
+            else:
+                nxt, why = d, f"stay: {frac} <= {be} (escalation boundary at n={n}), but dose {lvl + 1} is eliminated"
+        elif y >= bd and d != 0:
+            nxt = d - 1
+            if y >= elim[n]:
+                why = (f"de-escalate and eliminate: {frac} >= {int(elim[n])} (Pr(DLT rate > {self.target:g}) = "
+                       f"{self.prob_tox_exceeds(n, y):.3f} > {self.cutoff_eli:g}); doses {lvl} and above are eliminated")
+            else:
+                why = f"de-escalate: {frac} >= {bd} (de-escalation boundary at n={n})"
+        elif y <= be:
+            nxt, why = d, f"stay: {frac} <= {be} (escalation boundary at n={n}), but dose {lvl} is the highest dose"
+        elif y >= bd:
+            nxt, why = d, f"stay: {frac} >= {bd} (de-escalation boundary at n={n}), but dose 1 is the lowest dose"
+        else:
+            nxt, why = d, f"stay: {frac} is between the boundaries ({be} < DLTs < {bd} at n={n})"
+        if nxt >= first_elim:  # only reachable from states BOIN cannot produce
+            nxt = first_elim - 1
+            why += f"; capped at dose {to_level(nxt)}, below the lowest eliminated dose"
+        return Decision.treat(nxt, why)
+
+    def decide_batch(self, n_at_dose, tox_at_dose, current_index, n_total):
+        """Vectorised :meth:`decide` for many trials at once.
+
+        Parameters
+        ----------
+        n_at_dose, tox_at_dose : int arrays, shape (T, D)
+        current_index : int array, shape (T,); 0-based current dose, -1 before the first cohort
+        n_total : int array, shape (T,); patients treated so far
+
+        Returns
+        -------
+        next_index : int array (T,), 0-based next dose, -1 for stop
+        code : int array (T,): CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE or STOP_EARLY
+        """
+        N = np.asarray(n_at_dose, dtype=np.int64)
+        Y = np.asarray(tox_at_dose, dtype=np.int64)
+        cur = np.asarray(current_index, dtype=np.int64)
+        tot = np.asarray(n_total, dtype=np.int64)
+        T, D = N.shape
+        if D != self.num_doses:
+            raise ValueError(f"n_at_dose has {D} doses but the design has {self.num_doses}")
+        esc, deesc, elim, stop = self._table(int(N.max()) if N.size else 0)
+        rows = np.arange(T)
+
+        elim_mask = (N >= 3) & (Y >= elim[N])
+        first_elim = np.where(elim_mask.any(axis=1), elim_mask.argmax(axis=1), D)
+        started = cur >= 0
+        d = np.where(started, cur, 0)
+        n, y = N[rows, d], Y[rows, d]
+        be, bd = esc[n], deesc[n]
+        top = d == D - 1
+        next_out = d + 1 >= first_elim
+
+        up = (y <= be) & ~top
+        down = ~up & (y >= bd) & (d != 0)
+        nxt = np.where(up & ~next_out, d + 1, np.where(down, d - 1, d))
+        nxt = np.minimum(nxt, first_elim - 1)
+
+        code = np.full(T, CONTINUE, dtype=np.int64)
+        stay_rule = (be < y) & (y < bd) | (d == 0) & (y >= bd) | (top | next_out) & (y <= be)
+        early = (n >= self.n_earlystop) & stay_rule
+        extra = np.zeros(T, dtype=bool)
+        if self.extrasafe:
+            extra = (N[:, 0] >= 3) & (Y[:, 0] >= stop[N[:, 0]])
+        # Later assignments win, so write them from the lowest priority up.
+        code[started & early] = STOP_EARLY
+        code[started & extra] = STOP_EXTRASAFE
+        code[started & (first_elim == 0)] = STOP_TOXICITY
+        nxt = np.where(started, nxt, self.start_index)
+        code[tot >= self.max_n] = STOP_MAX_N
+        nxt = np.where(code == CONTINUE, nxt, -1)
+        return nxt, code
+
+    # ------------------------------------------------------------------ MTD
+    def select_mtd(self, state: TrialState) -> MTDSelection:
+        """MTD as R BOIN 2.7's ``select.mtd`` (with ``boundMTD`` as in 2.7.1)."""
+        self._check_state(state)
+        n = np.array(state.n_at_dose, dtype=float)
+        y = np.array(state.tox_at_dose, dtype=float)
+        D, t = self.num_doses, self.target
+
+        first_elim = self._eliminated_from(state.n_at_dose, state.tox_at_dose)
+        eliminated = np.arange(D) >= first_elim
+        if self.extrasafe and n[0] >= 3 and self.prob_tox_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
+            eliminated[:] = True
+
+        tried = n > 0
+        est: list[float | None] = [None] * D
+        details: dict = {"eliminated": [to_level(j) for j in np.flatnonzero(eliminated)]}
+        if tried.any():
+            yt, nt = y[tried], n[tried]
+            w = 1.0 / _smoothed_var(yt, nt)
+            iso_all = pava((yt + 0.05) / (nt + 0.1), w)
+            over = pava(beta_dist.sf(t, yt + 0.05, nt - yt + 0.05))
+            lo = pava(beta_dist.ppf(0.025, yt + 0.05, nt - yt + 0.05), w)
+            hi = pava(beta_dist.ppf(0.975, yt + 0.05, nt - yt + 0.05), w)
+            over_all, lo_all, hi_all = [None] * D, [None] * D, [None] * D
+            for k, j in enumerate(np.flatnonzero(tried)):
+                est[j] = round(float(iso_all[k]), 4)
+                over_all[j] = round(float(over[k]), 4)
+                lo_all[j], hi_all[j] = round(float(lo[k]), 4), round(float(hi[k]), 4)
+            details.update(prob_overdose=over_all, ci_lower=lo_all, ci_upper=hi_all)
+
+        if eliminated[0] or n[~eliminated].sum() == 0:
+            why = ("no MTD: the lowest dose is too toxic" if eliminated[0]
+                   else "no MTD: no patient was treated at an admissible dose")
+            return MTDSelection(None, tuple(est), why, details)
+
+        adm = np.flatnonzero(tried & ~eliminated)
+        ya, na = y[adm], n[adm]
+        iso_adm = pava((ya + 0.05) / (na + 0.1), 1.0 / _smoothed_var(ya, na))
+        phat = iso_adm + np.arange(1, len(iso_adm) + 1) * 1e-10  # the package's tie-break
+        if self.bound_mtd:
+            keep = phat < self.lambda_d
+            if not keep.any():
+                return MTDSelection(None, tuple(est), f"no MTD: every admissible dose has an isotonic estimate at or "
+                                                      f"above lambda_d = {self.lambda_d:.4f} (bound_mtd)", details)
+            phat = phat[keep]
+        k = int(np.argmin(np.abs(phat - t)))  # first minimum, as R's stable sort
+        j = int(adm[k])
+        why = (f"MTD is dose {to_level(j)}: isotonic DLT estimate {iso_adm[k]:.4f} is the closest to the target "
+               f"{t:g} among doses {', '.join(str(to_level(a)) for a in adm)}")
+        if self.bound_mtd:
+            why += f" with estimate below lambda_d = {self.lambda_d:.4f}"
+        return MTDSelection(j, tuple(est), why, details)
+
+    # ------------------------------------------------------------------ reporting
+    def params(self) -> dict:
+        return {"target": self.target, "num_doses": self.num_doses, "cohort_size": self.cohort_size,
+                "max_n": self.max_n, "n_cohorts": self.n_cohorts, "p_saf": self.p_saf, "p_tox": self.p_tox,
+                "cutoff_eli": self.cutoff_eli, "extrasafe": self.extrasafe, "offset": self.offset,
+                "n_earlystop": self.n_earlystop, "start_dose": self.start_dose, "bound_mtd": self.bound_mtd}
+
+    def describe(self) -> str:
+        tab = self.boundaries()
+        cols = "; ".join(
+            f"n={r.n}: escalate if DLTs <= {r.escalate_if_dlt_le}, de-escalate if >= {r.deescalate_if_dlt_ge}"
+            + ("" if pd.isna(r.eliminate_if_dlt_ge) else f", eliminate if >= {r.eliminate_if_dlt_ge}")
+            for r in tab.itertuples())
+        text = (
+            f"Dose finding follows the Bayesian optimal interval (BOIN) design (Liu and Yuan, 2015) with a target "
+            f"DLT rate of {self.target:g}, {self.num_doses} dose levels, cohorts of {self.cohort_size} and at most "
+            f"{self.max_n} patients, starting at dose {self.start_dose}. After each cohort, the observed DLT rate "
+            f"at the current dose is compared with the escalation boundary lambda_e = {self.lambda_e:.4f} and the "
+            f"de-escalation boundary lambda_d = {self.lambda_d:.4f} (from p_saf = {self.p_saf:g} and p_tox = "
+            f"{self.p_tox:g}): the next cohort is treated one dose higher if the rate is at or below lambda_e, "
+            f"one dose lower if it is at or above lambda_d, and at the same dose otherwise ({cols}). "
+            f"For safety, with a Beta(1, 1) prior, a dose with at least 3 patients and Pr(DLT rate > "
+            f"{self.target:g} | data) > {self.cutoff_eli:g} is eliminated together with all higher doses, and "
+            f"the trial stops with no MTD if the lowest dose is eliminated.")
+        if self.extrasafe:
+            text += (f" Under the extra safety rule the trial also stops if the lowest dose has at least 3 patients "
+                     f"and Pr(DLT rate > {self.target:g} | data) > {self.cutoff_eli - self.offset:g}.")
+        if self.n_earlystop < self.max_n:
+            text += (f" The trial stops early when the current dose has {self.n_earlystop} patients and the rule "
+                     f"would treat the next cohort at that same dose.")
+        text += (" At the end, the MTD is the dose, among admissible doses, whose isotonic estimate of the DLT "
+                 "rate (pool-adjacent-violators on (y+0.05)/(n+0.1), weighted by inverse posterior variance) is "
+                 "closest to the target"
+                 + (f" and below lambda_d" if self.bound_mtd else "")
+                 + "; ties go to the higher dose below the target and the lower dose above it.")
+        return text
+
+
+def _smoothed_var(y, n):
+    """Variance BOIN uses to weight the isotonic fit of (y+0.05)/(n+0.1)."""
+    return (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
+
+
+def _flag(value, name: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
