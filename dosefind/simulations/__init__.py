@@ -1,0 +1,221 @@
+"""Operating characteristics of dose-finding designs, exactly or by Monte Carlo.
+
+>>> from dosefind.designs import ThreePlusThree
+>>> oc = simulate(ThreePlusThree(num_doses=3), [0.05, 0.25, 0.5], method="exact", target=0.25)
+>>> round(oc.pcs, 2) >= 0
+True
+
+Two engines share one design interface (:mod:`~dosefind.simulations.exact`,
+:mod:`~dosefind.simulations.monte_carlo`); ``method="auto"`` uses the exact engine when
+the design's decisions depend only on counts and the state space is small, Monte Carlo
+otherwise.  Definitions of every reported quantity are in
+:mod:`~dosefind.simulations.results`; the patient model (common random numbers) in
+:mod:`~dosefind.simulations.patients`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dosefind import _validate as V
+from dosefind.designs.base import Design
+from dosefind.simulations.exact import DEFAULT_MAX_STATES, StateSpaceTooLarge, simulate_exact
+from dosefind.simulations.monte_carlo import simulate_mc
+from dosefind.simulations.patients import CHUNK_SIZE, resolve_seed
+from dosefind.simulations.results import OperatingCharacteristics, above_mtd_mask, correct_doses
+from dosefind.simulations.scenarios import Scenario, as_scenario, as_scenarios, read_scenarios
+
+__all__ = ["Comparison", "OperatingCharacteristics", "Scenario", "StateSpaceTooLarge", "compare", "read_scenarios",
+           "simulate"]
+
+METHODS = ("auto", "exact", "mc")
+
+
+def _check_common(n_trials, method, workers, acceptable):
+    n_trials = V.integer(n_trials, "n_trials", minimum=1)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    workers = V.integer(workers, "workers", minimum=1)
+    if acceptable is not None:
+        try:
+            lo, hi = acceptable
+        except (TypeError, ValueError):
+            raise ValueError(f"acceptable must be a pair (low, high) of DLT rates, got {acceptable!r}") from None
+        lo = V.probability(lo, "acceptable low", open_interval=False)
+        hi = V.probability(hi, "acceptable high", open_interval=False)
+        if lo > hi:
+            raise ValueError(f"acceptable must be (low, high) with low <= high, got ({lo}, {hi})")
+        acceptable = (lo, hi)
+    return n_trials, workers, acceptable
+
+
+def _target_of(design, scenario, target):
+    if target is not None:
+        return V.probability(target, "target")
+    if scenario.target is not None:
+        return scenario.target
+    t = getattr(design, "target", None)
+    return None if t is None else float(t)
+
+
+def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed: int | None = None,
+             method: str = "auto", workers: int = 1, progress: bool | None = None, target: float | None = None,
+             acceptable: tuple[float, float] | None = None, max_states: int = DEFAULT_MAX_STATES,
+             use_batch: bool = True) -> OperatingCharacteristics:
+    """Operating characteristics of ``design`` when the truth is ``true_prob_tox``.
+
+    Parameters
+    ----------
+    design : Design
+        Any dosefind design, including modified ones (``design.then(...)``).
+    true_prob_tox : sequence of float or Scenario
+        True DLT probability at each dose, each in [0, 1], one per dose of the design.
+    n_trials : int, default 10000
+        Simulated trials (Monte Carlo).  Ignored by the exact engine.
+    seed : int, optional
+        Seed of the patient streams.  The same seed gives bit-identical results for any
+        ``workers``; None draws a fresh seed (reported in the result).
+    method : {"auto", "exact", "mc"}
+        ``exact`` propagates probability over merged trial states (no Monte Carlo
+        error; designs with ``memory="counts"``, or small history designs); ``mc``
+        simulates; ``auto`` tries exact with a cap of ``max_states`` states and falls
+        back to Monte Carlo.
+    workers : int, default 1
+        Processes for Monte Carlo.
+    progress : bool, optional
+        Progress bar on stderr (default: only for long runs on a terminal).
+    target : float, optional
+        Target DLT rate defining the correct dose; default: the scenario's, then the
+        design's own ``target`` (the 3+3 has none: give one to get PCS).
+    acceptable : (float, float), optional
+        Band of acceptable true DLT rates; every dose inside counts as correct.
+
+    Returns
+    -------
+    OperatingCharacteristics
+    """
+    if not isinstance(design, Design):
+        raise TypeError(f"design must be a dosefind Design (e.g. BOIN(...)), got {type(design).__name__}")
+    if true_prob_tox is None:
+        raise ValueError("true_prob_tox must be given (one true DLT probability per dose)")
+    scenario = as_scenario(true_prob_tox)
+    scenario.check_design(design)
+    n_trials, workers, acceptable = _check_common(n_trials, method, workers, acceptable)
+    target = _target_of(design, scenario, target)
+    above = above_mtd_mask(scenario.true_prob_tox, target, acceptable)
+    tally = None
+    used = method
+    if method in ("auto", "exact"):
+        cap = max_states if method == "exact" or design.memory == "counts" else min(max_states, 20_000)
+        try:
+            tally = simulate_exact(design, scenario.true_prob_tox, above, max_states=cap, use_batch=use_batch)
+            used = "exact"
+        except StateSpaceTooLarge:
+            if method == "exact":
+                raise
+    if tally is None:
+        seed = resolve_seed(seed)
+        tally = simulate_mc(design, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
+                            progress=progress, use_batch=use_batch)
+        used = "mc"
+    labels = tuple(design.doses.labels)
+    return OperatingCharacteristics.from_tally(
+        tally, design=design, true_prob_tox=scenario.true_prob_tox, method=used,
+        n_trials=n_trials if used == "mc" else None, seed=seed if used == "mc" else None,
+        target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=labels)
+
+
+@dataclass
+class Comparison:
+    """Operating characteristics of several designs on several scenarios.
+
+    ``results[(scenario_name, design_name)]`` is an :class:`OperatingCharacteristics`.
+    """
+
+    results: dict
+    designs: list
+    scenarios: list
+
+    def to_frame(self):
+        """One row per (scenario, design): the summary metrics."""
+        import pandas as pd
+
+        rows = []
+        for (s, d), oc in self.results.items():
+            row = {"scenario": s, "design": d, "method": oc.method}
+            for k in ("pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60_pct", "overdose80_pct",
+                      "no_selection_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
+                row[k] = oc.values[k]
+                row[k + "_se"] = oc.se[k]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def selection_frame(self):
+        """One row per (scenario, design): selection % per dose and none."""
+        import pandas as pd
+
+        rows = []
+        for (s, d), oc in self.results.items():
+            row = {"scenario": s, "design": d}
+            for i, v in enumerate(oc.values["selection_pct"]):
+                row[f"dose_{i + 1}"] = v
+            row["none"] = oc.values["no_selection_pct"]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return {"designs": self.designs, "scenarios": [s.to_dict() for s in self.scenarios],
+                "results": [dict(oc.to_dict()) for oc in self.results.values()]}
+
+    def __getitem__(self, key):
+        return self.results[key]
+
+
+def _named_designs(designs) -> dict:
+    if isinstance(designs, Design):
+        designs = [designs]
+    if isinstance(designs, dict):
+        items = [(str(k), v) for k, v in designs.items()]
+    else:
+        items, seen = [], {}
+        for d in designs:
+            name = getattr(d, "name", type(d).__name__)
+            seen[name] = seen.get(name, 0) + 1
+            items.append((name if seen[name] == 1 else f"{name} ({seen[name]})", d))
+    if not items:
+        raise ValueError("compare needs at least one design")
+    for name, d in items:
+        if not isinstance(d, Design):
+            raise TypeError(f"design {name!r} must be a dosefind Design, got {type(d).__name__}")
+    return dict(items)
+
+
+def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = None, method: str = "mc",
+            workers: int = 1, progress: bool | None = None, target: float | None = None,
+            acceptable: tuple[float, float] | None = None) -> Comparison:
+    """Run every design on every scenario with the same simulated patients.
+
+    ``designs`` is a list of designs (named by their ``name``) or a mapping name ->
+    design; ``scenarios`` a list of probability lists / Scenarios, a mapping name ->
+    probabilities, or the path of a long-format scenario CSV.  With one ``seed``, patient
+    ``i`` of trial ``t`` carries the same latent uniform for every design and scenario
+    (common random numbers; see :mod:`~dosefind.simulations.patients`), so differences
+    between designs are not blurred by different patients.  ``method`` defaults to
+    ``"mc"`` so that all designs share those patients; ``"auto"`` evaluates each
+    design exactly where it can.
+    """
+    named = _named_designs(designs)
+    scen = as_scenarios(scenarios)
+    n_trials, workers, acceptable = _check_common(n_trials, method, workers, acceptable)
+    seed = resolve_seed(seed)
+    for s in scen:
+        for name, d in named.items():
+            s.check_design(d)
+    results = {}
+    for s in scen:
+        for name, d in named.items():
+            oc = simulate(d, s, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=progress,
+                          target=target, acceptable=acceptable)
+            oc.design = name
+            results[(s.name, name)] = oc
+    return Comparison(results=results, designs=list(named), scenarios=scen)

@@ -1,0 +1,293 @@
+"""What both engines share: trial states as integer arrays, a decision oracle that
+caches a design's answers per distinct state (or calls its vectorised ``decide_batch``),
+and the tally of final trial states from which operating characteristics are computed.
+
+A batch of trial states is four integer arrays:
+
+``n`` (T, D)      patients treated at each dose
+``y`` (T, D)      DLTs at each dose
+``cur`` (T,)      0-based current dose, -1 before the first cohort
+``last`` (T,)     DLTs in the most recent cohort, -1 before the first cohort
+
+which is exactly ``TrialState.key()``; for designs with ``memory = "counts"`` equal
+rows give equal decisions, so each distinct row is decided once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import numpy as np
+
+from dosefind.designs.base import Design
+from dosefind.state import Cohort, TrialState
+
+__all__ = ["Decider", "Tally", "reason_label", "unique_rows"]
+
+_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
+_PAREN = re.compile(r"\s*\([^)]*\)")
+
+
+def reason_label(reason: str) -> str:
+    """Group reasons that differ only in their numbers or parenthesised details
+    ("2/3 DLTs at dose 4" and "3/3 DLTs at dose 2" tally together)."""
+    return _NUMBER.sub("#", _PAREN.sub("", reason)).strip()
+
+
+def unique_rows(rows: np.ndarray):
+    """Distinct rows of an integer matrix: (index of first occurrence, inverse)."""
+    rows = np.ascontiguousarray(rows)
+    if rows.shape[0] == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    view = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(view, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def state_rows(n, y, cur, last) -> np.ndarray:
+    return np.concatenate([n, y, cur[:, None], last[:, None]], axis=1).astype(np.int32, copy=False)
+
+
+def _is_plain(design) -> bool:
+    from dosefind.designs.modifiers import Modified
+
+    return not isinstance(design, Modified)
+
+
+class Decider:
+    """A design's decisions and MTD selections for arrays of count states.
+
+    For ``memory = "counts"`` designs each distinct state is decided once per engine
+    run (the cache lives as long as the Decider).  When the design itself (not a
+    modifier chain) offers ``decide_batch``, it is used for states after the first
+    cohort; its keyword arguments are matched by name among ``n_at_dose``,
+    ``tox_at_dose``, ``current_index``, ``n_total``, ``last_cohort_tox`` and
+    ``max_tried_index``.
+    """
+
+    def __init__(self, design: Design, use_batch: bool = True):
+        if not isinstance(design, Design):
+            raise TypeError(f"design must be a dosefind Design, got {type(design).__name__}")
+        self.design = design
+        self.num_doses = design.num_doses
+        self.labels: list[str] = []
+        self._label_code: dict[str, int] = {}
+        self._decide_cache: dict[bytes, tuple[int, int]] = {}
+        self._select_cache: dict[bytes, int] = {}
+        self.batch = None
+        self._batch_params: list[str] = []
+        self._batch_codes: dict[int, int] = {}
+        fn = getattr(type(design), "decide_batch", None) if _is_plain(design) else None
+        if use_batch and fn is not None and design.memory == "counts":
+            self.batch = design.decide_batch
+            self._batch_params = [p for p in inspect.signature(self.batch).parameters]
+        self.max_n_code = self.code("maximum sample size reached")
+        self.decide_calls = 0
+        self.select_calls = 0
+
+    # ------------------------------------------------------------------ reasons
+    def code(self, label: str) -> int:
+        c = self._label_code.get(label)
+        if c is None:
+            c = self._label_code[label] = len(self.labels)
+            self.labels.append(label)
+        return c
+
+    def _batch_code(self, raw: int) -> int:
+        c = self._batch_codes.get(raw)
+        if c is None:
+            text = _batch_reason_text(self.design, raw)
+            c = self._batch_codes[raw] = self.code(reason_label(text))
+        return c
+
+    # ------------------------------------------------------------------ states
+    def state(self, row: np.ndarray) -> TrialState:
+        """A TrialState with the counts of ``row``.  Its cohort history holds only the
+        last cohort (all a count-based design may look at, by the ``memory`` contract)."""
+        D = self.num_doses
+        n = tuple(int(v) for v in row[:D])
+        y = tuple(int(v) for v in row[D:2 * D])
+        cur, last = int(row[2 * D]), int(row[2 * D + 1])
+        if cur < 0:
+            return TrialState(D, n, y)
+        size = min(self.design.cohort_size, n[cur])
+        size = max(size, last, 1)
+        cohort = Cohort(cur, (1,) * last + (0,) * (size - last))
+        return TrialState(D, n, y, (cohort,), cur)
+
+    # ------------------------------------------------------------------ decisions
+    def decide(self, n, y, cur, last):
+        """Next dose index (-1: stop) and reason code for each state."""
+        T = n.shape[0]
+        nxt = np.empty(T, dtype=np.int64)
+        code = np.empty(T, dtype=np.int64)
+        if T == 0:
+            return nxt, code
+        if self.batch is None:
+            self._decide_cached(state_rows(n, y, cur, last), slice(None), nxt, code)
+            return nxt, code
+        total = n.sum(axis=1)
+        scalar = cur < 0
+        max_n = self.design.max_n
+        if max_n is not None:
+            full = (total >= max_n) & ~scalar
+            nxt[full] = -1
+            code[full] = self.max_n_code
+            scalar_or_full = scalar | full
+        else:
+            scalar_or_full = scalar
+        if scalar.any():
+            idx = np.flatnonzero(scalar)
+            sub_n, sub_c = np.empty(idx.size, np.int64), np.empty(idx.size, np.int64)
+            self._decide_cached(state_rows(n[idx], y[idx], cur[idx], last[idx]), slice(None), sub_n, sub_c)
+            nxt[idx], code[idx] = sub_n, sub_c
+        idx = np.flatnonzero(~scalar_or_full)
+        if idx.size:
+            b_next, b_code = self._call_batch(n[idx], y[idx], cur[idx], last[idx], total[idx])
+            nxt[idx] = b_next
+            code[idx] = [self._batch_code(int(c)) for c in b_code] if b_code.size < 64 else \
+                self._map_codes(b_code)
+        return nxt, code
+
+    def _map_codes(self, raw: np.ndarray) -> np.ndarray:
+        values, inverse = np.unique(raw, return_inverse=True)
+        mapped = np.array([self._batch_code(int(v)) for v in values], dtype=np.int64)
+        return mapped[inverse.ravel()]
+
+    def _call_batch(self, n, y, cur, last, total):
+        available = {}
+        for name in self._batch_params:
+            if name == "n_at_dose":
+                available[name] = n
+            elif name == "tox_at_dose":
+                available[name] = y
+            elif name == "current_index":
+                available[name] = cur
+            elif name == "n_total":
+                available[name] = total
+            elif name == "last_cohort_tox":
+                available[name] = last
+            elif name == "max_tried_index":
+                tried = n > 0
+                available[name] = np.where(tried.any(axis=1), n.shape[1] - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
+        nxt, code = self.batch(**available)
+        return np.asarray(nxt, dtype=np.int64), np.asarray(code)
+
+    def _decide_cached(self, rows, where, nxt, code):
+        first, inverse = unique_rows(rows)
+        u_next = np.empty(first.size, dtype=np.int64)
+        u_code = np.empty(first.size, dtype=np.int64)
+        cache = self._decide_cache
+        for j, i in enumerate(first):
+            key = rows[i].tobytes()
+            hit = cache.get(key)
+            if hit is None:
+                decision = self.design.decide(self.state(rows[i]))
+                self.decide_calls += 1
+                hit = (-1 if decision.stop else int(decision.dose_index), self.code(reason_label(decision.reason)))
+                cache[key] = hit
+            u_next[j], u_code[j] = hit
+        nxt[where] = u_next[inverse]
+        code[where] = u_code[inverse]
+
+    def select(self, n, y, cur, last) -> np.ndarray:
+        """Selected MTD index (-1: none) for each final state."""
+        rows = state_rows(n, y, cur, last)
+        first, inverse = unique_rows(rows)
+        out = np.empty(first.size, dtype=np.int64)
+        cache = self._select_cache
+        for j, i in enumerate(first):
+            key = rows[i].tobytes()
+            hit = cache.get(key)
+            if hit is None:
+                sel = self.design.select_mtd(self.state(rows[i]))
+                self.select_calls += 1
+                hit = cache[key] = -1 if sel.mtd_index is None else int(sel.mtd_index)
+            out[j] = hit
+        return out[inverse]
+
+
+def _batch_reason_text(design, raw: int) -> str:
+    """Readable text of a ``decide_batch`` reason code (designs publish a table)."""
+    for attr in ("REASONS", "REASON_CODES", "reasons", "reason_codes", "BATCH_REASONS"):
+        table = getattr(design, attr, None)
+        if table is None:
+            continue
+        try:
+            return str(table[raw])
+        except (KeyError, IndexError, TypeError):
+            continue
+    return f"reason code {raw}"
+
+
+class Tally:
+    """Sufficient statistics of final trial states.
+
+    Monte Carlo adds integer counts (weights 1), so chunk tallies add up exactly and
+    the result does not depend on the order chunks finish in; the exact engine adds
+    probabilities.  Everything in :class:`~dosefind.simulations.results.OperatingCharacteristics`
+    is computed from these sums.
+    """
+
+    FIELDS = ("sel", "n_sum", "n_sq", "n_cross", "y_sum", "y_sq", "N_sum", "N_sq", "Y_sum", "Y_sq",
+              "above_sum", "above_sq", "above_cross", "od60", "od80", "early", "w")
+
+    def __init__(self, num_doses: int, exact: bool = False):
+        dt = np.float64 if exact else np.int64
+        D = num_doses
+        self.exact = exact
+        self.sel = np.zeros(D + 1, dt)  # last entry: no dose selected
+        for f in ("n_sum", "n_sq", "n_cross", "y_sum", "y_sq"):
+            setattr(self, f, np.zeros(D, dt))
+        for f in ("N_sum", "N_sq", "Y_sum", "Y_sq", "above_sum", "above_sq", "above_cross", "od60", "od80",
+                  "early", "w"):
+            setattr(self, f, dt(0))
+        self.reasons: dict[str, float] = {}
+
+    def add(self, n, y, mtd, reason_codes, labels, above_mask, max_n, weights=None):
+        """Add final states (arrays as in the module docstring) with their selections."""
+        n = n.astype(np.int64, copy=False)
+        y = y.astype(np.int64, copy=False)
+        N = n.sum(axis=1)
+        Y = y.sum(axis=1)
+        above = n[:, above_mask].sum(axis=1) if above_mask.any() else np.zeros_like(N)
+        ref = N if max_n is None else np.full_like(N, max_n)
+        D = n.shape[1]
+        sel_idx = np.where(mtd < 0, D, mtd)
+        early = (N < max_n) if max_n is not None else np.zeros(N.shape, bool)
+        if weights is None:
+            s = lambda a: a.sum(axis=0)  # noqa: E731
+            self.sel += np.bincount(sel_idx, minlength=D + 1)
+            self.w += N.size
+            counts = np.bincount(reason_codes, minlength=len(labels))
+        else:
+            s = lambda a: (weights[:, None] * a).sum(axis=0) if a.ndim == 2 else (weights * a).sum()  # noqa: E731
+            self.sel += np.bincount(sel_idx, weights=weights, minlength=D + 1)
+            self.w += weights.sum()
+            counts = np.bincount(reason_codes, weights=weights, minlength=len(labels))
+        self.n_sum += s(n)
+        self.n_sq += s(n * n)
+        self.n_cross += s(n * N[:, None])
+        self.y_sum += s(y)
+        self.y_sq += s(y * y)
+        self.N_sum += s(N)
+        self.N_sq += s(N * N)
+        self.Y_sum += s(Y)
+        self.Y_sq += s(Y * Y)
+        self.above_sum += s(above)
+        self.above_sq += s(above * above)
+        self.above_cross += s(above * N)
+        self.od60 += s((above > 0.6 * ref).astype(np.int64))
+        self.od80 += s((above > 0.8 * ref).astype(np.int64))
+        self.early += s(early.astype(np.int64))
+        for c, v in enumerate(counts):
+            if v:
+                self.reasons[labels[c]] = self.reasons.get(labels[c], 0) + (v if weights is not None else int(v))
+
+    def merge(self, other: "Tally") -> "Tally":
+        for f in self.FIELDS:
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        for k, v in other.reasons.items():
+            self.reasons[k] = self.reasons.get(k, 0) + v
+        return self

@@ -1,0 +1,177 @@
+"""Monte Carlo engine: all trials of a chunk advance together, cohort by cohort.
+
+Per chunk of :data:`~dosefind.simulations.patients.CHUNK_SIZE` trials the engine keeps
+the count arrays of every trial (see :mod:`dosefind.simulations._kernel`), asks the
+design once per distinct state (or once per step through its ``decide_batch``), treats
+the next cohort with the chunk's latent uniforms, and finally tallies the final states.
+Memory is the per-chunk arrays only; it does not grow with the number of trials.
+
+Designs with ``memory = "history"`` are run with one TrialState per trial (decisions
+cached per distinct history), which is slower but exact to the contract.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+
+from dosefind.simulations._kernel import Decider, Tally
+from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
+
+__all__ = ["simulate_mc", "run_chunk"]
+
+#: Safety cap on patients per trial for designs without ``max_n``.
+MAX_PATIENTS = 1000
+
+
+def _patient_cap(design) -> int:
+    return design.max_n if design.max_n is not None else MAX_PATIENTS
+
+
+def run_chunk(decider: Decider, true_prob_tox: np.ndarray, seed: int, index: int, size: int,
+              above_mask: np.ndarray) -> Tally:
+    """Simulate chunk ``index`` (``size`` trials) and return its tally."""
+    design = decider.design
+    if design.memory != "counts":
+        return _run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask)
+    D = design.num_doses
+    patients = PatientUniforms(chunk_seed(seed, index), size)
+    n = np.zeros((size, D), np.int32)
+    y = np.zeros((size, D), np.int32)
+    cur = np.full(size, -1, np.int32)
+    last = np.full(size, -1, np.int32)
+    reason = np.zeros(size, np.int64)
+    active = np.arange(size)
+    treated = 0
+    cap = _patient_cap(design)
+    while active.size:
+        nxt, code = decider.decide(n[active], y[active], cur[active], last[active])
+        stop = nxt < 0
+        if stop.any():
+            reason[active[stop]] = code[stop]
+            active, nxt = active[~stop], nxt[~stop]
+            if not active.size:
+                break
+        m = design.cohort_size
+        if design.max_n is not None:
+            m = min(m, design.max_n - treated)  # the last cohort is cut to max_n, as in BOIN's get.oc
+        if m <= 0 or treated + m > cap:
+            raise RuntimeError(
+                f"{design.name}: a simulated trial did not stop after {treated} patients; "
+                "give the design a maximum sample size (max_n)"
+            )
+        u = patients.next(m)[:, active]
+        tox = (u < true_prob_tox[nxt]).sum(axis=0).astype(np.int32)
+        n[active, nxt] += m
+        y[active, nxt] += tox
+        cur[active] = nxt
+        last[active] = tox
+        treated += m
+    mtd = decider.select(n, y, cur, last)
+    tally = Tally(D)
+    tally.add(n, y, mtd, reason, decider.labels, above_mask, design.max_n)
+    return tally
+
+
+def _run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask) -> Tally:
+    from dosefind.state import TrialState
+
+    design = decider.design
+    D = design.num_doses
+    patients = PatientUniforms(chunk_seed(seed, index), size)
+    states = [TrialState.empty(D)] * size
+    reason = np.zeros(size, np.int64)
+    decided: dict = {}
+    active = list(range(size))
+    treated = 0
+    cap = _patient_cap(design)
+    while active:
+        going = []
+        for t in active:
+            dec = decided.get(states[t])
+            if dec is None:
+                dec = decided[states[t]] = design.decide(states[t])
+            if dec.stop:
+                from dosefind.simulations._kernel import reason_label
+
+                reason[t] = decider.code(reason_label(dec.reason))
+            else:
+                going.append((t, dec.dose_index))
+        if not going:
+            break
+        m = design.cohort_size if design.max_n is None else min(design.cohort_size, design.max_n - treated)
+        if m <= 0 or treated + m > cap:
+            raise RuntimeError(f"{design.name}: a simulated trial did not stop after {treated} patients; "
+                               "give the design a maximum sample size (max_n)")
+        u = patients.next(m)
+        for t, d in going:
+            states[t] = states[t].add_cohort(d, tuple(int(v) for v in (u[:, t] < true_prob_tox[d])))
+        active = [t for t, _ in going]
+        treated += m
+    selected: dict = {}
+    mtd = np.empty(size, np.int64)
+    for t, s in enumerate(states):
+        if s not in selected:
+            sel = design.select_mtd(s)
+            selected[s] = -1 if sel.mtd_index is None else sel.mtd_index
+        mtd[t] = selected[s]
+    n = np.array([s.n_at_dose for s in states], np.int64).reshape(size, D)
+    y = np.array([s.tox_at_dose for s in states], np.int64).reshape(size, D)
+    tally = Tally(D)
+    tally.add(n, y, mtd, reason, decider.labels, above_mask, design.max_n)
+    return tally
+
+
+def _run_task(design, true_prob_tox, seed, chunks, above_mask, use_batch) -> Tally:
+    decider = Decider(design, use_batch=use_batch)
+    tally = Tally(design.num_doses)
+    for index, size in chunks:
+        tally.merge(run_chunk(decider, true_prob_tox, seed, index, size, above_mask))
+    return tally
+
+
+def _show_progress(progress, n_trials) -> bool:
+    if progress is None:
+        return n_trials >= 200_000 and sys.stderr.isatty()
+    return bool(progress)
+
+
+def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, workers: int = 1,
+                progress=None, use_batch: bool = True, chunk_size: int = CHUNK_SIZE) -> Tally:
+    """Tally of ``n_trials`` simulated trials; identical for any number of ``workers``."""
+    p = np.asarray(true_prob_tox, dtype=np.float64)
+    above_mask = np.asarray(above_mask, dtype=bool)
+    chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
+    workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1)) if workers else 1
+    show = _show_progress(progress, n_trials)
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_trials, unit="trial", unit_scale=True, desc=design.name, file=sys.stderr,
+                   leave=False)
+    total = Tally(design.num_doses)
+    try:
+        if workers == 1:
+            decider = Decider(design, use_batch=use_batch)
+            for index, size in chunks:
+                total.merge(run_chunk(decider, p, seed, index, size, above_mask))
+                if bar is not None:
+                    bar.update(size)
+        else:
+            n_tasks = min(len(chunks), workers * 4)
+            groups = [chunks[i::n_tasks] for i in range(n_tasks)]
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(_run_task, design, p, seed, g, above_mask, use_batch): g for g in groups}
+                for fut in as_completed(futures):
+                    # Integer tallies: the sum does not depend on the order tasks finish in.
+                    total.merge(fut.result())
+                    if bar is not None:
+                        bar.update(sum(size for _, size in futures[fut]))
+    finally:
+        if bar is not None:
+            bar.close()
+    return total

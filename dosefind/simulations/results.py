@@ -1,0 +1,304 @@
+"""Operating characteristics: the result object of :func:`~dosefind.simulations.simulate`.
+
+Definitions (all percentages are of trials unless stated):
+
+``selection_pct[d]``
+    % of trials selecting dose ``d`` as the MTD.  ``no_selection_pct``: % selecting no
+    dose (stopped for toxicity, or no dose qualified).
+``patients_mean[d]``, ``dlt_mean[d]``
+    Mean number of patients treated, and of DLTs observed, at dose ``d`` per trial.
+``patients_pct[d]``
+    % of all patients treated at dose ``d``: ``100 * mean(n_d) / mean(N)`` (the ratio
+    of means, as BOIN's ``summary`` reports it).
+``n_mean``, ``dlt_total_mean``
+    Mean sample size and mean number of DLTs per trial.
+``early_stop_pct``
+    % of trials that stopped before the design's maximum sample size ``max_n`` for any
+    reason (safety, ``n_earlystop``, a modifier); ``None`` for designs without
+    ``max_n`` (the 3+3 stops by its own rule).
+``pcs``
+    Percentage of correct selection: % selecting a *correct* dose.  The correct doses
+    are those whose true rate is closest to the target (ties: every tied dose), or,
+    when ``acceptable=(lo, hi)`` is given, every dose with ``lo <= rate <= hi``.
+``true MTD`` and "above the MTD"
+    The true MTD is the highest correct dose (when no dose is correct: the highest
+    dose whose true rate is <= target; none if every dose exceeds it).  Doses above
+    it are *overdoses*.  When some true rate equals the target this is exactly the
+    set BOIN's ``get.oc`` uses (doses with true rate > target).
+``overdose_selection_pct``
+    % of trials selecting a dose above the true MTD.
+``overdose_patients_pct``
+    % of all patients treated above the true MTD (ratio of means).
+``overdose60_pct``, ``overdose80_pct``
+    Risk of overdosing, as BOIN's ``get.oc`` reports it: % of trials in which more
+    than 60% (80%) of the maximum sample size ``max_n`` (of the trial's own sample
+    size for designs without ``max_n``) were treated above the true MTD.
+``stop_reasons``
+    % of trials ending for each reason (reasons differing only in numbers grouped).
+
+Standard errors (``se``) are Monte Carlo standard errors: ``sqrt(p(1-p)/T)`` for a
+proportion, ``sd/sqrt(T)`` for a mean and the delta method for ratios of means; all
+zero for the exact engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dosefind.simulations._kernel import Tally
+
+__all__ = ["OperatingCharacteristics", "correct_doses", "true_mtd_index", "METRICS"]
+
+#: Scalar summary metrics, in the order they are reported.
+METRICS = ("pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60_pct", "overdose80_pct",
+           "no_selection_pct", "early_stop_pct", "n_mean", "dlt_total_mean")
+_PER_DOSE = ("selection_pct", "patients_mean", "patients_pct", "dlt_mean")
+
+
+def correct_doses(true_prob_tox, target=None, acceptable=None) -> tuple[int, ...]:
+    """0-based indices of the correct doses (see the module docstring)."""
+    p = np.asarray(true_prob_tox, dtype=float)
+    if acceptable is not None:
+        lo, hi = acceptable
+        return tuple(int(i) for i in np.flatnonzero((p >= lo - 1e-12) & (p <= hi + 1e-12)))
+    if target is None:
+        return ()
+    dist = np.abs(p - target)
+    return tuple(int(i) for i in np.flatnonzero(dist <= dist.min() + 1e-12))
+
+
+def true_mtd_index(true_prob_tox, target=None, acceptable=None) -> int | None:
+    correct = correct_doses(true_prob_tox, target, acceptable)
+    if correct:
+        return max(correct)
+    limit = acceptable[1] if acceptable is not None else target
+    if limit is None:
+        return None
+    ok = [i for i, v in enumerate(true_prob_tox) if v <= limit + 1e-12]
+    return max(ok) if ok else -1
+
+
+def above_mtd_mask(true_prob_tox, target=None, acceptable=None) -> np.ndarray:
+    mtd = true_mtd_index(true_prob_tox, target, acceptable)
+    mask = np.zeros(len(true_prob_tox), bool)
+    if mtd is not None:
+        mask[mtd + 1:] = True
+    return mask
+
+
+def _r(x, digits=6):
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_r(v, digits) for v in x]
+    return round(float(x), digits)
+
+
+@dataclass
+class OperatingCharacteristics:
+    """Operating characteristics of one design on one scenario.
+
+    Build it with :func:`~dosefind.simulations.simulate`.  Faces: :meth:`to_frame`
+    (per-dose table), :meth:`summary` (scalar metrics with standard errors),
+    :meth:`to_dict` / :meth:`to_json` (the documented JSON schema) and
+    :meth:`to_markdown`.
+    """
+
+    design: str
+    true_prob_tox: tuple[float, ...]
+    method: str
+    n_trials: int | None
+    seed: int | None
+    target: float | None
+    acceptable: tuple[float, float] | None
+    correct: tuple[int, ...]
+    true_mtd: int | None
+    values: dict
+    se: dict
+    stop_reasons: dict
+    scenario: str = "scenario"
+    dose_labels: tuple[str, ...] = ()
+    max_n: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_tally(cls, tally: Tally, *, design, true_prob_tox, method, n_trials, seed, target=None,
+                   acceptable=None, scenario="scenario", dose_labels=()):
+        p = tuple(float(v) for v in true_prob_tox)
+        D = len(p)
+        correct = correct_doses(p, target, acceptable)
+        mtd = true_mtd_index(p, target, acceptable)
+        above = above_mtd_mask(p, target, acceptable)
+        has_truth = mtd is not None
+        w = float(tally.w)
+        exact = method == "exact"
+        f = lambda a: np.asarray(a, dtype=float)  # noqa: E731
+        sel = f(tally.sel)
+        N_sum = float(tally.N_sum)
+        v = {
+            "selection_pct": 100 * sel[:D] / w,
+            "no_selection_pct": 100 * sel[D] / w,
+            "patients_mean": f(tally.n_sum) / w,
+            "patients_pct": 100 * f(tally.n_sum) / N_sum if N_sum else np.zeros(D),
+            "dlt_mean": f(tally.y_sum) / w,
+            "n_mean": N_sum / w,
+            "dlt_total_mean": float(tally.Y_sum) / w,
+            "early_stop_pct": 100 * float(tally.early) / w if design.max_n is not None else None,
+            "pcs": 100 * sel[list(correct)].sum() / w if has_truth else None,
+            "overdose_selection_pct": 100 * sel[:D][above].sum() / w if has_truth else None,
+            "overdose_patients_pct": (100 * float(tally.above_sum) / N_sum if N_sum else 0.0) if has_truth else None,
+            "overdose60_pct": 100 * float(tally.od60) / w if has_truth else None,
+            "overdose80_pct": 100 * float(tally.od80) / w if has_truth else None,
+        }
+        if exact or w < 2:
+            se = {k: (None if val is None else (np.zeros(D) if isinstance(val, np.ndarray) else 0.0))
+                  for k, val in v.items()}
+        else:
+            def prop(pct):
+                q = pct / 100
+                return 100 * np.sqrt(q * (1 - q) / w)
+
+            def mean(s, sq):
+                s, sq = f(s), f(sq)
+                var = np.maximum(sq - s * s / w, 0) / (w - 1)
+                return np.sqrt(var / w)
+
+            def ratio(a, a_sq, a_cross):
+                a, a_sq, a_cross = f(a), f(a_sq), f(a_cross)
+                if not N_sum:
+                    return np.zeros_like(a)
+                r = a / N_sum
+                resid = np.maximum(a_sq - 2 * r * a_cross + r * r * float(tally.N_sq), 0)
+                return 100 * np.sqrt(resid / ((w - 1) * w)) / (N_sum / w)
+
+            se = {
+                "selection_pct": prop(v["selection_pct"]),
+                "no_selection_pct": float(prop(v["no_selection_pct"])),
+                "patients_mean": mean(tally.n_sum, tally.n_sq),
+                "patients_pct": ratio(tally.n_sum, tally.n_sq, tally.n_cross),
+                "dlt_mean": mean(tally.y_sum, tally.y_sq),
+                "n_mean": float(mean(tally.N_sum, tally.N_sq)),
+                "dlt_total_mean": float(mean(tally.Y_sum, tally.Y_sq)),
+                "early_stop_pct": None if v["early_stop_pct"] is None else float(prop(v["early_stop_pct"])),
+            }
+            for k in ("pcs", "overdose_selection_pct", "overdose60_pct", "overdose80_pct"):
+                se[k] = None if v[k] is None else float(prop(v[k]))
+            se["overdose_patients_pct"] = None if not has_truth else float(
+                ratio(tally.above_sum, tally.above_sq, tally.above_cross))
+        reasons = {k: 100 * float(c) / w for k, c in tally.reasons.items()}
+        reasons = dict(sorted(reasons.items(), key=lambda kv: (-round(kv[1], 9), kv[0])))
+        labels = tuple(dose_labels) if dose_labels else tuple(f"Dose {i + 1}" for i in range(D))
+        extra = {}
+        if getattr(tally, "states_visited", None) is not None:
+            extra["states_visited"] = int(tally.states_visited)
+        return cls(design=design.name, true_prob_tox=p, method=method, n_trials=n_trials, seed=seed,
+                   target=target, acceptable=acceptable, correct=correct, true_mtd=mtd, values=v, se=se,
+                   stop_reasons=reasons, scenario=scenario, dose_labels=labels, max_n=design.max_n, extra=extra)
+
+    # ------------------------------------------------------------------ access
+    def __getattr__(self, item):
+        values = self.__dict__.get("values")
+        if values is not None and item in values:
+            return values[item]
+        raise AttributeError(item)
+
+    @property
+    def num_doses(self) -> int:
+        return len(self.true_prob_tox)
+
+    # ------------------------------------------------------------------ faces
+    def to_frame(self):
+        """Per-dose table (index: 1-based dose level)."""
+        import pandas as pd
+
+        D = self.num_doses
+        above = np.zeros(D, bool)
+        if self.true_mtd is not None:
+            above[self.true_mtd + 1:] = True
+        df = pd.DataFrame({
+            "dose": list(self.dose_labels),
+            "true_prob_tox": list(self.true_prob_tox),
+            "correct": [i in self.correct for i in range(D)],
+            "above_mtd": above,
+            "selection_pct": self.values["selection_pct"],
+            "selection_se": self.se["selection_pct"],
+            "patients_mean": self.values["patients_mean"],
+            "patients_pct": self.values["patients_pct"],
+            "dlt_mean": self.values["dlt_mean"],
+            "dlt_se": self.se["dlt_mean"],
+        }, index=pd.RangeIndex(1, D + 1, name="level"))
+        return df
+
+    def summary(self):
+        """Scalar metrics with Monte Carlo standard errors (DataFrame: value, se)."""
+        import pandas as pd
+
+        rows = {k: (self.values[k], self.se[k]) for k in METRICS}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["value", "se"])
+
+    def to_dict(self) -> dict:
+        """The stable JSON schema (documented in docs/simulation.md)."""
+        keys = ("selection_pct", "no_selection_pct", "patients_mean", "patients_pct", "dlt_mean", "n_mean",
+                "dlt_total_mean", "early_stop_pct", "pcs", "overdose_selection_pct", "overdose_patients_pct",
+                "overdose60_pct", "overdose80_pct")
+        out = {"method": self.method, "n_trials": self.n_trials, "seed": self.seed}
+        out.update({k: _r(self.values[k]) for k in keys})
+        out["se"] = {k: _r(self.se[k]) for k in keys}
+        out.update({
+            "design": self.design,
+            "scenario": self.scenario,
+            "true_prob_tox": list(self.true_prob_tox),
+            "target": self.target,
+            "acceptable": None if self.acceptable is None else list(self.acceptable),
+            "correct_doses": [i + 1 for i in self.correct],
+            "true_mtd": None if self.true_mtd is None or self.true_mtd < 0 else self.true_mtd + 1,
+            "max_n": self.max_n,
+            "stop_reasons": {k: _r(v) for k, v in self.stop_reasons.items()},
+        })
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def to_markdown(self, digits: int = 1) -> str:
+        """Per-dose table and summary as Markdown (Monte Carlo SEs in parentheses)."""
+        def fmt(x, se=None, d=digits):
+            if x is None:
+                return "-"
+            s = f"{x:.{d}f}"
+            if se is not None and self.method != "exact":
+                s += f" ({se:.{d}f})"
+            return s
+
+        v, se = self.values, self.se
+        lines = [f"**{self.design}**, scenario {self.scenario} ({self._how()})", "",
+                 "| dose | true P(DLT) | selected % | patients (mean) | patients % | DLTs (mean) |",
+                 "|---|---|---|---|---|---|"]
+        for i in range(self.num_doses):
+            mark = " *" if i in self.correct else ""
+            lines.append(f"| {self.dose_labels[i]}{mark} | {self.true_prob_tox[i]:.2f} | "
+                         f"{fmt(v['selection_pct'][i], se['selection_pct'][i])} | "
+                         f"{fmt(v['patients_mean'][i], se['patients_mean'][i], 2)} | "
+                         f"{fmt(v['patients_pct'][i])} | {fmt(v['dlt_mean'][i], se['dlt_mean'][i], 2)} |")
+        lines += ["", "| metric | value |", "|---|---|"]
+        for k in METRICS:
+            lines.append(f"| {k} | {fmt(v[k], se[k], 2)} |")
+        if self.correct:
+            lines += ["", "\\* correct dose" + ("s" if len(self.correct) > 1 else "")]
+        return "\n".join(lines)
+
+    def _how(self) -> str:
+        if self.method == "exact":
+            return "exact"
+        return f"Monte Carlo, {self.n_trials:,} trials, seed {self.seed}"
+
+    def __repr__(self) -> str:
+        pcs = self.values.get("pcs")
+        pcs_s = "-" if pcs is None else f"{pcs:.1f}%"
+        return (f"OperatingCharacteristics(design={self.design!r}, scenario={self.scenario!r}, "
+                f"method={self.method!r}, pcs={pcs_s}, n_mean={self.values['n_mean']:.2f})")
