@@ -58,7 +58,9 @@ the release that added ``boundMTD``) and ``R/select.mtd.R`` (2.7.0 and 2.7.1).
   :math:`\lambda_d` may be selected; none means no MTD.
 * The per-dose estimates reported by ``select.mtd`` pool *all* tried doses, including
   eliminated ones; untried doses have none.  We report the same, to 4 decimals (the
-  package prints 2).
+  package prints 2).  ``details`` adds Pr(DLT rate > target) and 95% credible limits as
+  ``select.mtd`` computes them, but aligned to the right dose (the package looks the
+  limits up by dose number in a vector of treated doses only).
 * ``get.oc`` keeps eliminated doses in a list that only grows; because an eliminated dose
   is never treated again, this equals recomputing elimination from the current counts of
   every dose, which is what :meth:`BOIN.decide` does (so the decision depends on counts
