@@ -26,13 +26,16 @@ from dosefind.state import Cohort, TrialState
 __all__ = ["Decider", "Tally", "reason_label", "unique_rows"]
 
 _NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
-_PAREN = re.compile(r"\s*\([^)]*\)")
+_PAREN = re.compile(r"\s*\([^()]*\)")
 
 
 def reason_label(reason: str) -> str:
     """Group reasons that differ only in their numbers or parenthesised details
     ("2/3 DLTs at dose 4" and "3/3 DLTs at dose 2" tally together)."""
-    return _NUMBER.sub("#", _PAREN.sub("", reason)).strip()
+    prev = None
+    while prev != reason:  # innermost parentheses first, so nested ones go too
+        prev, reason = reason, _PAREN.sub("", reason)
+    return _NUMBER.sub("#", reason).strip()
 
 
 def unique_rows(rows: np.ndarray):
@@ -94,13 +97,6 @@ class Decider:
             self.labels.append(label)
         return c
 
-    def _batch_code(self, raw: int) -> int:
-        c = self._batch_codes.get(raw)
-        if c is None:
-            text = _batch_reason_text(self.design, raw)
-            c = self._batch_codes[raw] = self.code(reason_label(text))
-        return c
-
     # ------------------------------------------------------------------ states
     def state(self, row: np.ndarray) -> TrialState:
         """A TrialState with the counts of ``row``.  Its cohort history holds only the
@@ -146,13 +142,25 @@ class Decider:
         if idx.size:
             b_next, b_code = self._call_batch(n[idx], y[idx], cur[idx], last[idx], total[idx])
             nxt[idx] = b_next
-            code[idx] = [self._batch_code(int(c)) for c in b_code] if b_code.size < 64 else \
-                self._map_codes(b_code)
+            stopped = np.flatnonzero(b_next < 0)
+            if stopped.size:
+                code[idx[stopped]] = self._map_codes(b_code[stopped], idx[stopped], n, y, cur, last)
         return nxt, code
 
-    def _map_codes(self, raw: np.ndarray) -> np.ndarray:
-        values, inverse = np.unique(raw, return_inverse=True)
-        mapped = np.array([self._batch_code(int(v)) for v in values], dtype=np.int64)
+    def _map_codes(self, raw, where, n, y, cur, last) -> np.ndarray:
+        """Batch stop codes -> reason labels.  A new code is labelled with the reason the
+        scalar ``decide`` gives for the first state showing it, so both paths tally alike."""
+        values, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+        mapped = np.empty(values.size, dtype=np.int64)
+        for j, (v, i) in enumerate(zip(values, first)):
+            c = self._batch_codes.get(int(v))
+            if c is None:
+                t = where[i]
+                decision = self.design.decide(self.state(state_rows(n[t:t + 1], y[t:t + 1], cur[t:t + 1],
+                                                                    last[t:t + 1])[0]))
+                text = decision.reason if decision.stop else _batch_reason_text(self.design, int(v))
+                c = self._batch_codes[int(v)] = self.code(reason_label(text))
+            mapped[j] = c
         return mapped[inverse.ravel()]
 
     def _call_batch(self, n, y, cur, last, total):
@@ -218,7 +226,13 @@ def _batch_reason_text(design, raw: int) -> str:
             return str(table[raw])
         except (KeyError, IndexError, TypeError):
             continue
-    return f"reason code {raw}"
+    import sys
+
+    module = sys.modules.get(type(design).__module__)
+    for name, value in vars(module).items() if module else ():
+        if name.startswith("STOP_") and isinstance(value, int) and value == raw:
+            return name.lower().replace("_", " ")
+    return f"stop (reason code {raw})"
 
 
 class Tally:

@@ -1,0 +1,172 @@
+"""Design options shared by the commands that build a design (simulate, next-dose,
+select-mtd, ...).
+
+``@design_options`` adds every design option to a click command; ``build_design``
+turns the parsed values into a design.  Options left unset are not passed, so each
+design's own defaults apply (they equal the reference packages': BOIN's ``get.oc``,
+dfcrm's ``crmsim``).  An option that does not belong to the chosen design is an error
+rather than silently ignored.
+
+CRM's estimation method is ``--crm-method bayes|mle`` because ``--method`` chooses the
+simulation engine in ``dosefind simulate``.
+"""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["DESIGNS", "build_design", "design_options", "parse_probabilities"]
+
+DESIGNS = ("boin", "crm", "3+3")
+
+# keyword name -> designs that accept it (its CLI spelling is --name-with-dashes)
+_APPLIES = {
+    "target": ("boin", "crm"),
+    "num_doses": ("boin", "3+3", "crm"),
+    "cohort_size": ("boin", "crm", "3+3"),
+    "cohorts": ("boin", "crm", "3+3"),
+    "max_n": ("boin", "crm", "3+3"),
+    "start_dose": ("boin", "crm", "3+3"),
+    # BOIN
+    "p_saf": ("boin",), "p_tox": ("boin",), "cutoff_eli": ("boin",), "extrasafe": ("boin",),
+    "offset": ("boin",), "n_earlystop": ("boin",), "bound_mtd": ("boin",),
+    # 3+3
+    "expand_lower": ("3+3",), "expand_top": ("3+3",),
+    # CRM
+    "skeleton": ("crm",), "model": ("crm",), "prior_var": ("crm",), "intercept": ("crm",),
+    "crm_method": ("crm",), "estimate": ("crm",), "restrict": ("crm",), "stop_tox_cutoff": ("crm",),
+    "conf_level": ("crm",),
+}
+
+
+def parse_probabilities(text, name: str) -> list[float]:
+    """'0.05,0.10,0.2' (commas and/or spaces) -> [0.05, 0.1, 0.2], with a readable error."""
+    if text is None:
+        return None
+    if isinstance(text, (list, tuple)):
+        return [float(v) for v in text]
+    parts = [p for p in str(text).replace(",", " ").split() if p]
+    if not parts:
+        raise ValueError(f"{name} must be a comma-separated list of probabilities, got {text!r}")
+    out = []
+    for p in parts:
+        try:
+            out.append(float(p))
+        except ValueError:
+            raise ValueError(f"{name} must be a comma-separated list of probabilities, got {text!r}") from None
+    return out
+
+
+def design_options(func):
+    """Add every design option to a click command (keyword names as in :func:`build_design`)."""
+    opts = [
+        click.option("--design", "design_name", type=click.Choice(DESIGNS, case_sensitive=False), default=None,
+                     help="Design: boin, crm or 3+3."),
+        click.option("--target", type=float, default=None, help="Target DLT rate (BOIN, CRM)."),
+        click.option("--num-doses", type=int, default=None,
+                     help="Number of dose levels (default: from --true-tox or --skeleton)."),
+        click.option("--cohort-size", type=int, default=None,
+                     help="Patients per cohort (BOIN default 3, CRM 1 as dfcrm's crmsim, 3+3 is 3)."),
+        click.option("--cohorts", type=int, default=None,
+                     help="Number of cohorts; the maximum sample size is cohorts x cohort size (BOIN default 10)."),
+        click.option("--max-n", type=int, default=None, help="Maximum sample size (alternative to --cohorts)."),
+        click.option("--start-dose", type=int, default=None, help="1-based starting dose level (default 1)."),
+        click.option("--p-saf", type=float, default=None, help="BOIN: highest sub-therapeutic DLT rate (0.6 x target)."),
+        click.option("--p-tox", type=float, default=None, help="BOIN: lowest overly toxic DLT rate (1.4 x target)."),
+        click.option("--cutoff-eli", type=float, default=None, help="BOIN: dose elimination cutoff (0.95)."),
+        click.option("--extrasafe/--no-extrasafe", default=None, help="BOIN: stricter stopping rule at dose 1."),
+        click.option("--offset", type=float, default=None, help="BOIN: offset of the extra-safe rule (0.05)."),
+        click.option("--n-earlystop", type=int, default=None,
+                     help="BOIN: stop when the current dose has this many patients (100 = off)."),
+        click.option("--bound-mtd/--no-bound-mtd", default=None,
+                     help="BOIN: the selected MTD's estimate must be below the de-escalation boundary."),
+        click.option("--expand-lower/--no-expand-lower", default=None,
+                     help="3+3: expand the dose below a too-toxic dose to six patients (default yes)."),
+        click.option("--expand-top/--no-expand-top", default=None,
+                     help="3+3: confirm 0/3 at the highest dose in three more patients (default yes)."),
+        click.option("--skeleton", type=str, default=None, help="CRM: prior DLT rates, e.g. 0.05,0.12,0.25,0.40."),
+        click.option("--model", type=click.Choice(["empiric", "logistic"]), default=None,
+                     help="CRM: working model (default empiric)."),
+        click.option("--prior-var", type=float, default=None, help="CRM: prior variance of beta (1.34)."),
+        click.option("--intercept", type=float, default=None, help="CRM: logistic intercept (3)."),
+        click.option("--crm-method", type=click.Choice(["bayes", "mle"]), default=None,
+                     help="CRM: estimation method (default bayes)."),
+        click.option("--estimate", type=click.Choice(["plugin", "posterior_mean"]), default=None,
+                     help="CRM: per-dose DLT estimate (default plugin, as dfcrm)."),
+        click.option("--restrict/--no-restrict", default=None,
+                     help="CRM: no dose skipping and no escalation right after a DLT (default on, as crmsim)."),
+        click.option("--stop-tox-cutoff", type=float, default=None,
+                     help="CRM: stop if Pr(DLT rate at dose 1 > target) exceeds this (default: no stopping)."),
+        click.option("--conf-level", type=float, default=None, help="CRM: level of the per-dose limits (0.90)."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def build_design(design_name: str | None, **options):
+    """Build a design from the (CLI) options; None values are left to the design's defaults.
+
+    Keywords: ``target``, ``num_doses``, ``cohort_size``, ``cohorts``, ``max_n``,
+    ``start_dose``; BOIN ``p_saf``, ``p_tox``, ``cutoff_eli``, ``extrasafe``, ``offset``,
+    ``n_earlystop``, ``bound_mtd``; 3+3 ``expand_lower``, ``expand_top``; CRM
+    ``skeleton`` (list or "0.1,0.2,..."), ``model``, ``prior_var``, ``intercept``,
+    ``crm_method``, ``estimate``, ``restrict``, ``stop_tox_cutoff``, ``conf_level``.
+    """
+    from dosefind.designs import BOIN, CRM, ThreePlusThree
+
+    if design_name is None:
+        raise ValueError("choose a design with --design boin, crm or 3+3")
+    name = str(design_name).lower()
+    if name in ("3+3", "tpt", "three_plus_three", "3plus3"):
+        name = "3+3"
+    if name not in DESIGNS:
+        raise ValueError(f"design must be one of boin, crm, 3+3, got {design_name!r}")
+    unknown = [k for k in options if k not in _APPLIES]
+    if unknown:
+        raise ValueError(f"unknown design option(s): {', '.join(sorted(unknown))}")
+    given = {k: v for k, v in options.items() if v is not None}
+    wrong = [k for k in given if name not in _APPLIES[k]]
+    if wrong:
+        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise ValueError(f"{flags} do{'es' if len(wrong) == 1 else ''} not apply to --design {name}")
+    if "cohorts" in given and "max_n" in given:
+        raise ValueError("give either --cohorts or --max-n, not both")
+
+    if name == "boin":
+        if "target" not in given:
+            raise ValueError("BOIN needs --target (the target DLT rate)")
+        if "num_doses" not in given:
+            raise ValueError("BOIN needs the number of doses (--num-doses, or --true-tox)")
+        kw = dict(given)
+        if "cohorts" in kw:
+            kw["n_cohorts"] = kw.pop("cohorts")
+        return BOIN(**kw)
+    if name == "3+3":
+        kw = dict(given)
+        if kw.pop("cohort_size", 3) != 3:
+            raise ValueError("the 3+3 design treats cohorts of 3; --cohort-size must be 3")
+        if "num_doses" not in kw:
+            raise ValueError("3+3 needs the number of doses (--num-doses, or --true-tox)")
+        if "cohorts" in kw:
+            kw["max_n"] = 3 * kw.pop("cohorts")
+        return ThreePlusThree(**kw)
+    # CRM
+    kw = dict(given)
+    if "skeleton" not in kw:
+        raise ValueError("CRM needs --skeleton (prior DLT rates, one per dose)")
+    if "target" not in kw:
+        raise ValueError("CRM needs --target (the target DLT rate)")
+    kw["skeleton"] = parse_probabilities(kw["skeleton"], "skeleton")
+    num_doses = kw.pop("num_doses", None)
+    if num_doses is not None and num_doses != len(kw["skeleton"]):
+        raise ValueError(f"skeleton has {len(kw['skeleton'])} values but there are {num_doses} doses")
+    if "crm_method" in kw:
+        kw["method"] = kw.pop("crm_method")
+    if "cohorts" in kw:
+        kw["max_n"] = kw.pop("cohorts") * kw.get("cohort_size", 1)
+    if "max_n" not in kw:
+        raise ValueError("CRM needs a trial size: --max-n or --cohorts")
+    skeleton = kw.pop("skeleton")
+    target = kw.pop("target")
+    return CRM(skeleton, target, **kw)

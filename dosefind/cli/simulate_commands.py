@@ -1,0 +1,212 @@
+"""``dosefind simulate`` and ``dosefind compare``: parse, call the library, print."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import click
+
+from dosefind.cli.options import build_design, design_options, parse_probabilities
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _acceptable(text):
+    if text is None:
+        return None
+    vals = parse_probabilities(text, "acceptable")
+    if len(vals) != 2:
+        raise ValueError(f"--acceptable must be two DLT rates 'low,high', got {text!r}")
+    return tuple(vals)
+
+
+def _split_target(design_name, options):
+    """The 3+3 has no target of its own: --target then only defines the correct dose."""
+    target = options.get("target")
+    if design_name is not None and design_name.lower() == "3+3":
+        options = dict(options)
+        options.pop("target", None)
+        return options, target
+    return options, target
+
+
+def _md_table(df) -> str:
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("-" if v != v else f"{v:.2f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _oc_long(oc):
+    """One tidy table: metric, dose (blank for scalars), value, se."""
+    import pandas as pd
+
+    rows = []
+    for key in ("selection_pct", "patients_mean", "patients_pct", "dlt_mean"):
+        for i, v in enumerate(oc.values[key]):
+            rows.append({"metric": key, "dose": i + 1, "value": v, "se": oc.se[key][i]})
+    for key in ("no_selection_pct", "pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60_pct",
+                "overdose80_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
+        rows.append({"metric": key, "dose": None, "value": oc.values[key], "se": oc.se[key]})
+    return pd.DataFrame(rows).astype({"dose": "Int64"})
+
+
+def _print_oc(oc, fmt):
+    if fmt == "json":
+        click.echo(oc.to_json(indent=2))
+    elif fmt == "csv":
+        click.echo(_oc_long(oc).to_csv(index=False), nl=False)
+    elif fmt == "markdown":
+        click.echo(oc.to_markdown())
+    else:
+        import pandas as pd
+
+        head = f"{oc.design} on {list(oc.true_prob_tox)}: " + (
+            "exact" if oc.method == "exact" else f"Monte Carlo, {oc.n_trials} trials, seed {oc.seed}")
+        frame = oc.to_frame().drop(columns=["dose"])
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
+            click.echo(head)
+            click.echo(frame.to_string())
+            click.echo()
+            click.echo(oc.summary().to_string())
+            if oc.stop_reasons:
+                click.echo()
+                click.echo("stop reasons (% of trials):")
+                for k, v in oc.stop_reasons.items():
+                    click.echo(f"  {v:7.2f}  {k}")
+
+
+@click.command()
+@design_options
+@click.option("--true-tox", required=True, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45.")
+@click.option("--n-trials", type=int, default=10_000, show_default=True, help="Simulated trials (Monte Carlo).")
+@click.option("--seed", type=int, default=None, help="Random seed (default: fresh; reported in the output).")
+@click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
+              help="Exact probability propagation, Monte Carlo, or exact when the state space is small.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes (identical result for any N).")
+@click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: long runs on a terminal).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable, progress, fmt, **options):
+    """Operating characteristics of one design on one true dose-toxicity scenario."""
+    from dosefind.simulations import simulate as run
+
+    probs = parse_probabilities(true_tox, "--true-tox")
+    if options.get("num_doses") is None:
+        options["num_doses"] = len(probs)
+    options, target = _split_target(design_name, options)
+    design = build_design(design_name, **options)
+    oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=progress,
+             target=target, acceptable=_acceptable(acceptable))
+    _print_oc(oc, fmt)
+
+
+def _read_config(path):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _config_scenarios(cfg, base: Path):
+    from dosefind.simulations.scenarios import as_scenarios
+
+    if "scenarios_csv" in cfg:
+        p = Path(cfg["scenarios_csv"])
+        return as_scenarios(p if p.is_absolute() else base / p)
+    if "scenarios" in cfg:
+        return as_scenarios(cfg["scenarios"])
+    return None
+
+
+def _config_designs(cfg, num_doses):
+    designs = cfg.get("designs")
+    if not designs or not isinstance(designs, dict):
+        raise ValueError("the config needs a [designs.NAME] table per design, e.g. [designs.boin] design = \"boin\"")
+    out = {}
+    for label, spec in designs.items():
+        if not isinstance(spec, dict) or "design" not in spec:
+            raise ValueError(f"[designs.{label}] needs design = \"boin\", \"crm\" or \"3+3\"")
+        spec = {k.replace("-", "_"): v for k, v in spec.items()}
+        kind = spec.pop("design")
+        if isinstance(spec.get("skeleton"), list):
+            spec["skeleton"] = [float(v) for v in spec["skeleton"]]
+        spec.setdefault("num_doses", num_doses)
+        if str(kind).lower() == "3+3":
+            spec.pop("target", None)
+        out[str(label)] = build_design(kind, **spec)
+    return out
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, help="TOML file with [designs.*] and scenarios.")
+@click.option("--true-tox", multiple=True, help="A scenario (repeatable); overrides the config's scenarios.")
+@click.option("--scenarios", "scenarios_csv", default=None, help="Long-format scenario CSV (scenario,dose,true_prob_tox).")
+@click.option("--n-trials", type=int, default=None, help="Simulated trials per design and scenario (config or 10000).")
+@click.option("--seed", type=int, default=None, help="Random seed (config, or fresh).")
+@click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
+              help="Engine (default mc, so every design sees the same simulated patients).")
+@click.option("--workers", type=int, default=None, help="Processes (identical result for any N).")
+@click.option("--target", type=float, default=None, help="Target DLT rate defining the correct dose.")
+@click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
+@click.option("--progress/--no-progress", default=None)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, workers, target, acceptable, progress, fmt):
+    """Compare designs on scenarios with the same simulated patients."""
+    import pandas as pd
+
+    from dosefind.simulations import compare as run
+    from dosefind.simulations.scenarios import as_scenarios
+
+    cfg = _read_config(config_path)
+    base = Path(config_path).parent
+    if true_tox:
+        scen = as_scenarios([parse_probabilities(t, "--true-tox") for t in true_tox])
+    elif scenarios_csv:
+        scen = as_scenarios(Path(scenarios_csv))
+    else:
+        scen = _config_scenarios(cfg, base)
+    if not scen:
+        raise ValueError("no scenarios: give --true-tox, --scenarios FILE.csv, or scenarios in the config")
+    designs = _config_designs(cfg, scen[0].num_doses)
+    acc = _acceptable(acceptable) if acceptable is not None else (
+        tuple(cfg["acceptable"]) if "acceptable" in cfg else None)
+    result = run(designs, scen,
+                 n_trials=n_trials if n_trials is not None else cfg.get("n_trials", 10_000),
+                 seed=seed if seed is not None else cfg.get("seed"),
+                 method=method or cfg.get("method", "mc"),
+                 workers=workers if workers is not None else cfg.get("workers", 1),
+                 target=target if target is not None else cfg.get("target"),
+                 acceptable=acc, progress=progress)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    summary = result.to_frame()
+    cols = ["scenario", "design", "pcs", "overdose_selection_pct", "overdose_patients_pct", "no_selection_pct",
+            "n_mean", "dlt_total_mean"]
+    sel = result.selection_frame()
+    if fmt == "csv":
+        click.echo(summary.merge(sel, on=["scenario", "design"]).to_csv(index=False), nl=False)
+    elif fmt == "markdown":
+        click.echo(_md_table(summary[cols]))
+        click.echo()
+        click.echo(_md_table(sel))
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 2):
+            click.echo(summary[cols].to_string(index=False))
+            click.echo()
+            click.echo("selection % per dose:")
+            click.echo(sel.to_string(index=False))
