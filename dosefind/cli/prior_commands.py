@@ -1,0 +1,207 @@
+"""``dosefind priors``: the evidence table, PyMC fits, skeletons and prior scenarios.
+
+Commands parse, call ``dosefind.priors`` and print. PyMC is imported only by ``fit``
+(and ArviZ only when a fit file is read).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import click
+
+from dosefind.cli import LazyGroup
+
+FORMATS = click.Choice(["table", "json", "csv"])
+ENDPOINT_HELP = "dlt, crs_any, crs_grade3, icans_any, icans_grade3 or response"
+
+
+def _evidence_options(f):
+    f = click.option("--strict-evidence", is_flag=True,
+                     help="Treat counts read by implication (column 'implied') as not reported.")(f)
+    f = click.option("--evidence", "evidence", type=click.Path(dir_okay=False),
+                     help="Your own evidence table (CSV, same columns); default: the bundled CD7 table.")(f)
+    return f
+
+
+def _table(evidence, strict):
+    from dosefind.priors import load_evidence
+
+    return load_evidence(evidence, strict=strict)
+
+
+def _dose(x: float) -> str:
+    return f"{x:.1e}".replace(".0e", "e").replace("e+0", "e").replace("e+", "e")
+
+
+def _echo_json(obj):
+    click.echo(json.dumps(obj, indent=2, allow_nan=False))
+
+
+@click.group(cls=LazyGroup)
+def priors():
+    """Priors from the published CD7 CAR-T reports (PyMC models; see docs/priors.md)."""
+
+
+@priors.command()
+@_evidence_options
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def data(evidence, strict_evidence, fmt):
+    """Show the evidence table: one row per report, with its source and quotes."""
+    from dosefind.priors import ENDPOINTS, evidence_records
+
+    table = _table(evidence, strict_evidence)
+    if fmt == "json":
+        _echo_json(evidence_records(table))
+    elif fmt == "csv":
+        click.echo(table.to_csv(index=False), nl=False)
+    else:
+        show = table[["source", "disease", "product"]].copy()
+        show["dose_per_kg"] = [
+            _dose(r.dose_per_kg) if r.dose_per_kg == r.dose_per_kg else f"{_dose(r.dose_low)}/{_dose(r.dose_high)} pooled"
+            for r in table.itertuples()]
+        for col in ("n",) + ENDPOINTS:
+            show[col] = table[col].astype(object).where(table[col].notna(), "-")
+        click.echo(show.to_string(index=False))
+        click.echo("\n'-' = not reported. Notes:")
+        for r in table.itertuples():
+            if r.note:
+                click.echo(f"  {r.source}: {r.note}")
+
+
+@priors.command()
+@click.option("--endpoint", required=True, help=ENDPOINT_HELP)
+@click.option("--model", type=click.Choice(["dose-response", "map"]), default="dose-response", show_default=True,
+              help="dose-response: logistic in log dose with trial effects; map: meta-analytic predictive prior.")
+@click.option("--doses", help="Candidate doses in CAR-T cells/kg, comma-separated (dose-response).")
+@click.option("--reference-dose", type=float, help="Reference dose d_ref (default: geometric mean of --doses).")
+@click.option("--with-response", is_flag=True, help="Also fit the response (CR/CRi) dose-response model.")
+@click.option("--tau-scale", type=float, default=1.0, show_default=True,
+              help="Half-normal scale of between-trial heterogeneity (map: 0 = none).")
+@click.option("--robust-weight", type=float, help="map: weight of the vague Beta(1,1) component.")
+@click.option("--draws", type=int, default=1000, show_default=True)
+@click.option("--tune", type=int, default=1000, show_default=True)
+@click.option("--chains", type=int, default=4, show_default=True)
+@click.option("--seed", type=int, default=20240601, show_default=True)
+@click.option("--target-accept", type=float, default=0.95, show_default=True)
+@click.option("--strict", is_flag=True, help="Fail (exit 2) instead of warning when diagnostics fail.")
+@_evidence_options
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Fit file to write (.nc).")
+def fit(endpoint, model, doses, reference_dose, with_response, tau_scale, robust_weight, draws, tune, chains,
+        seed, target_accept, strict, evidence, strict_evidence, out):
+    """Fit a prior with PyMC (NUTS) and save it (ArviZ netCDF) for the other commands."""
+    from dosefind.priors import fit_dose_response, fit_map
+
+    table = _table(evidence, strict_evidence)
+    common = dict(tau_scale=tau_scale, draws=draws, tune=tune, chains=chains, seed=seed,
+                  target_accept=target_accept, on_fail="raise" if strict else "warn")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if model == "map":
+            if doses:
+                raise ValueError("--doses is for the dose-response model; the map model has no dose")
+            result = fit_map(table, endpoint, robust_weight=robust_weight, **common)
+        else:
+            if not doses:
+                raise ValueError("--doses is required for the dose-response model (e.g. --doses 5e5,1e6,2e6)")
+            if robust_weight is not None:
+                raise ValueError("--robust-weight is for the map model")
+            result = fit_dose_response(table, endpoint, doses, reference_dose=reference_dose,
+                                       with_response=with_response, **common)
+    result.save(out)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"Warning: {w.message}", err=True)
+    d = result.diagnostics()
+    click.echo(f"Saved {result.kind} fit of {result.endpoint} ({len(result.meta['evidence'])} rows) to {out}: "
+               f"R-hat max {d.r_hat_max:.3f}, ESS min {min(d.ess_bulk_min, d.ess_tail_min):.0f}, "
+               f"{d.divergences} divergences")
+
+
+@priors.command()
+@click.argument("fit_file", metavar="FIT", type=click.Path(dir_okay=False))
+@click.option("--prob", type=float, default=0.95, show_default=True, help="Central interval probability.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def summary(fit_file, prob, fmt):
+    """Per-dose posterior (or MAP predictive, Beta ESS) with R-hat, ESS and divergences."""
+    from dosefind import _validate
+    from dosefind.priors import load_fit
+
+    prob = _validate.probability(prob, "prob")
+    result = load_fit(fit_file)
+    s = result.summary(prob)
+    if fmt == "json":
+        _echo_json(s)
+        return
+    if fmt == "csv":
+        click.echo(result.to_frame(prob).to_csv(index=False), nl=False)
+        return
+    click.echo(f"{s['kind']} fit of {s['endpoint']}: {s['n_rows']} evidence rows, {s['draws']} draws")
+    click.echo(f"R-hat max {s['r_hat_max']:.3f}, ESS bulk min {s['ess_bulk_min']:.0f}, "
+               f"ESS tail min {s['ess_tail_min']:.0f}, divergences {s['divergences']}")
+    for p in s["problems"]:
+        click.echo(f"Warning: {p}")
+    click.echo(f"{prob:.0%} central intervals (new trial):")
+    click.echo(result.to_frame(prob).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if s["kind"] == "map":
+        b = s["beta_approximation"]
+        click.echo(f"Beta approximation: Beta({b['a']:.3f}, {b['b']:.3f}), effective sample size {b['ess']:.1f}")
+        if "robust_mixture" in s:
+            r = s["robust_mixture"]
+            click.echo(f"Robust mixture: {1 - r['weight_vague']:.2f} Beta({b['a']:.3f}, {b['b']:.3f}) + "
+                       f"{r['weight_vague']:.2f} Beta(1, 1); mean {r['mean']:.3f}, ESS {r['ess']:.1f}")
+
+
+@priors.command()
+@click.argument("fit_file", metavar="FIT", type=click.Path(dir_okay=False))
+@click.option("--target", type=float, required=True, help="Target toxicity probability.")
+@click.option("--halfwidth", type=float, default=0.05, show_default=True,
+              help="Indifference-interval half-width for the comparison skeleton.")
+@click.option("--statistic", type=click.Choice(["median", "mean"]), default="median", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def skeleton(fit_file, target, halfwidth, statistic, fmt):
+    """CRM skeleton from the fit, beside the indifference-interval skeleton."""
+    from dosefind.priors import load_fit, skeleton_from_fit
+
+    res = skeleton_from_fit(load_fit(fit_file), target, halfwidth=halfwidth, statistic=statistic)
+    if fmt == "json":
+        _echo_json(res.to_dict())
+    elif fmt == "csv":
+        click.echo(res.to_frame().to_csv(index=False), nl=False)
+    else:
+        click.echo(f"Skeleton = posterior {statistic} toxicity; indifference interval "
+                   f"{target} +/- {halfwidth} with prior MTD at level {res.nu}:")
+        click.echo(res.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+@priors.command()
+@click.argument("fit_file", metavar="FIT", type=click.Path(dir_okay=False))
+@click.option("--n", "n", type=int, default=1000, show_default=True, help="Number of dose-toxicity curves.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="CSV file to write (default: print).")
+def scenarios(fit_file, n, seed, out):
+    """Dose-toxicity curves drawn from the posterior predictive, as a scenario-set CSV."""
+    from dosefind.priors import draw_scenarios, load_fit
+
+    frame = draw_scenarios(load_fit(fit_file), n, seed)
+    if out:
+        frame.to_csv(out, index=False)
+        click.echo(f"Wrote {n} scenarios x {frame['dose'].max()} doses to {out}")
+    else:
+        click.echo(frame.to_csv(index=False), nl=False)
+
+
+@priors.command()
+@click.argument("fit_file", metavar="FIT", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Image file (.png, .svg or .pdf).")
+@click.option("--response", is_flag=True, help="Plot the response curve instead of toxicity.")
+@click.option("--prob", type=float, default=0.95, show_default=True)
+def plot(fit_file, out, response, prob):
+    """Posterior dose-toxicity curve with intervals and the observed rates."""
+    from dosefind import _validate
+    from dosefind.priors import load_fit, plot_fit
+
+    prob = _validate.probability(prob, "prob")
+    path = plot_fit(load_fit(fit_file), out, prob=prob, response=response)
+    click.echo(f"Wrote {path}")

@@ -1,0 +1,30 @@
+"""Priors from the published CD7 CAR-T literature.
+
+The evidence table (``load_evidence``) feeds two PyMC models (``fit_map``,
+``fit_dose_response``); a fit is saved once (``PriorFit.save``) and reused
+(``load_fit``) for a CRM skeleton (``skeleton_from_fit``), prior scenarios for the
+simulation engine (``draw_scenarios``) and plots (``plot_fit``). PyMC, ArviZ and
+matplotlib are imported only when a function needs them. See docs/priors.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_PUBLIC = {
+    "ENDPOINTS": "evidence", "TOXICITY_ENDPOINTS": "evidence", "load_evidence": "evidence",
+    "validate_evidence": "evidence", "bundled_evidence_path": "evidence", "evidence_records": "evidence",
+    "fit_map": "models", "fit_dose_response": "models",
+    "PriorFit": "fit", "load_fit": "fit", "Diagnostics": "fit", "PriorFitWarning": "fit", "PriorFitError": "fit",
+    "skeleton_from_fit": "derived", "draw_scenarios": "derived", "SkeletonResult": "derived",
+    "moment_matched_beta": "derived", "robust_mixture": "derived",
+    "plot_fit": "plots",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(f"dosefind.priors.{_PUBLIC[name]}"), name)
+    raise AttributeError(f"module 'dosefind.priors' has no attribute {name!r}")

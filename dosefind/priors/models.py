@@ -1,0 +1,246 @@
+r"""PyMC models that turn the evidence table into priors.
+
+PyMC is imported inside the functions, so ``import dosefind.priors`` stays fast.
+
+Meta-analytic predictive (MAP) prior, one endpoint (Neuenschwander et al. 2010,
+Clin Trials 7:5-18). Rows from the same report share a trial effect:
+
+.. math::
+
+    y_i \sim \mathrm{Binomial}(n_i, \pi_i), \quad
+    \operatorname{logit} \pi_i = \mu + \tau z_{t(i)}, \quad z_t \sim N(0, 1),
+
+    \mu \sim N(m_0, s_0^2)\ \text{(or Logistic(0, 1), i.e. a uniform mean rate)}, \quad
+    \tau \sim \text{Half-Normal}(\sigma_\tau),
+
+and the prediction for a new trial is :math:`\pi_\star = \operatorname{logit}^{-1}(\mu +
+\tau z_\star)`, :math:`z_\star \sim N(0, 1)`. ``tau_scale=0`` fixes :math:`\tau = 0`
+(complete pooling); with one trial and the uniform mean prior the posterior of
+:math:`\pi_\star` is then Beta(y + 1, n - y + 1), the check used in the tests.
+
+Dose-response model, one toxicity endpoint (and optionally ``response`` beside it):
+
+.. math::
+
+    \operatorname{logit} p_t(d) = \alpha + \tau z_t + \beta \log(d / d_{ref}),
+
+    \alpha \sim N(m_0, s_0^2), \quad \log\beta \sim N(0, s_\beta^2)\ \text{(toxicity:
+    } \beta > 0), \quad \beta \sim N(0, s_\beta^2)\ \text{(response)}, \quad
+    \tau \sim \text{Half-Normal}(\sigma_\tau).
+
+A row at one dose d has :math:`y \sim \mathrm{Binomial}(n, p_t(d))`. A row that pools two
+levels (``dose_low``, ``dose_high``) without splitting its counts is a mixture over the
+reported levels: each patient's level is unknown and taken as ``dose_low`` with
+probability w (default 1/2), so
+
+.. math::
+
+    y \sim \mathrm{Binomial}(n,\ w\, p_t(d_{low}) + (1 - w)\, p_t(d_{high})),
+
+which is exactly the sum over every possible split of the n patients (and of the events)
+between the two levels when the split is Binomial(n, w). No row is silently put at one
+dose. The prediction for a new trial at each candidate dose uses a new trial effect
+:math:`z_\star \sim N(0, 1)`, so between-trial heterogeneity widens the intervals; each
+posterior draw gives one increasing dose-toxicity curve.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+import numpy as np
+
+from dosefind import _validate as v
+from dosefind.priors.evidence import (TOXICITY_ENDPOINTS, check_endpoint, dose_bounds, evidence_records,
+                                      load_evidence, rows_for, validate_evidence)
+from dosefind.priors.fit import PriorFit
+
+DEFAULT_DRAWS = 1000
+DEFAULT_TUNE = 1000
+DEFAULT_CHAINS = 4
+DEFAULT_SEED = 20240601
+
+
+def _pymc():
+    import pytensor
+
+    # Reproducible seeded fits whether the compile cache is cold or warm.
+    pytensor.config.numba__fastmath = False
+    import pymc as pm
+
+    return pm
+
+
+@contextmanager
+def _quiet_pymc():
+    # PyMC logs its own convergence warnings; PriorFit.diagnostics() reports them with the fix.
+    loggers = [logging.getLogger(name) for name in ("pymc", "pymc.sampling.mcmc", "pymc.stats.convergence")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _sampling(draws, tune, chains, seed, target_accept):
+    return dict(
+        draws=v.integer(draws, "draws", minimum=10),
+        tune=v.integer(tune, "tune", minimum=0),
+        chains=v.integer(chains, "chains", minimum=1),
+        seed=v.integer(seed, "seed", minimum=0),
+        target_accept=v.probability(target_accept, "target_accept"),
+    )
+
+
+def _sample(model, s):
+    pm = _pymc()
+    with _quiet_pymc():
+        return pm.sample(draws=s["draws"], tune=s["tune"], chains=s["chains"], cores=1,
+                         random_seed=s["seed"], nuts_sampler="pymc", target_accept=s["target_accept"],
+                         progressbar=False, compute_convergence_checks=False, model=model)
+
+
+def _table(evidence):
+    if evidence is None:
+        return load_evidence()
+    if isinstance(evidence, str) or hasattr(evidence, "__fspath__"):
+        return load_evidence(evidence)
+    return validate_evidence(evidence)
+
+
+def _intercept(pm, name, prior, mean, sd):
+    if prior == "normal":
+        return pm.Normal(name, mean, sd)
+    if prior == "uniform":
+        # logit of a Uniform(0, 1) rate is Logistic(0, 1).
+        return pm.Logistic(name, 0.0, 1.0)
+    raise ValueError(f"intercept_prior must be 'normal' or 'uniform', got {prior!r}")
+
+
+def fit_map(evidence=None, endpoint: str = "crs_grade3", *, tau_scale: float = 1.0,
+            intercept_prior: str = "normal", intercept_mean: float = 0.0, intercept_sd: float = 2.0,
+            robust_weight: float | None = None, draws: int = DEFAULT_DRAWS, tune: int = DEFAULT_TUNE,
+            chains: int = DEFAULT_CHAINS, seed: int = DEFAULT_SEED, target_accept: float = 0.95,
+            on_fail: str = "warn") -> PriorFit:
+    """Meta-analytic predictive prior for the event rate of ``endpoint`` in a new trial.
+
+    ``evidence``: a table (DataFrame), a CSV path, or None for the bundled CD7 table.
+    ``tau_scale``: scale of the half-normal prior on between-trial heterogeneity (0 = no
+    heterogeneity). ``robust_weight``: weight of a vague Beta(1, 1) component in the
+    robust mixture reported by the summary (Schmidli et al. 2014), None for none.
+    Diagnostics failing their thresholds give a warning (``on_fail="warn"``) or an
+    error (``"raise"``) that says what to change.
+    """
+    check_endpoint(endpoint)
+    table = _table(evidence)
+    rows = rows_for(table, endpoint)
+    tau_scale = v.nonnegative(tau_scale, "tau_scale")
+    intercept_sd = v.positive(intercept_sd, "intercept_sd")
+    intercept_mean = v._num(intercept_mean, "intercept_mean")
+    if robust_weight is not None:
+        robust_weight = v.probability(robust_weight, "robust_weight", open_interval=False)
+    s = _sampling(draws, tune, chains, seed, target_accept)
+    pm = _pymc()
+
+    trials, trial_idx = np.unique(rows["source"].to_numpy(str), return_inverse=True)
+    y = rows[endpoint].to_numpy(int)
+    n = rows["n"].to_numpy(int)
+    with pm.Model(coords={"trial": list(trials)}) as model:
+        mu = _intercept(pm, "mu", intercept_prior, intercept_mean, intercept_sd)
+        if tau_scale > 0:
+            tau = pm.HalfNormal("tau", tau_scale)
+            z = pm.Normal("z", 0.0, 1.0, dims="trial")
+            eta = mu + tau * z[trial_idx]
+            z_new = pm.Normal("z_new", 0.0, 1.0)
+            pm.Deterministic("prob_new", pm.math.invlogit(mu + tau * z_new))
+        else:
+            eta = mu + 0.0 * trial_idx
+            pm.Deterministic("prob_new", pm.math.invlogit(mu))
+        pm.Binomial("events", n=n, p=pm.math.invlogit(eta), observed=y)
+    idata = _sample(model, s)
+    meta = dict(kind="map", endpoint=endpoint, tau_scale=tau_scale, intercept_prior=intercept_prior,
+                intercept_mean=intercept_mean, intercept_sd=intercept_sd, robust_weight=robust_weight,
+                sampling=s, evidence=evidence_records(rows))
+    return PriorFit(idata, meta).checked(on_fail)
+
+
+def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
+                      reference_dose: float | None = None, with_response: bool = False,
+                      tau_scale: float = 1.0, intercept_mean: float = 0.0, intercept_sd: float = 2.0,
+                      slope_sd: float = 1.0, pooled_weight: float = 0.5,
+                      draws: int = DEFAULT_DRAWS, tune: int = DEFAULT_TUNE, chains: int = DEFAULT_CHAINS,
+                      seed: int = DEFAULT_SEED, target_accept: float = 0.95, on_fail: str = "warn") -> PriorFit:
+    """Logistic dose-response in log(dose / reference dose), fitted to every row with a dose.
+
+    ``doses``: candidate doses (CAR-T cells/kg, increasing) at which the posterior
+    predictive probability for a new trial is computed. ``reference_dose`` defaults to the
+    geometric mean of the candidate doses. ``with_response``: also fit the ``response``
+    endpoint (independent model, same form, slope of either sign) so scenarios carry
+    toxicity-response pairs. ``pooled_weight``: probability that a patient of a pooled
+    row received ``dose_low`` (see the module docstring).
+    """
+    check_endpoint(endpoint)
+    if endpoint == "response":
+        raise ValueError("endpoint for the dose-response model must be a toxicity endpoint "
+                         f"({', '.join(TOXICITY_ENDPOINTS)}); use with_response for response")
+    doses = _candidate_doses(doses)
+    if reference_dose is None:
+        reference_dose = float(np.exp(np.mean(np.log(doses))))
+    reference_dose = v.positive(reference_dose, "reference_dose")
+    tau_scale = v.positive(tau_scale, "tau_scale")
+    intercept_sd = v.positive(intercept_sd, "intercept_sd")
+    intercept_mean = v._num(intercept_mean, "intercept_mean")
+    slope_sd = v.positive(slope_sd, "slope_sd")
+    pooled_weight = v.probability(pooled_weight, "pooled_weight", open_interval=False)
+    s = _sampling(draws, tune, chains, seed, target_accept)
+    table = _table(evidence)
+    endpoints = [endpoint] + (["response"] if with_response else [])
+    used = {e: rows_for(table, e, need_dose=True) for e in endpoints}
+    pm = _pymc()
+
+    x_new = np.log(doses / reference_dose)
+    with pm.Model(coords={"dose": list(doses)}) as model:
+        for e in endpoints:
+            sfx = "" if e == endpoint else "_response"
+            rows = used[e]
+            trials, t_idx = np.unique(rows["source"].to_numpy(str), return_inverse=True)
+            model.add_coord(f"trial{sfx}", list(trials))
+            low, high = dose_bounds(rows)
+            x_low, x_high = np.log(low / reference_dose), np.log(high / reference_dose)
+            alpha = pm.Normal(f"alpha{sfx}", intercept_mean, intercept_sd)
+            if e in TOXICITY_ENDPOINTS:
+                beta = pm.LogNormal(f"beta{sfx}", 0.0, slope_sd)
+            else:
+                beta = pm.Normal(f"beta{sfx}", 0.0, slope_sd)
+            tau = pm.HalfNormal(f"tau{sfx}", tau_scale)
+            z = pm.Normal(f"z{sfx}", 0.0, 1.0, dims=f"trial{sfx}")
+            u = alpha + tau * z[t_idx]
+            p = pooled_weight * pm.math.invlogit(u + beta * x_low) \
+                + (1 - pooled_weight) * pm.math.invlogit(u + beta * x_high)
+            pm.Binomial(f"events{sfx}", n=rows["n"].to_numpy(int), p=p, observed=rows[e].to_numpy(int))
+            z_new = pm.Normal(f"z_new{sfx}", 0.0, 1.0)
+            name = "prob_tox" if sfx == "" else "prob_response"
+            pm.Deterministic(name, pm.math.invlogit(alpha + tau * z_new + beta * x_new), dims="dose")
+    idata = _sample(model, s)
+    meta = dict(kind="dose_response", endpoint=endpoint, with_response=with_response,
+                doses=[float(d) for d in doses], reference_dose=reference_dose, tau_scale=tau_scale,
+                intercept_mean=intercept_mean, intercept_sd=intercept_sd, slope_sd=slope_sd,
+                pooled_weight=pooled_weight, sampling=s,
+                evidence=evidence_records(used[endpoint]),
+                evidence_response=evidence_records(used["response"]) if with_response else None)
+    return PriorFit(idata, meta).checked(on_fail)
+
+
+def _candidate_doses(doses) -> np.ndarray:
+    if isinstance(doses, str):
+        doses = [d for d in doses.split(",") if d.strip()]
+    doses = [v.positive(d, f"doses[{i + 1}]") for i, d in enumerate(doses)]
+    if not doses:
+        raise ValueError("doses must list at least one candidate dose (CAR-T cells/kg)")
+    if any(b <= a for a, b in zip(doses, doses[1:])):
+        raise ValueError(f"doses must be strictly increasing, got {[f'{d:g}' for d in doses]}")
+    return np.asarray(doses, dtype=float)
