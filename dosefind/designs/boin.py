@@ -146,6 +146,11 @@ class BOIN(Design):
 
     name = "BOIN"
     memory = "counts"
+    #: Readable text of the stop codes returned by :meth:`decide_batch`.
+    REASONS = {CONTINUE: "continue", STOP_MAX_N: "maximum sample size reached",
+               STOP_TOXICITY: "stopped for toxicity: the lowest dose is eliminated",
+               STOP_EXTRASAFE: "stopped by the extra safety rule at the lowest dose",
+               STOP_EARLY: "stopped early: n_earlystop reached at a dose the rule would keep"}
 
     def __init__(self, target: float, num_doses: int | None = None, *, cohort_size: int = 3,
                  max_n: int | None = None, n_cohorts: int | None = None, p_saf: float | None = None,

@@ -329,3 +329,7 @@ def test_decide_batch_matches_decide_on_random_trials(kw):
         y[cur] = min(y[cur], n[cur])
         states.append(TrialState.from_counts(n, y, current_dose=cur + 1))
     _check_batch(design, states)
+
+
+def test_every_batch_code_has_readable_text():
+    assert set(BOIN.REASONS) == {CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE, STOP_EARLY}
