@@ -1,0 +1,213 @@
+"""Report tables, built from a :class:`~dosefind.runner.RunResult`.
+
+Nothing here computes a statistic: every number is read from what the results objects
+hold (``OperatingCharacteristics.to_dict()``, the study, the designs' own decision
+tables) and only arranged and formatted.  Each :class:`Table` has two faces: ``data``
+(numbers, written to ``tables/<name>.csv``) and ``display`` (formatted text, written to
+``tables/<name>.md`` and shown in the HTML report and ``protocol.md``).  The formatting
+of a number happens in one place, :func:`fmt`, so the three outputs cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dosefind.state import format_amount
+
+__all__ = ["Table", "fmt", "fmt_pm", "slug", "build_tables", "study_tables", "design_tables",
+           "scenario_tables", "comparison_table", "to_markdown"]
+
+#: Decimals used in every displayed table.
+DIGITS = {"pct": 1, "mean": 2, "prob": 2}
+
+
+@dataclass
+class Table:
+    """One report table: a name (file stem), a title, numbers and their display text."""
+
+    name: str
+    title: str
+    data: pd.DataFrame
+    display: pd.DataFrame
+    caption: str = ""
+    group: str = ""           # which report section it belongs to
+    key: str = ""             # design label or scenario name it describes
+    notes: list = field(default_factory=list)
+
+
+def fmt(value, digits: int = 1) -> str:
+    """A number as displayed everywhere in the report ('-' for missing)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{float(value):.{digits}f}"
+
+
+def fmt_pm(value, se, digits: int = 1, exact: bool = False) -> str:
+    """'45.2 (1.1)': value with its Monte Carlo standard error in parentheses.  Exact
+    results have no Monte Carlo error and show the value alone."""
+    s = fmt(value, digits)
+    if s == "-" or exact or se is None:
+        return s
+    return f"{s} ({fmt(se, digits)})"
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower()
+    return s or "x"
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (no extra dependency)."""
+    cols = [str(c) for c in df.columns]
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(esc(c) for c in cols) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(esc(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- study
+def study_tables(run) -> list[Table]:
+    study = run.study
+    d = study.doses
+    levels = list(range(1, len(d) + 1))
+    data = pd.DataFrame({"level": levels, "label": list(d.labels),
+                         "amount": list(d.amounts) if d.amounts is not None else [None] * len(d),
+                         "unit": [d.unit] * len(d)})
+    display = pd.DataFrame({"Level": levels, "Dose": list(d.labels)})
+    if d.amounts is not None and list(d.labels) != [f"{format_amount(a)} {d.unit}".strip() for a in d.amounts]:
+        display["Amount"] = [f"{format_amount(a)} {d.unit}".strip() for a in d.amounts]
+    doses = Table("doses", "Dose levels", data, display, group="study")
+
+    rows = [("Target DLT rate", study.target, fmt(study.target, 2)),
+            ("Maximum sample size (patients per trial)", study.max_n, str(study.max_n)),
+            ("Cohort size", study.cohort_size, str(study.cohort_size)),
+            ("Starting dose level", study.start_dose, str(study.start_dose)),
+            ("Simulated trials per design and scenario", study.n_trials, f"{study.n_trials:,}"),
+            ("Random seed", study.seed, str(study.seed)),
+            ("Simulation engine", study.method, study.method)]
+    setup = Table("setup", "Simulation set-up",
+                  pd.DataFrame({"setting": [r[0] for r in rows], "value": [r[1] for r in rows]}),
+                  pd.DataFrame({"Setting": [r[0] for r in rows], "Value": [r[2] for r in rows]}), group="study")
+
+    sc_rows, sc_disp = [], []
+    for s in run.scenarios:
+        row = {"scenario": s.name}
+        drow = {"Scenario": s.name}
+        for i, p in enumerate(s.true_prob_tox, start=1):
+            row[f"dose_{i}"] = p
+            drow[f"DL{i}"] = fmt(p, DIGITS["prob"])
+        row["true_mtd"] = s.true_mtd
+        row["source"] = s.source
+        drow["True MTD"] = "none" if s.true_mtd is None else f"DL{s.true_mtd}"
+        drow["Source"] = s.source
+        sc_rows.append(row)
+        sc_disp.append(drow)
+    scen = Table("scenarios", "Scenarios: true DLT probability by dose level", pd.DataFrame(sc_rows),
+                 pd.DataFrame(sc_disp), group="study",
+                 caption=f"True MTD: the dose whose true DLT rate is closest to the target {fmt(study.target, 2)} "
+                         "(the highest such dose on ties); selecting it is a correct selection, selecting a "
+                         "higher dose an overdose selection.")
+    return [doses, setup, scen]
+
+
+def design_tables(run) -> list[Table]:
+    """The designs' own decision tables, as the runner collected them from the designs."""
+    out = []
+    for spec in run.designs:
+        for name, title, df in run.decision_tables.get(spec.label, []):
+            disp = df.copy()
+            disp.columns = [str(c) for c in disp.columns]
+            disp = disp.astype(object).where(disp.notna(), "-").astype(str)
+            out.append(Table(f"design-{slug(spec.label)}-{name}", f"{spec.label}: {title}", df, disp,
+                             group="design", key=spec.label))
+    return out
+
+
+# ---------------------------------------------------------------------------- results
+def _is_exact(r: dict) -> bool:
+    return r.get("method") == "exact"
+
+
+def scenario_tables(run) -> list[Table]:
+    """Per scenario: selection %, patients and DLTs by dose for every design."""
+    out = []
+    for s in run.scenarios:
+        D = len(s.true_prob_tox)
+        data_rows, disp_rows = [], []
+        truth = {"design": "(truth)", "metric": "true_prob_tox"}
+        truth.update({f"dose_{i + 1}": p for i, p in enumerate(s.true_prob_tox)})
+        data_rows.append(truth)
+        dtruth = {"Design": "", "Measure": "True P(DLT)"}
+        dtruth.update({f"DL{i + 1}": fmt(p, DIGITS["prob"]) + (" *" if (i + 1) in s.correct else "")
+                       for i, p in enumerate(s.true_prob_tox)})
+        dtruth.update({"None": "", "Total": ""})
+        disp_rows.append(dtruth)
+        for spec in run.designs:
+            r = run.result(spec.label, s.name)
+            se, ex = r["se"], _is_exact(r)
+            specs = [("Selection %", "selection_pct", "no_selection_pct", None, DIGITS["pct"]),
+                     ("Patients (mean)", "patients_mean", None, "n_mean", DIGITS["mean"]),
+                     ("DLTs (mean)", "dlt_mean", None, "dlt_total_mean", DIGITS["mean"])]
+            for k, (label, key, none_key, total_key, dg) in enumerate(specs):
+                row = {"design": spec.label, "metric": key}
+                row.update({f"dose_{i + 1}": r[key][i] for i in range(D)})
+                row["none"] = r[none_key] if none_key else None
+                row["total"] = r[total_key] if total_key else None
+                data_rows.append(row)
+                serow = {"design": spec.label, "metric": key + "_se"}
+                serow.update({f"dose_{i + 1}": se[key][i] for i in range(D)})
+                serow["none"] = se[none_key] if none_key else None
+                serow["total"] = se[total_key] if total_key else None
+                data_rows.append(serow)
+                drow = {"Design": spec.label if k == 0 else "", "Measure": label}
+                drow.update({f"DL{i + 1}": fmt_pm(r[key][i], se[key][i], dg, ex) for i in range(D)})
+                drow["None"] = fmt_pm(r[none_key], se[none_key], dg, ex) if none_key else ""
+                drow["Total"] = fmt_pm(r[total_key], se[total_key], dg, ex) if total_key else ""
+                disp_rows.append(drow)
+        caption = ("Monte Carlo standard errors in parentheses; results computed exactly show none. "
+                   "* marks the correct dose(s).")
+        out.append(Table(f"scenario-{slug(s.name)}", f"Scenario: {s.name}", pd.DataFrame(data_rows),
+                         pd.DataFrame(disp_rows), caption=caption, group="scenario", key=s.name))
+    return out
+
+
+COMPARISON_METRICS = (
+    ("pcs", "Correct selection %", DIGITS["pct"]),
+    ("overdose_selection_pct", "Overdose selection %", DIGITS["pct"]),
+    ("overdose_patients_pct", "Patients above MTD %", DIGITS["pct"]),
+    ("no_selection_pct", "No MTD %", DIGITS["pct"]),
+    ("early_stop_pct", "Early stop %", DIGITS["pct"]),
+    ("n_mean", "Patients (mean)", DIGITS["mean"]),
+    ("dlt_total_mean", "DLTs (mean)", DIGITS["mean"]),
+)
+
+
+def comparison_table(run) -> Table:
+    """Every design on every scenario: the summary metrics, side by side."""
+    data_rows, disp_rows = [], []
+    for s in run.scenarios:
+        for k, spec in enumerate(run.designs):
+            r = run.result(spec.label, s.name)
+            row = {"scenario": s.name, "design": spec.label, "method": r["method"]}
+            drow = {"Scenario": s.name if k == 0 else "", "Design": spec.label}
+            for key, label, dg in COMPARISON_METRICS:
+                row[key] = r[key]
+                row[key + "_se"] = r["se"][key]
+                drow[label] = fmt_pm(r[key], r["se"][key], dg, _is_exact(r))
+            data_rows.append(row)
+            disp_rows.append(drow)
+    return Table("comparison", "Comparison across designs", pd.DataFrame(data_rows), pd.DataFrame(disp_rows),
+                 group="comparison",
+                 caption="Correct selection: the selected MTD is a correct dose. Overdose: a dose above the true "
+                         "MTD. Early stop: the trial ended before the maximum sample size ('-' for designs "
+                         "without one). Monte Carlo standard errors in parentheses.")
+
+
+def build_tables(run) -> list[Table]:
+    """Every table of the report, in report order."""
+    return study_tables(run) + design_tables(run) + scenario_tables(run) + [comparison_table(run)]

@@ -1,0 +1,315 @@
+"""``dosefind run``: evaluate every design of a study on every scenario and write the report.
+
+Steps (each timed for the manifest): load and validate the study -> resolve the scenarios
+(explicit curves, and curves from a fitted prior) -> collect each design's decision
+tables -> simulate every design on every scenario with the same seed (common random
+numbers) -> write the report into a temporary folder -> move it into place.  An
+interrupted run therefore never leaves a half-written report, and an existing folder is
+replaced only with ``force=True``.
+
+Nothing here prints: progress is reported through the ``progress`` callback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from dosefind.study import BUNDLED_PRIOR, Study
+
+__all__ = ["RunResult", "ScenarioInfo", "evaluate", "run_study", "write_report", "check_output",
+           "decision_tables", "PRIOR_SAMPLING"]
+
+#: MCMC settings for a prior fitted at run time (``prior = "bundled"``): small, so the
+#: bundled study stays well under a minute; a fit made once with ``dosefind priors`` and
+#: named by its path uses whatever settings it was made with.
+PRIOR_SAMPLING = {"draws": 500, "tune": 500, "chains": 2}
+
+
+@dataclass
+class ScenarioInfo:
+    """A scenario as evaluated: its curve, where it came from, and (from the results) its
+    correct doses and true MTD (1-based)."""
+
+    name: str
+    true_prob_tox: tuple[float, ...]
+    source: str = "explicit"
+    description: str = ""
+    correct: tuple[int, ...] = ()
+    true_mtd: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "true_prob_tox": list(self.true_prob_tox), "source": self.source,
+                "description": self.description, "correct_doses": list(self.correct), "true_mtd": self.true_mtd}
+
+
+@dataclass
+class RunResult:
+    """Everything the report shows: the study, the scenarios, the designs with their
+    decision tables, the operating characteristics and the run's bookkeeping."""
+
+    study: Study
+    scenarios: list[ScenarioInfo]
+    designs: list
+    results: dict                     # (scenario name, design label) -> OperatingCharacteristics
+    decision_tables: dict             # design label -> [(name, title, DataFrame)]
+    prior: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str = ""
+    warnings: list = field(default_factory=list)
+
+    def oc(self, design_label: str, scenario_name: str):
+        return self.results[(scenario_name, design_label)]
+
+    def result(self, design_label: str, scenario_name: str) -> dict:
+        """The result's JSON face (``OperatingCharacteristics.to_dict()``)."""
+        return self.oc(design_label, scenario_name).to_dict()
+
+    def to_dict(self) -> dict:
+        """The full results (``dosefind run --format json``)."""
+        from dosefind import __version__
+
+        return {
+            "dosefind_version": __version__,
+            "study": self.study.to_dict(),
+            "designs": [{"label": d.label, "type": d.type, "description": d.design.describe(),
+                         "params": _plain(d.design.params())} for d in self.designs],
+            "scenarios": [s.to_dict() for s in self.scenarios],
+            "results": [self.result(d.label, s.name) for s in self.scenarios for d in self.designs],
+            "prior": self.prior,
+            "timings": self.timings,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "warnings": list(self.warnings),
+        }
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    try:
+        return float(obj)
+    except (TypeError, ValueError):
+        return str(obj)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------- scenarios
+def _prior_fit(spec, study: Study, cache: dict):
+    """The fitted prior a scenario names: the bundled evidence fitted at the study's doses
+    (once per run), or a fit file made with ``dosefind priors``."""
+    key = (spec.prior, spec.endpoint)
+    if key in cache:
+        return cache[key]
+    if spec.prior == BUNDLED_PRIOR:
+        if study.doses.amounts is None:
+            raise ValueError(f"{study.source}: scenario {spec.name!r}: prior = \"bundled\" needs dose amounts "
+                             "([doses] amounts) to place the published data on the study's doses")
+        from dosefind.priors import fit_dose_response
+
+        seed = spec.seed if spec.seed is not None else study.seed
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = fit_dose_response(endpoint=spec.endpoint, doses=list(study.doses.amounts), seed=seed,
+                                    **PRIOR_SAMPLING)
+        notes = [str(w.message) for w in caught]
+        how = (f"bundled CD7 CAR-T evidence, endpoint {spec.endpoint}, fitted at run time "
+               f"({PRIOR_SAMPLING['chains']} chains x {PRIOR_SAMPLING['draws']} draws, seed {seed})")
+    else:
+        from dosefind.priors import load_fit
+
+        fit = load_fit(spec.prior)
+        notes = []
+        how = f"fit file {spec.prior}"
+        if study.doses.amounts is not None and len(fit.doses) == len(study.doses) and any(
+                abs(a - b) > 1e-9 * max(a, b) for a, b in zip(fit.doses, study.doses.amounts)):
+            raise ValueError(f"{study.source}: scenario {spec.name!r}: the fit in {spec.prior} was made at doses "
+                             f"{list(fit.doses)}, not the study's {list(study.doses.amounts)}")
+    if len(fit.doses) != len(study.doses):
+        raise ValueError(f"{study.source}: scenario {spec.name!r}: the prior has {len(fit.doses)} doses but the "
+                         f"study has {len(study.doses)}")
+    cache[key] = (fit, how, notes)
+    return cache[key]
+
+
+def resolve_scenarios(study: Study) -> tuple[list[ScenarioInfo], dict, list[str]]:
+    """Explicit curves as written; prior scenarios from the fit's summary (median or mean
+    curve, as :meth:`PriorFit.summary` reports it) or random curves from
+    :func:`dosefind.priors.draw_scenarios`."""
+    out, cache, prior_info, notes = [], {}, {}, []
+    for spec in study.scenarios:
+        if not spec.from_prior:
+            out.append(ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description))
+            continue
+        fit, how, fit_notes = _prior_fit(spec, study, cache)
+        notes.extend(n for n in fit_notes if n not in notes)
+        if spec.summary is not None:
+            summ = fit.summary()
+            curve = tuple(float(d[spec.summary]) for d in summ["doses"])
+            out.append(ScenarioInfo(spec.name, curve, f"prior {spec.summary} ({how})", spec.description))
+            prior_info[spec.name] = {"source": how, "summary": spec.summary,
+                                     "doses": _plain(summ["doses"]), "diagnostics": {
+                                         k: _plain(summ.get(k)) for k in ("r_hat_max", "ess_bulk_min",
+                                                                          "ess_tail_min", "divergences")}}
+        else:
+            from dosefind.priors import draw_scenarios
+
+            seed = spec.seed if spec.seed is not None else study.seed
+            df = draw_scenarios(fit, spec.draws, seed)
+            for k, (_, grp) in enumerate(df.groupby("scenario", sort=False), start=1):
+                grp = grp.sort_values("dose")
+                out.append(ScenarioInfo(f"{spec.name} #{k}", tuple(float(p) for p in grp["true_prob_tox"]),
+                                        f"prior draw {k} of {spec.draws} ({how}, seed {seed})", spec.description))
+            prior_info[spec.name] = {"source": how, "draws": spec.draws, "seed": seed}
+    return out, prior_info, notes
+
+
+# ---------------------------------------------------------------------------- designs
+def decision_tables(design, max_cohorts: int = 2) -> list:
+    """What the report shows for a design, asked of the design itself: its boundary
+    table (BOIN), its skeleton (CRM), and the dose-transition pathways of the first
+    cohorts (Yap et al. 2017): the next dose after every possible number of DLTs."""
+    import pandas as pd
+
+    from dosefind.state import TrialState
+
+    tables = []
+    base = getattr(design, "base", design)
+    if hasattr(base, "boundaries"):
+        b = base.boundaries()
+        b = b.rename(columns={"n": "Patients at dose", "escalate_if_dlt_le": "Escalate if DLTs <=",
+                              "deescalate_if_dlt_ge": "De-escalate if DLTs >=",
+                              "eliminate_if_dlt_ge": "Eliminate if DLTs >="})
+        tables.append(("boundaries", "decision boundaries", b))
+    skel = getattr(base, "skeleton", None)
+    if skel is not None:
+        tables.append(("skeleton", "skeleton (prior guess of the DLT rate)",
+                       pd.DataFrame({"Dose level": range(1, len(skel) + 1), "Skeleton": [round(float(p), 4) for p in skel]})))
+
+    cs = design.cohort_size
+    rows = []
+
+    def walk(state, depth, path):
+        d = design.decide(state)
+        if depth == max_cohorts or d.stop:
+            row = dict(path)
+            row[f"Cohort {depth + 1}"] = "stop" if d.stop else f"DL{d.next_dose}"
+            rows.append(row)
+            return
+        for y in range(cs + 1):
+            nxt = state.add_cohort(d.dose_index, [1] * y + [0] * (cs - y))
+            walk(nxt, depth + 1, path + [(f"Cohort {depth + 1}", f"DL{d.next_dose}"),
+                                         (f"DLTs {depth + 1}", f"{y}/{cs}")])
+
+    walk(TrialState.empty(design.num_doses), 0, [])
+    dtp = pd.DataFrame(rows)
+    tables.append(("pathways", f"dose-transition pathways for the first {max_cohorts} cohorts", dtp.fillna("")))
+    return tables
+
+
+# ---------------------------------------------------------------------------- run
+def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1) -> RunResult:
+    """Simulate every design of ``study`` on every scenario (no files written).
+
+    ``progress(done, total, label)`` is called before (done < total) and after each
+    design x scenario simulation.
+    """
+    from dosefind.simulations import simulate
+
+    started, timings = _now(), {}
+    t0 = time.perf_counter()
+    scenarios, prior, notes = resolve_scenarios(study)
+    timings["scenarios"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tables = {spec.label: decision_tables(spec.design) for spec in study.designs}
+    timings["decision_tables"] = time.perf_counter() - t0
+
+    method = study.method
+    results, total, done = {}, len(scenarios) * len(study.designs), 0
+    t0 = time.perf_counter()
+    sim_times = {}
+    for s in scenarios:
+        for spec in study.designs:
+            label = f"{spec.label} | {s.name}"
+            if progress is not None:
+                progress(done, total, label)
+            t1 = time.perf_counter()
+            oc = simulate(spec.design, list(s.true_prob_tox), n_trials=study.n_trials, seed=study.seed,
+                          method=method, workers=workers, progress=False, target=study.target)
+            oc.design = spec.label
+            oc.scenario = s.name
+            sim_times[label] = round(time.perf_counter() - t1, 4)
+            results[(s.name, spec.label)] = oc
+            done += 1
+            if progress is not None:
+                progress(done, total, label)
+        first = results[(s.name, study.designs[0].label)].to_dict()
+        s.correct = tuple(first.get("correct_doses") or ())
+        s.true_mtd = first.get("true_mtd")
+    timings["simulations"] = time.perf_counter() - t0
+    timings["simulation_by_design_scenario"] = sim_times
+    return RunResult(study=study, scenarios=scenarios, designs=list(study.designs), results=results,
+                     decision_tables=tables, prior=prior, timings=timings, started_at=started,
+                     warnings=notes)
+
+
+def check_output(out: Path, force: bool) -> Path:
+    """Refuse to overwrite an existing output without ``force`` (checked before simulating)."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise ValueError(f"output folder {out} already exists; use --force to replace it or --out to choose another")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output {out} exists and is not a folder")
+    parent = out.resolve().parent
+    if not parent.exists():
+        raise FileNotFoundError(f"folder does not exist: {parent}")
+    return out
+
+
+def write_report(run: RunResult, out, *, force: bool = False, timings: dict | None = None) -> Path:
+    """Write the report folder atomically: into a temporary sibling folder, then moved
+    into place (an existing folder is replaced only with ``force``)."""
+    from dosefind.reports import write_all
+
+    out = check_output(Path(out), force)
+    parent = out.resolve().parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        write_all(run, tmp, timings=timings)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def run_study(study: Study, out, *, force: bool = False, progress: Callable | None = None,
+              workers: int = 1, load_seconds: float = 0.0) -> tuple[RunResult, Path]:
+    """Evaluate ``study`` and write its report folder to ``out``; returns both."""
+    check_output(Path(out), force)
+    run = evaluate(study, progress=progress, workers=workers)
+    if load_seconds:
+        run.timings = {"load_study": load_seconds, **run.timings}
+    path = write_report(run, out, force=force)
+    return run, path

@@ -1,0 +1,608 @@
+"""Study files: one TOML file describes a whole evaluation.
+
+A study names the dose levels, the target DLT rate, the designs (with their options), the
+scenarios (explicit toxicity curves and/or curves from a fitted prior), the trial size,
+the number of simulated trials and the seed.  :func:`load_study` parses the file with the
+standard library (:mod:`tomllib`; user text is never evaluated), checks every key, builds
+every design and every explicit scenario, and raises ``ValueError`` naming the file, the
+key and the problem *before* anything is simulated.
+
+The format is documented field by field in ``docs/study-file.md``; ``dosefind init``
+writes :data:`TEMPLATE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from dosefind.state import DoseLevels, format_amount
+
+__all__ = ["DesignSpec", "ScenarioSpec", "Study", "load_study", "parse_study", "default_study",
+           "default_study_text", "TEMPLATE", "DESIGN_TYPES"]
+
+#: Study-file ``type`` -> key of :data:`dosefind.designs.REGISTRY` (aliases welcome).
+DESIGN_TYPES = {
+    "3+3": "3+3", "three_plus_three": "3+3", "3plus3": "3+3",
+    "boin": "boin",
+    "crm": "crm",
+}
+
+#: Rule-based designs stop by their own rule: the study's max_n is not passed to them
+#: (a design table may still set its own max_n as a hard cap).
+RULE_BASED = ("3+3",)
+
+#: Modifiers a design table may switch on, and the keyword their class takes.
+MODIFIER_KEYS = ("stop_at_n", "stop_when_n_at_dose", "dont_skip_doses", "stop_when_too_toxic")
+
+STUDY_KEYS = {
+    "title": "a short title shown at the top of the report",
+    "description": "a paragraph describing the study",
+    "target": "target DLT rate, a probability between 0 and 1 (required)",
+    "max_n": "maximum number of patients per simulated trial (required)",
+    "cohort_size": "patients per cohort (default 3)",
+    "start_dose": "1-based starting dose level (default 1)",
+    "n_trials": "number of simulated trials per design and scenario (required)",
+    "seed": "seed of the random number generator (required, so that runs reproduce)",
+    "method": "simulation engine: 'auto' (default: exact where the design allows, else Monte Carlo), 'exact' or 'mc'",
+}
+DOSES_KEYS = ("amounts", "unit", "labels")
+DESIGN_COMMON_KEYS = ("type", "label")
+SCENARIO_KEYS = ("name", "description", "true_prob_tox", "prior", "endpoint", "summary", "draws", "seed")
+#: The toxicity endpoint a bundled-prior scenario is fitted to by default.  None of the
+#: published CD7 CAR-T reports saw a protocol-defined DLT, so grade >= 3 CRS (the
+#: dominant dose-related severe toxicity of CAR-T) stands in for a DLT.
+DEFAULT_PRIOR_ENDPOINT = "crs_grade3"
+PRIOR_SUMMARIES = ("mean", "median")
+METHODS = ("auto", "exact", "mc")
+BUNDLED_PRIOR = "bundled"
+
+
+# ---------------------------------------------------------------------------- objects
+@dataclass(frozen=True)
+class DesignSpec:
+    """One design of the study: its label, registry type, options as written, and the
+    built design object (with modifiers applied)."""
+
+    label: str
+    type: str
+    options: dict
+    design: object = field(compare=False)
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One scenario entry of the study file.
+
+    Either ``true_prob_tox`` is given (an explicit curve), or ``prior`` names a fitted
+    prior (``"bundled"`` or a path to a fit) from which ``summary`` (``"median"`` or
+    ``"mean"``) curve or ``draws`` random curves are taken at run time.
+    """
+
+    name: str
+    description: str = ""
+    true_prob_tox: tuple[float, ...] | None = None
+    prior: str | None = None
+    summary: str | None = None
+    draws: int | None = None
+    seed: int | None = None
+    endpoint: str | None = None
+
+    @property
+    def from_prior(self) -> bool:
+        return self.prior is not None
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study.  ``source`` is the file path (or ``"<bundled ...>"``),
+    ``sha256`` the hash of the file's bytes."""
+
+    source: str
+    text: str
+    sha256: str
+    title: str
+    description: str
+    target: float
+    max_n: int
+    cohort_size: int
+    start_dose: int
+    n_trials: int
+    seed: int
+    method: str
+    doses: DoseLevels
+    designs: tuple[DesignSpec, ...]
+    scenarios: tuple[ScenarioSpec, ...]
+    base_dir: Path | None = None
+
+    @property
+    def num_doses(self) -> int:
+        return len(self.doses)
+
+    def with_overrides(self, *, n_trials: int | None = None, seed: int | None = None) -> "Study":
+        """The same study with fewer/more trials or another seed (for quick runs)."""
+        from dataclasses import replace
+
+        changes = {}
+        if n_trials is not None:
+            changes["n_trials"] = _int(n_trials, "n_trials", minimum=1)
+        if seed is not None:
+            changes["seed"] = _int(seed, "seed", minimum=0)
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON-ready) describing the study as validated."""
+        return {
+            "source": self.source, "sha256": self.sha256, "title": self.title,
+            "description": self.description, "target": self.target, "max_n": self.max_n,
+            "cohort_size": self.cohort_size, "start_dose": self.start_dose, "n_trials": self.n_trials,
+            "seed": self.seed, "method": self.method,
+            "doses": {"labels": list(self.doses.labels),
+                      "amounts": None if self.doses.amounts is None else list(self.doses.amounts),
+                      "unit": self.doses.unit},
+            "designs": [{"label": d.label, "type": d.type, "options": _jsonable(d.options)} for d in self.designs],
+            "scenarios": [{k: v for k, v in {
+                "name": s.name, "description": s.description or None,
+                "true_prob_tox": None if s.true_prob_tox is None else list(s.true_prob_tox),
+                "prior": s.prior, "endpoint": s.endpoint, "summary": s.summary, "draws": s.draws, "seed": s.seed}.items() if v is not None}
+                for s in self.scenarios],
+        }
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+# ---------------------------------------------------------------------------- errors
+class _Where:
+    """Builds messages of the form ``<file>: <key>: <problem>``."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def error(self, key: str, problem: str) -> ValueError:
+        return ValueError(f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}")
+
+
+def _unknown(where: _Where, table: str, keys, allowed) -> None:
+    for k in keys:
+        if k not in allowed:
+            hint = _closest(k, allowed)
+            raise where.error(f"{table}.{k}" if table else k,
+                              f"unknown key{hint}; allowed keys: {', '.join(sorted(allowed))}")
+
+
+def _closest(word: str, choices) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def _int(value, name: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and (not math.isfinite(value) or value != int(value))):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"must be >= {minimum}, got {v}")
+    return v
+
+
+def _str(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text (in quotes), got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------- loading
+def load_study(path) -> Study:
+    """Read and validate a study file; raises ``ValueError`` (or ``FileNotFoundError``)
+    naming the file, the key and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"study file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a study file (.toml), e.g. from `dosefind init study.toml`")
+    data = path.read_bytes()
+    return parse_study(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def default_study_text() -> str:
+    """Text of the bundled CD7 CAR-T phase I study (``dosefind/data/cd7_phase1.toml``)."""
+    return resources.files("dosefind").joinpath("data/cd7_phase1.toml").read_text(encoding="utf-8")
+
+
+def default_study() -> Study:
+    """The bundled CD7 CAR-T phase I study, validated."""
+    return parse_study(default_study_text().encode("utf-8"), source="<bundled cd7_phase1.toml>")
+
+
+def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | None = None) -> Study:
+    """Validate study-file content (bytes or text); see :func:`load_study`."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    where = _Where(source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise where.error("", "is not UTF-8 text; a study file is a TOML text file") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise where.error("", f"not valid TOML: {exc}") from None
+
+    _unknown(where, "", doc, {"study", "doses", "designs", "scenarios"})
+    for table in ("study", "doses"):
+        if table not in doc:
+            raise where.error(f"[{table}]", "missing table")
+        if not isinstance(doc[table], dict):
+            raise where.error(table, f"must be a table ([{table}])")
+    st = doc["study"]
+    _unknown(where, "study", st, STUDY_KEYS)
+
+    def req(key):
+        if key not in st:
+            raise where.error(f"study.{key}", f"missing; {STUDY_KEYS[key]}")
+        return st[key]
+
+    def checked(key, fn, value):
+        try:
+            return fn(value)
+        except ValueError as exc:
+            raise where.error(f"study.{key}", str(exc)) from None
+
+    target = checked("target", _prob_open, req("target"))
+    max_n = checked("max_n", lambda v: _int(v, "max_n", minimum=1), req("max_n"))
+    n_trials = checked("n_trials", lambda v: _int(v, "n_trials", minimum=1), req("n_trials"))
+    seed = checked("seed", lambda v: _int(v, "seed", minimum=0), req("seed"))
+    cohort_size = checked("cohort_size", lambda v: _int(v, "cohort_size", minimum=1), st.get("cohort_size", 3))
+    title = checked("title", _str, st.get("title", "Dose-finding study"))
+    description = checked("description", _str, st.get("description", ""))
+    method = checked("method", _str, st.get("method", "auto"))
+    if method not in METHODS:
+        raise where.error("study.method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+
+    doses = _parse_doses(where, doc["doses"])
+    start_dose = checked("start_dose", lambda v: _int(v, "start_dose", minimum=1), st.get("start_dose", 1))
+    if start_dose > len(doses):
+        raise where.error("study.start_dose", f"must be between 1 and {len(doses)} (the number of doses), "
+                                              f"got {start_dose}")
+
+    common = {"target": target, "max_n": max_n, "cohort_size": cohort_size, "start_dose": start_dose}
+    designs = _parse_designs(where, doc.get("designs"), doses, common)
+    scenarios = _parse_scenarios(where, doc.get("scenarios"), len(doses), base_dir)
+
+    return Study(source=source, text=text, sha256=hashlib.sha256(raw).hexdigest(), title=title,
+                 description=description, target=target, max_n=max_n, cohort_size=cohort_size,
+                 start_dose=start_dose, n_trials=n_trials, seed=seed, method=method, doses=doses,
+                 designs=tuple(designs), scenarios=tuple(scenarios), base_dir=base_dir)
+
+
+def _prob_open(v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"must be a number between 0 and 1, got {v!r}")
+    if not 0 < v < 1:
+        raise ValueError(f"must be between 0 and 1 (exclusive), got {v}")
+    return float(v)
+
+
+def _parse_doses(where: _Where, tbl: dict) -> DoseLevels:
+    _unknown(where, "doses", tbl, DOSES_KEYS)
+    if "amounts" not in tbl and "labels" not in tbl:
+        raise where.error("doses.amounts", "missing; list the dose levels, e.g. amounts = [5e5, 1e6, 2e6]")
+    unit = tbl.get("unit", "")
+    if not isinstance(unit, str):
+        raise where.error("doses.unit", f"must be text, e.g. \"cells/kg\", got {unit!r}")
+    labels = tbl.get("labels")
+    if labels is not None:
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+            raise where.error("doses.labels", f"must be a list of text labels, got {labels!r}")
+        if len(set(labels)) != len(labels):
+            raise where.error("doses.labels", "labels must be distinct")
+    amounts = tbl.get("amounts")
+    if amounts is None:
+        return DoseLevels(labels=tuple(labels), unit=unit)
+    if not isinstance(amounts, list) or not amounts:
+        raise where.error("doses.amounts", f"must be a list of positive numbers, got {amounts!r}")
+    for i, a in enumerate(amounts):
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not (a > 0 and math.isfinite(a)):
+            raise where.error(f"doses.amounts[{i + 1}]", f"must be a positive number, got {a!r}")
+    if any(b <= a for a, b in zip(amounts, amounts[1:])):
+        raise where.error("doses.amounts", f"must be strictly increasing, got {amounts}")
+    if labels is not None and len(labels) != len(amounts):
+        raise where.error("doses.labels", f"has {len(labels)} labels but doses.amounts has {len(amounts)} doses")
+    return DoseLevels.from_amounts(amounts, unit=unit, labels=labels)
+
+
+def _registry():
+    from dosefind.designs import REGISTRY
+
+    return REGISTRY
+
+
+def _accepted(cls) -> set[str]:
+    """Keyword options a design class's constructor accepts."""
+    sig = inspect.signature(cls.__init__)
+    return {n for n, p in sig.parameters.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> list[DesignSpec]:
+    if items is None:
+        raise where.error("[[designs]]", "missing; name at least one design, e.g. [[designs]] type = \"boin\"")
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items) or not items:
+        raise where.error("designs", "must be one or more [[designs]] tables")
+    registry = _registry()
+    out, labels = [], set()
+    for i, tbl in enumerate(items, start=1):
+        key = f"designs[{i}]"
+        if "type" not in tbl:
+            raise where.error(f"{key}.type", f"missing; one of {', '.join(sorted(set(DESIGN_TYPES.values())))}")
+        kind = tbl["type"]
+        if not isinstance(kind, str) or kind.strip().lower() not in DESIGN_TYPES:
+            raise where.error(f"{key}.type", f"unknown design {kind!r}; known designs: "
+                                             f"{', '.join(sorted(set(DESIGN_TYPES.values())))}")
+        kind = DESIGN_TYPES[kind.strip().lower()]
+        cls = registry[kind]
+        label = tbl.get("label", getattr(cls, "name", kind))
+        if not isinstance(label, str) or not label.strip():
+            raise where.error(f"{key}.label", f"must be non-empty text, got {label!r}")
+        if label in labels:
+            raise where.error(f"{key}.label", f"{label!r} is used by another design; give each design its own label")
+        labels.add(label)
+        key = f"designs[{i}] ({label})"
+        accepted = _accepted(cls) - {"num_doses", "doses"}
+        if "target" in tbl:
+            raise where.error(f"{key}.target", "the target is set once for the whole study, in [study]")
+        allowed = set(DESIGN_COMMON_KEYS) | accepted | set(MODIFIER_KEYS)
+        _unknown(where, key, tbl, allowed)
+        options = {k: v for k, v in tbl.items() if k not in DESIGN_COMMON_KEYS}
+        kwargs = {k: v for k, v in common.items() if k in accepted and not (k == "max_n" and kind in RULE_BASED)}
+        kwargs.update({k: v for k, v in options.items() if k in accepted})
+        if "skeleton" in kwargs and isinstance(kwargs["skeleton"], dict):
+            kwargs["skeleton"] = _skeleton(where, f"{key}.skeleton", kwargs["skeleton"], common["target"], len(doses))
+        kwargs["doses"] = doses if "doses" in _accepted(cls) else None
+        if kwargs["doses"] is None:
+            kwargs.pop("doses")
+            kwargs["num_doses"] = len(doses)
+        elif "num_doses" in _accepted(cls):
+            kwargs["num_doses"] = len(doses)
+        try:
+            design = cls(**kwargs)
+        except (ValueError, TypeError) as exc:
+            raise where.error(key, str(exc)) from None
+        design = _apply_modifiers(where, key, design, {k: v for k, v in options.items()
+                                                       if k in MODIFIER_KEYS and k not in accepted})
+        out.append(DesignSpec(label=label, type=kind, options=options, design=design))
+    return out
+
+
+SKELETON_KEYS = ("halfwidth", "prior_mtd", "nu", "model", "intercept")
+
+
+def _skeleton(where: _Where, key: str, tbl: dict, target: float, num_doses: int):
+    """``skeleton = {halfwidth = 0.05, prior_mtd = 3}``: the dfcrm ``getprior`` skeleton."""
+    try:
+        from dosefind.designs.skeleton import getprior
+    except ImportError:
+        raise where.error(key, "a calibrated skeleton needs dosefind.designs.skeleton.getprior, which this "
+                               "version lacks; give the skeleton as a list of probabilities") from None
+    _unknown(where, key, tbl, set(SKELETON_KEYS) | {"target", "num_doses"})
+    accepted = _accepted_fn(getprior)
+    args = {k: v for k, v in tbl.items()}
+    for name, value in (("target", target), ("num_doses", num_doses), ("nlevel", num_doses)):
+        if name in accepted and name not in args:
+            args[name] = value
+    if "prior_mtd" in args and "prior_mtd" not in accepted and "nu" in accepted:
+        args["nu"] = args.pop("prior_mtd")
+    try:
+        return list(getprior(**{k: v for k, v in args.items() if k in accepted}))
+    except (ValueError, TypeError) as exc:
+        raise where.error(key, str(exc)) from None
+
+
+def _accepted_fn(fn) -> set[str]:
+    return set(inspect.signature(fn).parameters)
+
+
+def _apply_modifiers(where: _Where, key: str, design, mods: dict):
+    from dosefind.designs import DontSkipDoses, StopAtN, StopWhenNAtDose, StopWhenTooToxic
+
+    for name, value in mods.items():
+        k = f"{key}.{name}"
+        try:
+            if name == "dont_skip_doses":
+                if isinstance(value, bool):
+                    m = DontSkipDoses() if value else None
+                elif isinstance(value, dict):
+                    _unknown(where, k, value, {"when_escalating", "when_deescalating"})
+                    m = DontSkipDoses(**value)
+                else:
+                    raise ValueError(f"must be true/false or a table, got {value!r}")
+            elif name in ("stop_at_n", "stop_when_n_at_dose"):
+                n = _int(value, name, minimum=1)
+                m = (StopAtN if name == "stop_at_n" else StopWhenNAtDose)(n)
+            else:  # stop_when_too_toxic
+                if not isinstance(value, dict):
+                    raise ValueError("must be a table, e.g. {threshold = 0.35, confidence = 0.95, dose = 1}")
+                _unknown(where, k, value, {"threshold", "confidence", "dose", "min_n", "prior_a", "prior_b"})
+                if "threshold" not in value:
+                    raise ValueError("needs threshold (the DLT rate that is too toxic)")
+                m = StopWhenTooToxic(**value)
+            if m is not None:
+                design = design.then(m)
+        except ValueError as exc:
+            msg = str(exc)
+            if msg.startswith(where.source):
+                raise
+            raise where.error(k, msg) from None
+    return design
+
+
+def _parse_scenarios(where: _Where, items, num_doses: int, base_dir: Path | None) -> list[ScenarioSpec]:
+    if items is None:
+        raise where.error("[[scenarios]]", "missing; give at least one scenario with true_prob_tox = [...]")
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items) or not items:
+        raise where.error("scenarios", "must be one or more [[scenarios]] tables")
+    out, names = [], set()
+    for i, tbl in enumerate(items, start=1):
+        key = f"scenarios[{i}]"
+        name = tbl.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise where.error(f"{key}.name", f"missing or empty; give each scenario a name, got {name!r}")
+        if name in names:
+            raise where.error(f"{key}.name", f"{name!r} is used by another scenario; names must be distinct")
+        names.add(name)
+        key = f"scenarios[{i}] ({name})"
+        _unknown(where, key, tbl, SCENARIO_KEYS)
+        desc = tbl.get("description", "")
+        if not isinstance(desc, str):
+            raise where.error(f"{key}.description", f"must be text, got {desc!r}")
+        has_curve, has_prior = "true_prob_tox" in tbl, "prior" in tbl
+        if has_curve == has_prior:
+            raise where.error(key, "give exactly one of true_prob_tox (an explicit curve) or prior "
+                                   "(\"bundled\" or a path to a fitted prior)")
+        if has_curve:
+            for extra in ("summary", "draws", "seed", "endpoint"):
+                if extra in tbl:
+                    raise where.error(f"{key}.{extra}", "only applies to scenarios drawn from a prior")
+            curve = tbl["true_prob_tox"]
+            if not isinstance(curve, list):
+                raise where.error(f"{key}.true_prob_tox", f"must be a list of probabilities, got {curve!r}")
+            if len(curve) != num_doses:
+                raise where.error(f"{key}.true_prob_tox",
+                                  f"has {len(curve)} values but the study has {num_doses} doses")
+            for j, p in enumerate(curve, start=1):
+                if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+                    raise where.error(f"{key}.true_prob_tox[{j}]", f"must be a probability in [0, 1], got {p!r}")
+            if any(b < a for a, b in zip(curve, curve[1:])):
+                raise where.error(f"{key}.true_prob_tox",
+                                  f"must not decrease with dose (dose-finding assumes monotone toxicity), got {curve}")
+            out.append(ScenarioSpec(name=name, description=desc, true_prob_tox=tuple(float(p) for p in curve)))
+            continue
+        prior = tbl["prior"]
+        if not isinstance(prior, str) or not prior:
+            raise where.error(f"{key}.prior", f"must be \"{BUNDLED_PRIOR}\" or a path to a fitted prior, got {prior!r}")
+        if prior != BUNDLED_PRIOR:
+            p = Path(prior)
+            if not p.is_absolute() and base_dir is not None:
+                p = base_dir / p
+            if not p.exists():
+                raise where.error(f"{key}.prior", f"fitted prior not found: {p}")
+            prior = str(p)
+        summary, draws = tbl.get("summary"), tbl.get("draws")
+        if (summary is None) == (draws is None):
+            raise where.error(key, "a prior scenario needs exactly one of summary = \"median\" or \"mean\" "
+                                   "(one curve) or draws = N (N random curves)")
+        if summary is not None and summary not in PRIOR_SUMMARIES:
+            raise where.error(f"{key}.summary", f"must be one of {', '.join(PRIOR_SUMMARIES)}, got {summary!r}")
+        if draws is not None:
+            try:
+                draws = _int(draws, "draws", minimum=1)
+            except ValueError as exc:
+                raise where.error(f"{key}.draws", str(exc)) from None
+            if draws > 20:
+                raise where.error(f"{key}.draws", f"at most 20 drawn curves are reported one by one, got {draws}")
+        seed = tbl.get("seed")
+        if seed is not None:
+            try:
+                seed = _int(seed, "seed", minimum=0)
+            except ValueError as exc:
+                raise where.error(f"{key}.seed", str(exc)) from None
+        endpoint = tbl.get("endpoint", DEFAULT_PRIOR_ENDPOINT)
+        if endpoint not in _toxicity_endpoints():
+            raise where.error(f"{key}.endpoint", f"must be one of {', '.join(_toxicity_endpoints())}, got {endpoint!r}")
+        out.append(ScenarioSpec(name=name, description=desc, prior=prior, summary=summary, draws=draws, seed=seed,
+                                endpoint=endpoint))
+    return out
+
+
+def _toxicity_endpoints() -> tuple[str, ...]:
+    try:
+        from dosefind.priors.evidence import TOXICITY_ENDPOINTS
+    except ImportError:  # pragma: no cover - priors not installed
+        return (DEFAULT_PRIOR_ENDPOINT,)
+    return tuple(TOXICITY_ENDPOINTS)
+
+
+def describe_doses(doses: DoseLevels) -> str:
+    """'5 dose levels: 5e5, 1e6, 2e6, 4e6 and 8e6 cells/kg'."""
+    if doses.amounts is None:
+        return f"{len(doses)} dose levels: " + ", ".join(doses.labels)
+    amts = [format_amount(a) for a in doses.amounts]
+    body = amts[0] if len(amts) == 1 else ", ".join(amts[:-1]) + " and " + amts[-1]
+    return f"{len(doses)} dose levels: {body} {doses.unit}".rstrip()
+
+
+TEMPLATE = '''\
+# dosefind study file.  Run it with:   dosefind run THIS_FILE --out results/
+# Every field is described in docs/study-file.md.  Lines starting with # are comments.
+
+[study]
+title = "My phase I study"
+description = """
+What the study is, who is treated, and why these designs are compared.
+"""
+target = 0.25          # target DLT rate (required)
+max_n = 24             # maximum patients per simulated trial (required)
+cohort_size = 3        # patients per cohort
+start_dose = 1         # 1-based starting dose level
+n_trials = 2000        # simulated trials per design and scenario (required)
+seed = 12345           # random seed (required: the same seed reproduces the same numbers)
+# method = "auto"      # simulation engine: "auto" (exact where possible), "exact" or "mc"
+
+[doses]
+amounts = [5e5, 1e6, 2e6, 4e6, 8e6]
+unit = "cells/kg"
+# labels = ["DL1", "DL2", "DL3", "DL4", "DL5"]   # optional; default "5e5 cells/kg", ...
+
+# One [[designs]] table per design.  `type` is "3+3", "boin" or "crm"; `label` names it in
+# the report.  Other keys are the design's options; target, max_n, cohort_size and
+# start_dose come from [study] unless a design overrides max_n, cohort_size or start_dose.
+[[designs]]
+type = "3+3"
+label = "3+3"
+
+[[designs]]
+type = "boin"
+label = "BOIN"
+# Modifiers that any design can take:
+# stop_when_n_at_dose = 12                            # stop when the next dose already has 12 patients
+# dont_skip_doses = true                               # never skip an untried dose
+# stop_when_too_toxic = { threshold = 0.25, confidence = 0.95, dose = 1 }
+
+[[designs]]
+type = "crm"
+label = "CRM"
+skeleton = [0.05, 0.12, 0.25, 0.40, 0.55]   # prior DLT guesses; or {halfwidth = 0.05, prior_mtd = 3}
+
+# One [[scenarios]] table per true dose-toxicity curve (one probability per dose).
+[[scenarios]]
+name = "MTD at dose 3"
+true_prob_tox = [0.05, 0.12, 0.25, 0.40, 0.55]
+
+[[scenarios]]
+name = "All doses safe"
+true_prob_tox = [0.02, 0.04, 0.06, 0.08, 0.10]
+
+[[scenarios]]
+name = "All doses too toxic"
+true_prob_tox = [0.45, 0.55, 0.65, 0.75, 0.85]
+
+# A scenario from the fitted prior shipped with dosefind (the published CD7 CAR-T data):
+# [[scenarios]]
+# name = "Literature prior"
+# prior = "bundled"       # or a path to a fit saved by `dosefind priors`
+# summary = "median"      # the prior's median curve; or draws = 3 for three random curves
+'''
