@@ -64,9 +64,10 @@ class Decider:
     For ``memory = "counts"`` designs each distinct state is decided once per engine
     run (the cache lives as long as the Decider).  When the design itself (not a
     modifier chain) offers ``decide_batch``, it is used for states after the first
-    cohort; its keyword arguments are matched by name among ``n_at_dose``,
-    ``tox_at_dose``, ``current_index``, ``n_total``, ``last_cohort_tox`` and
-    ``max_tried_index``.
+    cohort; likewise an optional ``select_mtd_batch`` (returning the 0-based MTD per
+    state, -1 for none) replaces ``select_mtd`` on the distinct final states.  Their
+    keyword arguments are matched by name among ``n_at_dose``, ``tox_at_dose``,
+    ``current_index``, ``n_total``, ``last_cohort_tox`` and ``max_tried_index``.
     """
 
     def __init__(self, design: Design, use_batch: bool = True):
@@ -85,6 +86,12 @@ class Decider:
         if use_batch and fn is not None and design.memory == "counts":
             self.batch = design.decide_batch
             self._batch_params = [p for p in inspect.signature(self.batch).parameters]
+        self.select_batch = None
+        self._select_params: list[str] = []
+        sfn = getattr(type(design), "select_mtd_batch", None) if _is_plain(design) else None
+        if use_batch and sfn is not None and design.memory == "counts":
+            self.select_batch = design.select_mtd_batch
+            self._select_params = [p for p in inspect.signature(self.select_batch).parameters]
         self.max_n_code = self.code("maximum sample size reached")
         self.decide_calls = 0
         self.select_calls = 0
@@ -163,9 +170,9 @@ class Decider:
             mapped[j] = c
         return mapped[inverse.ravel()]
 
-    def _call_batch(self, n, y, cur, last, total):
+    def _call_batch(self, n, y, cur, last, total, fn=None, params=None):
         available = {}
-        for name in self._batch_params:
+        for name in (self._batch_params if params is None else params):
             if name == "n_at_dose":
                 available[name] = n
             elif name == "tox_at_dose":
@@ -179,6 +186,8 @@ class Decider:
             elif name == "max_tried_index":
                 tried = n > 0
                 available[name] = np.where(tried.any(axis=1), n.shape[1] - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
+        if fn is not None:
+            return fn(**available)
         nxt, code = self.batch(**available)
         return np.asarray(nxt, dtype=np.int64), np.asarray(code)
 
@@ -205,14 +214,28 @@ class Decider:
         first, inverse = unique_rows(rows)
         out = np.empty(first.size, dtype=np.int64)
         cache = self._select_cache
+        missing = []
         for j, i in enumerate(first):
-            key = rows[i].tobytes()
-            hit = cache.get(key)
+            hit = cache.get(rows[i].tobytes())
             if hit is None:
+                missing.append(j)
+            else:
+                out[j] = hit
+        if missing and self.select_batch is not None:
+            # The design's vectorised selection, on the distinct states not seen before.
+            m = first[np.asarray(missing)]
+            res = self._call_batch(n[m], y[m], cur[m], last[m], n[m].sum(axis=1), fn=self.select_batch,
+                                   params=self._select_params)
+            res = np.asarray(res[0] if isinstance(res, tuple) else res, dtype=np.int64)
+            self.select_calls += len(missing)
+            for j, v in zip(missing, res):
+                out[j] = cache[rows[first[j]].tobytes()] = int(v)
+        else:
+            for j in missing:
+                i = first[j]
                 sel = self.design.select_mtd(self.state(rows[i]))
                 self.select_calls += 1
-                hit = cache[key] = -1 if sel.mtd_index is None else int(sel.mtd_index)
-            out[j] = hit
+                out[j] = cache[rows[i].tobytes()] = -1 if sel.mtd_index is None else int(sel.mtd_index)
         return out[inverse]
 
 
