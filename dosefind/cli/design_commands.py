@@ -1,0 +1,220 @@
+"""Commands that run a real trial: ``boundaries``, ``next-dose``, ``select-mtd``, ``skeleton``.
+
+They parse options, build the design and the trial state with the library, and print.
+"""
+
+from __future__ import annotations
+
+import click
+
+from dosefind.cli.options import build_design, design_options, parse_probabilities
+
+FORMATS = click.Choice(["table", "json"])
+
+
+# --------------------------------------------------------------------------- helpers
+def _parse_ints(text: str | None, name: str) -> list[int] | None:
+    if text is None:
+        return None
+    parts = [p for p in str(text).replace(",", " ").split() if p]
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"--{name} must be comma-separated whole numbers, got {text!r}") from None
+    if not vals or any(v != int(v) for v in vals):
+        raise ValueError(f"--{name} must be comma-separated whole numbers, got {text!r}")
+    return [int(v) for v in vals]
+
+
+def _trial_state(outcomes, data, n, dlt, current_dose, num_doses):
+    """One TrialState from exactly one of --outcomes, --data, or --n/--dlt."""
+    from dosefind.state import TrialState
+    from dosefind.trial_data import read_trial_csv
+
+    given = [x for x in (outcomes, data, n) if x is not None]
+    if len(given) != 1 or (n is None) != (dlt is None):
+        raise ValueError("give the trial data once: --outcomes \"1NNN 2NTT\", or --data FILE.csv, "
+                         "or --n 3,3 --dlt 0,1")
+    if n is not None:
+        counts_n, counts_y = _parse_ints(n, "n"), _parse_ints(dlt, "dlt")
+        if num_doses is not None and len(counts_n) != num_doses:
+            raise ValueError(f"--n has {len(counts_n)} values but there are {num_doses} doses")
+        return TrialState.from_counts(counts_n, counts_y, current_dose=current_dose)
+    if num_doses is None:
+        raise ValueError("give the number of doses with --num-doses (or --skeleton for CRM)")
+    if outcomes is not None:
+        state = TrialState.from_outcomes(outcomes, num_doses)
+    else:
+        state = read_trial_csv(data, num_doses)
+    if current_dose is not None:
+        state = TrialState(state.num_doses, state.n_at_dose, state.tox_at_dose, state.cohorts, current_dose - 1)
+    return state
+
+
+def _num_doses(options: dict, n_text: str | None) -> int | None:
+    if options.get("num_doses") is not None:
+        return options["num_doses"]
+    if options.get("skeleton") is not None:
+        return len(parse_probabilities(options["skeleton"], "skeleton"))
+    if n_text is not None:
+        return len(_parse_ints(n_text, "n"))
+    return None
+
+
+def _trial_inputs(func):
+    for opt in reversed([
+        click.option("--outcomes", default=None, help='Outcome string, e.g. "1NNN 2NTT" (dose level, then N/T per patient).'),
+        click.option("--data", type=click.Path(dir_okay=False), default=None,
+                     help="CSV with one row per patient (columns dose, dlt) or per dose (dose, n, dlt)."),
+        click.option("--n", "n_text", default=None, help="Patients per dose, e.g. 3,6,3,0,0."),
+        click.option("--dlt", "dlt_text", default=None, help="DLTs per dose, e.g. 0,1,2,0,0."),
+        click.option("--current-dose", type=int, default=None,
+                     help="1-based current dose (default: the last cohort's dose, or the highest tried dose)."),
+        click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
+    ]):
+        func = opt(func)
+    return func
+
+
+def _build(design_name, options, num_doses):
+    if num_doses is not None and options.get("num_doses") is None and (design_name or "").lower() != "crm":
+        options["num_doses"] = num_doses
+    return build_design(design_name, **options)
+
+
+def _estimates_payload(design, selection) -> dict:
+    out = {"estimates": [None if e is None else round(float(e), 6) for e in selection.estimates]}
+    for key in ("beta_mean", "beta_var", "lower", "upper"):
+        if key in selection.details:
+            v = selection.details[key]
+            out[key] = [round(float(x), 6) for x in v] if isinstance(v, (list, tuple)) else round(float(v), 6)
+    return out
+
+
+def _estimates_text(design, selection, state) -> str:
+    from dosefind.reports.text import fmt_prob, per_dose_text
+
+    cols = {"n": list(state.n_at_dose), "dlt": list(state.tox_at_dose),
+            "estimate": [fmt_prob(e) for e in selection.estimates]}
+    if "lower" in selection.details:
+        cols["lower"] = [fmt_prob(e) for e in selection.details["lower"]]
+        cols["upper"] = [fmt_prob(e) for e in selection.details["upper"]]
+    return per_dose_text(design.doses.labels, cols)
+
+
+# --------------------------------------------------------------------------- commands
+@click.command("boundaries")
+@click.option("--target", type=float, required=True, help="Target DLT rate.")
+@click.option("--cohort-size", type=int, default=3, show_default=True)
+@click.option("--cohorts", type=int, default=None, help="Number of cohorts (default 10 if --max-n is not given).")
+@click.option("--max-n", type=int, default=None, help="Maximum sample size.")
+@click.option("--p-saf", type=float, default=None, help="Highest sub-therapeutic DLT rate (default 0.6 x target).")
+@click.option("--p-tox", type=float, default=None, help="Lowest overly toxic DLT rate (default 1.4 x target).")
+@click.option("--cutoff-eli", type=float, default=0.95, show_default=True, help="Dose elimination cutoff.")
+@click.option("--n-earlystop", type=int, default=100, show_default=True, help="Table stops at this n.")
+@click.option("--full", is_flag=True, help="Every n from 1, not only multiples of the cohort size.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def boundaries(target, cohort_size, cohorts, max_n, p_saf, p_tox, cutoff_eli, n_earlystop, full, fmt):
+    """BOIN decision table (as R BOIN's get.boundary).
+
+    Example: dosefind boundaries --target 0.3 --cohort-size 3 --max-n 30
+    """
+    from dosefind.designs import BOIN
+    from dosefind.reports.text import boundary_table_text, to_json
+
+    design = BOIN(target=target, num_doses=1, cohort_size=cohort_size, n_cohorts=cohorts, max_n=max_n,
+                  p_saf=p_saf, p_tox=p_tox, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop)
+    table = design.boundaries(full=full)
+    if fmt == "json":
+        rows = [{k: (None if v is None or v != v else int(v)) for k, v in zip(table.columns, r)}
+                for r in table.astype(object).where(table.notna(), None).itertuples(index=False)]
+        click.echo(to_json({"target": design.target, "lambda_e": round(design.lambda_e, 6),
+                            "lambda_d": round(design.lambda_d, 6), "table": rows}))
+    elif fmt == "csv":
+        click.echo(table.to_csv(index=False, na_rep="NA"), nl=False)
+    else:
+        click.echo(boundary_table_text(table, design.lambda_e, design.lambda_d))
+
+
+@click.command("next-dose")
+@design_options
+@_trial_inputs
+def next_dose(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, **options):
+    """Next dose (or stop) after the cohorts observed so far.
+
+    Example: dosefind next-dose --design boin --target 0.3 --num-doses 5 --outcomes "1NNN 2NNT 2NNN 3NTT"
+    """
+    from dosefind.reports.text import to_json
+
+    nd = _num_doses(options, n_text)
+    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd)
+    design = _build(design_name, options, state.num_doses)
+    decision = design.decide(state)
+    selection = None if design.name == "3+3" else design.select_mtd(state)
+    if fmt == "json":
+        payload = decision.to_dict()
+        if selection is not None:
+            payload.update(_estimates_payload(design, selection))
+        click.echo(to_json(payload))
+        return
+    if decision.stop:
+        click.echo(f"STOP. {decision.reason}")
+    else:
+        click.echo(f"Next dose: {decision.next_dose} ({design.doses.labels[decision.dose_index]}). {decision.reason}")
+    if selection is not None:
+        click.echo("")
+        click.echo(_estimates_text(design, selection, state))
+
+
+@click.command("select-mtd")
+@design_options
+@_trial_inputs
+def select_mtd(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, **options):
+    """Final MTD selection from the completed trial's data.
+
+    Example: dosefind select-mtd --design boin --target 0.3 --n 3,6,9,3,0 --dlt 0,1,2,2,0
+    """
+    from dosefind.reports.text import to_json
+
+    nd = _num_doses(options, n_text)
+    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd)
+    design = _build(design_name, options, state.num_doses)
+    sel = design.select_mtd(state)
+    if fmt == "json":
+        payload = {"mtd": sel.mtd, "reason": sel.reason}
+        payload.update(_estimates_payload(design, sel))
+        click.echo(to_json(payload))
+        return
+    if sel.mtd is None:
+        click.echo(f"No MTD selected: {sel.reason}")
+    else:
+        click.echo(f"MTD: dose {sel.mtd} ({design.doses.labels[sel.mtd_index]}). {sel.reason}")
+    click.echo("")
+    click.echo(_estimates_text(design, sel, state))
+    if "beta_mean" in sel.details:
+        click.echo(f"\nposterior mean of beta {sel.details['beta_mean']:.4f}, variance {sel.details['beta_var']:.4f}")
+
+
+@click.command("skeleton")
+@click.option("--target", type=float, required=True, help="Target DLT rate.")
+@click.option("--halfwidth", type=float, default=0.05, show_default=True,
+              help="Half-width of the indifference interval.")
+@click.option("--nu", type=int, required=True, help="1-based prior guess of the MTD.")
+@click.option("--num-doses", type=int, required=True)
+@click.option("--model", type=click.Choice(["empiric", "logistic"]), default="empiric", show_default=True)
+@click.option("--intercept", type=float, default=3.0, show_default=True, help="Logistic model intercept.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def skeleton(target, halfwidth, nu, num_doses, model, intercept, fmt):
+    """CRM skeleton by the indifference-interval method (Lee & Cheung 2009; dfcrm getprior).
+
+    Example: dosefind skeleton --target 0.25 --halfwidth 0.05 --nu 3 --num-doses 5
+    """
+    from dosefind.designs.skeleton import getprior
+    from dosefind.reports.text import to_json
+
+    values = getprior(halfwidth, target, nu, num_doses, model=model, intercept=intercept)
+    if fmt == "json":
+        click.echo(to_json({"skeleton": [round(v, 6) for v in values], "target": target, "halfwidth": halfwidth,
+                            "nu": nu, "model": model}))
+    else:
+        click.echo(", ".join(f"{v:.5f}" for v in values))
