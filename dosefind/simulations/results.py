@@ -247,8 +247,9 @@ class OperatingCharacteristics:
                 "dlt_total_mean", "early_stop_pct", "pcs", "overdose_selection_pct", "overdose_patients_pct",
                 "overdose60_pct", "overdose80_pct")
         out = {"method": self.method, "n_trials": self.n_trials, "seed": self.seed}
-        out.update({k: _r(self.values[k]) for k in keys})
+        out.update({k: _r(self.values[k]) for k in keys[:-2]})
         out["se"] = {k: _r(self.se[k]) for k in keys}
+        out.update({k: _r(self.values[k]) for k in keys[-2:]})
         out.update({
             "design": self.design,
             "scenario": self.scenario,
