@@ -1,0 +1,92 @@
+"""``dosefind run`` and ``dosefind init``: parse, call :mod:`dosefind.runner`, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+DEFAULT_OUT = "dosefind-report"
+
+
+@click.command()
+@click.argument("study", required=False, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help=f"Output folder (default ./{DEFAULT_OUT}; with --format json, written only if given).")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--format", "fmt", type=click.Choice(["report", "json"]), default="report", show_default=True,
+              help="json: print the full results to stdout (for pipelines).")
+@click.option("--n-trials", type=int, default=None, help="Override the study's n_trials (e.g. a quick look).")
+@click.option("--seed", type=int, default=None, help="Override the study's seed.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes for Monte Carlo simulation.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line.")
+def run(study, out, force, fmt, n_trials, seed, workers, quiet):
+    """Evaluate every design of a study file on every scenario and write the report.
+
+    Without STUDY, runs the bundled CD7 CAR-T phase I study.  Writes OUT/report.html,
+    OUT/protocol.md, OUT/tables/, OUT/figures/ and OUT/manifest.json; an existing OUT is
+    replaced only with --force.  `dosefind init study.toml` writes a template.
+    """
+    from dosefind.runner import check_output, evaluate, write_report
+    from dosefind.study import default_study, load_study
+
+    t0 = time.perf_counter()
+    spec = load_study(study) if study is not None else default_study()
+    spec = spec.with_overrides(n_trials=n_trials, seed=seed)
+    load_seconds = time.perf_counter() - t0
+    write = fmt == "report" or out is not None
+    out = Path(DEFAULT_OUT) if out is None else out
+    if write:
+        check_output(out, force)
+
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        total = len(spec.designs) * len(spec.scenarios)
+        bar = tqdm(total=total, unit="sim", file=sys.stderr, dynamic_ncols=True, leave=False, disable=None,
+                   desc="preparing scenarios", bar_format="{desc:<40.40} {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}]")
+
+    def progress(done, total, label):
+        if bar is None:
+            return
+        if done < total and bar.n == done:
+            bar.set_description_str(label)
+        bar.update(done - bar.n)
+
+    try:
+        result = evaluate(spec, progress=progress, workers=workers)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.timings = {"load_study": load_seconds, **result.timings}
+    path = write_report(result, out, force=force) if write else None
+    elapsed = time.perf_counter() - t0
+
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=1))
+    if not quiet:
+        what = (f"{len(spec.designs)} designs x {len(result.scenarios)} scenarios, "
+                f"{spec.n_trials:,} trials each, seed {spec.seed}")
+        where = f"report: {path / 'report.html'}" if path is not None else "results printed as JSON"
+        click.echo(f"Done in {elapsed:.1f} s ({what}); {where}", err=fmt == "json")
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def init(path, force):
+    """Write a commented study-file template to PATH, to edit and run with `dosefind run PATH`."""
+    from dosefind.study import TEMPLATE
+
+    if path.exists() and not force:
+        raise ValueError(f"{path} already exists; use --force to replace it")
+    if path.exists() and path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name such as study.toml")
+    if not path.resolve().parent.exists():
+        raise FileNotFoundError(f"folder does not exist: {path.resolve().parent}")
+    path.write_text(TEMPLATE, encoding="utf-8")
+    click.echo(f"Wrote {path}; edit it, then run: dosefind run {path}")
