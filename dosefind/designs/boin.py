@@ -377,6 +377,42 @@ class BOIN(Design):
         return nxt, code
 
     # ------------------------------------------------------------------ MTD
+    def select_mtd_batch(self, n_at_dose, tox_at_dose):
+        """:meth:`select_mtd` for many final states (simulation engines): the 0-based MTD of
+        each row (-1: no MTD), by the same rule but without the per-dose summaries
+        (credible limits, overdose probabilities).  Distinct rows are computed once."""
+        N = np.asarray(n_at_dose, dtype=np.int64)
+        Y = np.asarray(tox_at_dose, dtype=np.int64)
+        T, D = N.shape
+        out = np.full(T, -1, dtype=np.int64)
+        if T == 0:
+            return out
+        _, _, elim, _ = self._table(int(N.max()))
+        elim_mask = (N >= 3) & (Y >= elim[N])
+        first_elim = np.where(elim_mask.any(axis=1), elim_mask.argmax(axis=1), D)
+        if self.extrasafe:
+            n0, y0 = N[:, 0], Y[:, 0]
+            extra = (n0 >= 3) & (beta_dist.sf(self.target, y0 + 1, n0 - y0 + 1) > self.cutoff_eli - self.offset)
+            first_elim = np.where(extra, 0, first_elim)
+        seen: dict = {}
+        for t in range(T):
+            fe = int(first_elim[t])
+            adm = [j for j in range(fe) if N[t, j] > 0]
+            if not adm:
+                continue
+            key = (tuple(N[t, adm]), tuple(Y[t, adm]), adm[-1])
+            k = seen.get(key)
+            if k is None:
+                ya, na = Y[t, adm].astype(float), N[t, adm].astype(float)
+                phat = pava((ya + 0.05) / (na + 0.1), 1.0 / _smoothed_var(ya, na))
+                phat = phat + np.arange(1, len(phat) + 1) * 1e-10  # the package's tie-break
+                if self.bound_mtd:
+                    phat = phat[phat < self.lambda_d]
+                k = seen[key] = -1 if phat.size == 0 else int(np.argmin(np.abs(phat - self.target)))
+            if k >= 0:
+                out[t] = adm[k]
+        return out
+
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """MTD as R BOIN 2.7's ``select.mtd`` (with ``boundMTD`` as in 2.7.1)."""
         self._check_state(state)

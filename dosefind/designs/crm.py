@@ -419,6 +419,20 @@ class CRM(Design):
                 rec, why = np.where(stop, -1, rec), np.where(stop, 3, why)
             nxt[todo], reason[todo] = rec, why
 
+    def select_mtd_batch(self, n_at_dose, tox_at_dose):
+        """Vectorised :meth:`select_mtd` for simulation engines: the 0-based MTD of each of
+        T final states (-1: no MTD), without the per-dose limits ``select_mtd`` reports."""
+        n = np.asarray(n_at_dose, dtype=float)
+        y = np.asarray(tox_at_dose, dtype=float)
+        out = np.empty(n.shape[0], dtype=np.int64)
+        for s in range(0, n.shape[0], _CHUNK):
+            fit = self._fit_arrays(n[s:s + _CHUNK], y[s:s + _CHUNK], need=self._needs())
+            rec = self._recommend(self._estimates(fit))
+            if self.stop_tox_cutoff is not None:
+                rec = np.where(fit["exceeds"] > self.stop_tox_cutoff, -1, rec)
+            out[s:s + _CHUNK] = rec
+        return out
+
     def select_mtd(self, state: TrialState) -> MTDSelection:
         self._check_state(state)
         fit = self._fit_arrays([state.n_at_dose], [state.tox_at_dose],
