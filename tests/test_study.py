@@ -1,0 +1,127 @@
+"""Study files: the bundled study, the template, and every error a user can make, each
+named by file, key and problem before anything is simulated."""
+
+from pathlib import Path
+
+import pytest
+
+from dosefind.study import TEMPLATE, default_study, default_study_text, load_study, parse_study
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOOD = '''
+[study]
+target = 0.25
+max_n = 12
+n_trials = 100
+seed = 1
+
+[doses]
+amounts = [1e6, 2e6, 4e6]
+unit = "cells/kg"
+
+[[designs]]
+type = "boin"
+
+[[designs]]
+type = "crm"
+skeleton = [0.1, 0.25, 0.4]
+
+[[scenarios]]
+name = "a"
+true_prob_tox = [0.1, 0.25, 0.4]
+'''
+
+
+def test_bundled_study_equals_the_example():
+    example = (REPO / "examples" / "cd7_car_t_phase1.toml").read_text(encoding="utf-8")
+    assert default_study_text() == example
+
+
+def test_bundled_study_is_the_cd7_car_t_phase1():
+    s = default_study()
+    assert s.doses.unit == "cells/kg" and len(s.doses) == 5
+    assert s.doses.amounts[0] == 5e5 and s.doses.amounts[-1] == 5e6
+    assert 0.25 <= s.target <= 0.30
+    assert [d.type for d in s.designs] == ["3+3", "boin", "crm"]
+    assert any(sc.prior == "bundled" for sc in s.scenarios)
+    assert s.designs[0].design.max_n is None        # the 3+3 stops by its own rule
+    assert s.designs[2].design.base.skeleton[2] == pytest.approx(0.25)   # getprior, MTD guess at DL3
+
+
+def test_template_is_a_valid_study(tmp_path):
+    p = tmp_path / "study.toml"
+    p.write_text(TEMPLATE)
+    s = load_study(p)
+    assert [d.label for d in s.designs] == ["3+3", "BOIN", "CRM"] and len(s.scenarios) == 3
+
+
+def test_good_study_and_overrides():
+    s = parse_study(GOOD, source="x.toml")
+    assert s.cohort_size == 3 and s.method == "auto"
+    assert s.designs[0].design.target == 0.25 and s.designs[0].design.max_n == 12
+    q = s.with_overrides(n_trials=7, seed=3)
+    assert (q.n_trials, q.seed, s.n_trials) == (7, 3, 100)
+    assert s.to_dict()["designs"][1]["options"] == {"skeleton": [0.1, 0.25, 0.4]}
+
+
+def edit(old, new):
+    assert old in GOOD
+    return GOOD.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("text, key, problem", [
+    (edit('type = "boin"', 'type = "mtpi"'), "designs[1].type", "unknown design 'mtpi'"),
+    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.1, 0.25]"),
+     "scenarios[1] (a).true_prob_tox", "has 2 values but the study has 3 doses"),
+    (edit("target = 0.25\n", ""), "study.target", "missing"),
+    (edit("seed = 1", "seed = 1\nsede = 2"), "study.sede", "unknown key (did you mean 'seed'?)"),
+    (edit('type = "boin"', 'type = "boin"\ncohort_sise = 3'), "designs[1] (BOIN).cohort_sise", "unknown key"),
+    (edit('name = "a"', 'name = "a"\ncolour = "red"'), "scenarios[1] (a).colour", "unknown key"),
+    (GOOD + "\n[extra]\nx = 1\n", "extra", "unknown key"),
+    (edit("target = 0.25", "target = 1.3"), "study.target", "between 0 and 1"),
+    (edit("target = 0.25", 'target = "0.25"'), "study.target", "must be a number"),
+    (edit("n_trials = 100", "n_trials = 0"), "study.n_trials", "must be >= 1"),
+    (edit("amounts = [1e6, 2e6, 4e6]", "amounts = [1e6, 4e6, 2e6]"), "doses.amounts", "strictly increasing"),
+    (edit("[0.1, 0.25, 0.4]\n\n[[scenarios]]", "[0.4, 0.25, 0.1]\n\n[[scenarios]]"),
+     "designs[2] (CRM)", "skeleton must be strictly increasing"),
+    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.1, 1.5, 0.4]"),
+     "scenarios[1] (a).true_prob_tox[2]", "must be a probability"),
+    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.3, 0.2, 0.4]"),
+     "scenarios[1] (a).true_prob_tox", "must not decrease"),
+    (edit('type = "boin"', 'type = "boin"\ntarget = 0.3'), "designs[1] (BOIN).target", "set once for the whole study"),
+    (edit('type = "boin"', 'type = "boin"\nstop_at_n = 0'), "designs[1] (BOIN).stop_at_n", "must be >= 1"),
+    (GOOD + '\n[[scenarios]]\nname = "a"\ntrue_prob_tox = [0.1, 0.2, 0.3]\n', "scenarios[2].name", "used by another"),
+    (GOOD + '\n[[scenarios]]\nname = "p"\nprior = "nowhere.nc"\nsummary = "median"\n',
+     "scenarios[2] (p).prior", "fitted prior not found"),
+    (GOOD + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\n', "scenarios[2] (p)", "exactly one of summary"),
+    (GOOD + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\nsummary = "mode"\n', "scenarios[2] (p).summary",
+     "must be one of mean, median"),
+    (GOOD + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\nsummary = "mean"\nendpoint = "fever"\n',
+     "scenarios[2] (p).endpoint", "must be one of"),
+    (GOOD.replace("[[designs]]\ntype = \"boin\"\n\n[[designs]]\ntype = \"crm\"\nskeleton = [0.1, 0.25, 0.4]\n", ""),
+     "[[designs]]", "missing"),
+    ("[study\n", "", "not valid TOML"),
+])
+def test_errors_name_file_key_and_problem(tmp_path, text, key, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        load_study(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: "), msg
+    assert f": {key}: " in msg or (key == "" and "not valid TOML" in msg), msg
+    assert problem in msg, msg
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="study file not found"):
+        load_study(tmp_path / "nope.toml")
+    with pytest.raises(ValueError, match="is a folder"):
+        load_study(tmp_path)
+
+
+def test_user_text_is_data_not_code(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD.replace("[study]\n", '[study]\ntitle = "__import__(\'os\').system(\'false\')"\n'))
+    assert load_study(p).title == "__import__('os').system('false')"
