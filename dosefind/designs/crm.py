@@ -487,7 +487,8 @@ class CRM(Design):
         if not self.escalate_after_dlt:
             rules.append("there is no escalation when the proportion of DLTs in the last cohort is at least the target")
         if rules:
-            text += " " + "; ".join(rules).capitalize() + "."
+            joined = "; ".join(rules)
+            text += " " + joined[0].upper() + joined[1:] + "."
         if self.stop_tox_cutoff is not None:
             text += (f" The trial stops with no MTD if the posterior probability that the DLT rate at dose 1 exceeds "
                      f"{self.target:g} is above {self.stop_tox_cutoff:g}.")
