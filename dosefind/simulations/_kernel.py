@@ -25,6 +25,9 @@ from dosefind.state import Cohort, TrialState
 
 __all__ = ["Decider", "Tally", "reason_label", "unique_rows"]
 
+#: Cached decisions kept per Decider before the cache is emptied (bounds memory).
+_CACHE_LIMIT = 2_000_000
+
 _NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 _PAREN = re.compile(r"\s*\([^()]*\)")
 
@@ -93,6 +96,7 @@ class Decider:
             self.select_batch = design.select_mtd_batch
             self._select_params = [p for p in inspect.signature(self.select_batch).parameters]
         self.max_n_code = self.code("maximum sample size reached")
+        self._setup_keys()
         self.decide_calls = 0
         self.select_calls = 0
 
@@ -119,16 +123,77 @@ class Decider:
         cohort = Cohort(cur, (1,) * last + (0,) * (size - last))
         return TrialState(D, n, y, (cohort,), cur)
 
+    # ------------------------------------------------------------------ keys
+    def _keys(self, n, y, cur, last):
+        """One hashable key per state: an int64 (mixed radix) when the counts are bounded
+        by ``max_n`` and the code fits, otherwise the raw bytes of the row.  Returns the
+        index of the first occurrence of each distinct key, the inverse map and the
+        distinct keys as a Python list (for the caches)."""
+        if self._radix is not None:
+            R = self._radix
+            k = np.zeros(n.shape[0], dtype=np.int64)
+            for col in range(self.num_doses):
+                k = k * R + n[:, col]
+            for col in range(self.num_doses):
+                k = k * R + y[:, col]
+            k = k * (self.num_doses + 1) + (cur + 1)
+            k = k * (self._last_radix) + (last + 1)
+            uniq, first, inverse = np.unique(k, return_index=True, return_inverse=True)
+            return first, inverse.ravel(), uniq.tolist()
+        rows = state_rows(n, y, cur, last)
+        first, inverse = unique_rows(rows)
+        return first, inverse, [rows[i].tobytes() for i in first]
+
+    def _setup_keys(self):
+        design = self.design
+        self._radix = None
+        self._last_radix = design.cohort_size + 2
+        if design.max_n is not None:
+            R = design.max_n + 1
+            if R ** (2 * self.num_doses) * (self.num_doses + 1) * self._last_radix < 2 ** 62:
+                self._radix = R
+
     # ------------------------------------------------------------------ decisions
     def decide(self, n, y, cur, last):
-        """Next dose index (-1: stop) and reason code for each state."""
+        """Next dose index (-1: stop) and reason code for each state.  Each distinct state
+        is decided once per Decider (cache), new ones together by ``decide_batch`` when
+        the design has it."""
+        T = n.shape[0]
+        if T == 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        first, inverse, ukeys = self._keys(n, y, cur, last)
+        U = len(ukeys)
+        nxt = np.empty(U, dtype=np.int64)
+        code = np.empty(U, dtype=np.int64)
+        cache = self._decide_cache
+        miss = []
+        for j, key in enumerate(ukeys):
+            hit = cache.get(key)
+            if hit is None:
+                miss.append(j)
+            else:
+                nxt[j], code[j] = hit
+        if miss:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            m = first[np.asarray(miss)]
+            mn, mc = self._decide_uncached(n[m], y[m], cur[m], last[m])
+            for j, a, b in zip(miss, mn.tolist(), mc.tolist()):
+                nxt[j], code[j] = a, b
+                cache[ukeys[j]] = (a, b)
+        return nxt[inverse], code[inverse]
+
+    def _decide_uncached(self, n, y, cur, last):
         T = n.shape[0]
         nxt = np.empty(T, dtype=np.int64)
         code = np.empty(T, dtype=np.int64)
-        if T == 0:
-            return nxt, code
         if self.batch is None:
-            self._decide_cached(state_rows(n, y, cur, last), slice(None), nxt, code)
+            rows = state_rows(n, y, cur, last)
+            for i in range(T):
+                decision = self.design.decide(self.state(rows[i]))
+                self.decide_calls += 1
+                nxt[i] = -1 if decision.stop else int(decision.dose_index)
+                code[i] = self.code(reason_label(decision.reason))
             return nxt, code
         total = n.sum(axis=1)
         scalar = cur < 0
@@ -140,13 +205,14 @@ class Decider:
             scalar_or_full = scalar | full
         else:
             scalar_or_full = scalar
-        if scalar.any():
-            idx = np.flatnonzero(scalar)
-            sub_n, sub_c = np.empty(idx.size, np.int64), np.empty(idx.size, np.int64)
-            self._decide_cached(state_rows(n[idx], y[idx], cur[idx], last[idx]), slice(None), sub_n, sub_c)
-            nxt[idx], code[idx] = sub_n, sub_c
+        for i in np.flatnonzero(scalar):
+            decision = self.design.decide(self.state(state_rows(n[i:i + 1], y[i:i + 1], cur[i:i + 1],
+                                                                last[i:i + 1])[0]))
+            nxt[i] = -1 if decision.stop else int(decision.dose_index)
+            code[i] = self.code(reason_label(decision.reason))
         idx = np.flatnonzero(~scalar_or_full)
         if idx.size:
+            self.decide_calls += idx.size
             b_next, b_code = self._call_batch(n[idx], y[idx], cur[idx], last[idx], total[idx])
             nxt[idx] = b_next
             stopped = np.flatnonzero(b_next < 0)
@@ -191,51 +257,38 @@ class Decider:
         nxt, code = self.batch(**available)
         return np.asarray(nxt, dtype=np.int64), np.asarray(code)
 
-    def _decide_cached(self, rows, where, nxt, code):
-        first, inverse = unique_rows(rows)
-        u_next = np.empty(first.size, dtype=np.int64)
-        u_code = np.empty(first.size, dtype=np.int64)
-        cache = self._decide_cache
-        for j, i in enumerate(first):
-            key = rows[i].tobytes()
-            hit = cache.get(key)
-            if hit is None:
-                decision = self.design.decide(self.state(rows[i]))
-                self.decide_calls += 1
-                hit = (-1 if decision.stop else int(decision.dose_index), self.code(reason_label(decision.reason)))
-                cache[key] = hit
-            u_next[j], u_code[j] = hit
-        nxt[where] = u_next[inverse]
-        code[where] = u_code[inverse]
-
     def select(self, n, y, cur, last) -> np.ndarray:
-        """Selected MTD index (-1: none) for each final state."""
-        rows = state_rows(n, y, cur, last)
-        first, inverse = unique_rows(rows)
-        out = np.empty(first.size, dtype=np.int64)
+        """Selected MTD index (-1: none) for each final state (cached per distinct state;
+        new ones together by ``select_mtd_batch`` when the design has it)."""
+        if n.shape[0] == 0:
+            return np.empty(0, np.int64)
+        first, inverse, ukeys = self._keys(n, y, cur, last)
+        out = np.empty(len(ukeys), dtype=np.int64)
         cache = self._select_cache
         missing = []
-        for j, i in enumerate(first):
-            hit = cache.get(rows[i].tobytes())
+        for j, key in enumerate(ukeys):
+            hit = cache.get(key)
             if hit is None:
                 missing.append(j)
             else:
                 out[j] = hit
+        if missing and len(cache) > _CACHE_LIMIT:
+            cache.clear()
         if missing and self.select_batch is not None:
-            # The design's vectorised selection, on the distinct states not seen before.
             m = first[np.asarray(missing)]
             res = self._call_batch(n[m], y[m], cur[m], last[m], n[m].sum(axis=1), fn=self.select_batch,
                                    params=self._select_params)
             res = np.asarray(res[0] if isinstance(res, tuple) else res, dtype=np.int64)
             self.select_calls += len(missing)
-            for j, v in zip(missing, res):
-                out[j] = cache[rows[first[j]].tobytes()] = int(v)
+            for j, v in zip(missing, res.tolist()):
+                out[j] = cache[ukeys[j]] = v
         else:
             for j in missing:
                 i = first[j]
-                sel = self.design.select_mtd(self.state(rows[i]))
+                sel = self.design.select_mtd(self.state(state_rows(n[i:i + 1], y[i:i + 1], cur[i:i + 1],
+                                                                   last[i:i + 1])[0]))
                 self.select_calls += 1
-                out[j] = cache[rows[i].tobytes()] = -1 if sel.mtd_index is None else int(sel.mtd_index)
+                out[j] = cache[ukeys[j]] = -1 if sel.mtd_index is None else int(sel.mtd_index)
         return out[inverse]
 
 

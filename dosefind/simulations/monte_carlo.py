@@ -31,28 +31,59 @@ def _patient_cap(design) -> int:
     return design.max_n if design.max_n is not None else MAX_PATIENTS
 
 
+#: Seed chunks simulated together as one array block (speed only: results are the same).
+BLOCK_CHUNKS = 5
+
+
+class _BlockPatients:
+    """Latent uniforms of several seed chunks side by side (trial axis concatenated)."""
+
+    def __init__(self, seed, chunks):
+        self.streams = [PatientUniforms(chunk_seed(seed, index), size) for index, size in chunks]
+
+    def next(self, m):
+        if len(self.streams) == 1:
+            return self.streams[0].next(m)
+        return np.hstack([s.next(m) for s in self.streams])
+
+
 def run_chunk(decider: Decider, true_prob_tox: np.ndarray, seed: int, index: int, size: int,
               above_mask: np.ndarray) -> Tally:
     """Simulate chunk ``index`` (``size`` trials) and return its tally."""
+    return run_block(decider, true_prob_tox, seed, [(index, size)], above_mask)
+
+
+def run_block(decider: Decider, true_prob_tox: np.ndarray, seed: int, chunks, above_mask: np.ndarray) -> Tally:
+    """Simulate the seed chunks ``chunks`` [(index, size), ...] together; their tally."""
     design = decider.design
     if design.memory != "counts":
-        return _run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask)
+        tally = Tally(design.num_doses)
+        for index, size in chunks:
+            tally.merge(_run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask))
+        return tally
     D = design.num_doses
-    patients = PatientUniforms(chunk_seed(seed, index), size)
+    size = sum(s for _, s in chunks)
+    patients = _BlockPatients(seed, chunks)
     n = np.zeros((size, D), np.int32)
     y = np.zeros((size, D), np.int32)
     cur = np.full(size, -1, np.int32)
     last = np.full(size, -1, np.int32)
     reason = np.zeros(size, np.int64)
-    active = np.arange(size)
+    active = None  # None: every trial is still running (avoids fancy indexing)
     treated = 0
     cap = _patient_cap(design)
-    while active.size:
-        nxt, code = decider.decide(n[active], y[active], cur[active], last[active])
+    rows = np.arange(size)
+    while True:
+        if active is None:
+            nxt, code = decider.decide(n, y, cur, last)
+        else:
+            nxt, code = decider.decide(n[active], y[active], cur[active], last[active])
         stop = nxt < 0
         if stop.any():
-            reason[active[stop]] = code[stop]
-            active, nxt = active[~stop], nxt[~stop]
+            ids = rows[stop] if active is None else active[stop]
+            reason[ids] = code[stop]
+            active = rows[~stop] if active is None else active[~stop]
+            nxt = nxt[~stop]
             if not active.size:
                 break
         m = design.cohort_size
@@ -63,12 +94,19 @@ def run_chunk(decider: Decider, true_prob_tox: np.ndarray, seed: int, index: int
                 f"{design.name}: a simulated trial did not stop after {treated} patients; "
                 "give the design a maximum sample size (max_n)"
             )
-        u = patients.next(m)[:, active]
-        tox = (u < true_prob_tox[nxt]).sum(axis=0).astype(np.int32)
-        n[active, nxt] += m
-        y[active, nxt] += tox
-        cur[active] = nxt
-        last[active] = tox
+        u = patients.next(m)
+        if active is None:
+            tox = (u < true_prob_tox[nxt]).sum(axis=0, dtype=np.int32)
+            n[rows, nxt] += m
+            y[rows, nxt] += tox
+            cur[:] = nxt
+            last[:] = tox
+        else:
+            tox = (u[:, active] < true_prob_tox[nxt]).sum(axis=0, dtype=np.int32)
+            n[active, nxt] += m
+            y[active, nxt] += tox
+            cur[active] = nxt
+            last[active] = tox
         treated += m
     mtd = decider.select(n, y, cur, last)
     tally = Tally(D)
@@ -125,11 +163,22 @@ def _run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask) ->
     return tally
 
 
-def _run_task(design, true_prob_tox, seed, chunks, above_mask, use_batch) -> Tally:
-    decider = Decider(design, use_batch=use_batch)
+def _blocks(chunks):
+    return [chunks[i:i + BLOCK_CHUNKS] for i in range(0, len(chunks), BLOCK_CHUNKS)]
+
+
+_WORKER_DECIDER: dict = {}
+
+
+def _run_task(token, design, true_prob_tox, seed, chunks, above_mask, use_batch) -> Tally:
+    # One Decider per worker process and run, so its cache serves all the run's tasks.
+    decider = _WORKER_DECIDER.get(token)
+    if decider is None:
+        _WORKER_DECIDER.clear()
+        decider = _WORKER_DECIDER[token] = Decider(design, use_batch=use_batch)
     tally = Tally(design.num_doses)
-    for index, size in chunks:
-        tally.merge(run_chunk(decider, true_prob_tox, seed, index, size, above_mask))
+    for block in _blocks(chunks):
+        tally.merge(run_block(decider, true_prob_tox, seed, block, above_mask))
     return tally
 
 
@@ -157,15 +206,19 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     try:
         if workers == 1:
             decider = Decider(design, use_batch=use_batch)
-            for index, size in chunks:
-                total.merge(run_chunk(decider, p, seed, index, size, above_mask))
+            for block in _blocks(chunks):
+                total.merge(run_block(decider, p, seed, block, above_mask))
                 if bar is not None:
-                    bar.update(size)
+                    bar.update(sum(size for _, size in block))
         else:
+            # Contiguous groups of chunks, a few per worker (for the progress bar).
             n_tasks = min(len(chunks), workers * 4)
-            groups = [chunks[i::n_tasks] for i in range(n_tasks)]
+            bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
+            groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_run_task, design, p, seed, g, above_mask, use_batch): g for g in groups}
+                token = os.urandom(8).hex()
+                futures = {pool.submit(_run_task, token, design, p, seed, g, above_mask, use_batch): g
+                           for g in groups}
                 for fut in as_completed(futures):
                     # Integer tallies: the sum does not depend on the order tasks finish in.
                     total.merge(fut.result())
