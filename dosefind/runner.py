@@ -44,9 +44,11 @@ class ScenarioInfo:
     description: str = ""
     correct: tuple[int, ...] = ()
     true_mtd: int | None = None
+    detail: str = ""
 
     def to_dict(self) -> dict:
         return {"name": self.name, "true_prob_tox": list(self.true_prob_tox), "source": self.source,
+                "detail": self.detail,
                 "description": self.description, "correct_doses": list(self.correct), "true_mtd": self.true_mtd}
 
 
@@ -161,7 +163,8 @@ def resolve_scenarios(study: Study) -> tuple[list[ScenarioInfo], dict, list[str]
         if spec.summary is not None:
             summ = fit.summary()
             curve = tuple(float(d[spec.summary]) for d in summ["doses"])
-            out.append(ScenarioInfo(spec.name, curve, f"prior {spec.summary} ({how})", spec.description))
+            out.append(ScenarioInfo(spec.name, curve, f"prior {spec.summary}", spec.description,
+                                    detail=f"{spec.summary} curve of the prior: {how}"))
             prior_info[spec.name] = {"source": how, "summary": spec.summary,
                                      "doses": _plain(summ["doses"]), "diagnostics": {
                                          k: _plain(summ.get(k)) for k in ("r_hat_max", "ess_bulk_min",
@@ -174,7 +177,8 @@ def resolve_scenarios(study: Study) -> tuple[list[ScenarioInfo], dict, list[str]
             for k, (_, grp) in enumerate(df.groupby("scenario", sort=False), start=1):
                 grp = grp.sort_values("dose")
                 out.append(ScenarioInfo(f"{spec.name} #{k}", tuple(float(p) for p in grp["true_prob_tox"]),
-                                        f"prior draw {k} of {spec.draws} ({how}, seed {seed})", spec.description))
+                                        f"prior draw {k}", spec.description,
+                                        detail=f"draw {k} of {spec.draws} from the prior (seed {seed}): {how}"))
             prior_info[spec.name] = {"source": how, "draws": spec.draws, "seed": seed}
     return out, prior_info, notes
 

@@ -158,8 +158,9 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     if "scenarios" in figs:
         parts.append(_figure_html(figs["scenarios"]))
     for s in run.scenarios:
-        if s.description:
-            parts.append(f"<p><b>{escape(s.name)}.</b> {escape(' '.join(s.description.split()))}</p>")
+        text = " ".join(x for x in (" ".join(s.description.split()), s.detail and f"Source: {s.detail}.") if x)
+        if text:
+            parts.append(f"<p><b>{escape(s.name)}.</b> {escape(text)}</p>")
     parts.append("</section>")
     # Results
     parts.append('<section id="results"><h2>Results by scenario</h2>')

@@ -79,7 +79,7 @@ def render_protocol(run, tables, *, version: str) -> str:
             to_markdown(by_name["scenarios"].display), ""]
     prior_sc = [s for s in run.scenarios if s.source != "explicit"]
     if prior_sc:
-        out += ["Scenarios from the prior: " + "; ".join(f"\"{s.name}\": {s.source}" for s in prior_sc) + ".", ""]
+        out += ["Scenarios from the prior: " + "; ".join(f"\"{s.name}\": {s.detail or s.source}" for s in prior_sc) + ".", ""]
     out += ["### Results", ""] + [f"- {line}" for line in summary_lines(run, tables)] + [""]
     out += [to_markdown(comp.display), "", comp.caption, ""]
     for t in tables:
