@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     ap.add_argument("report", nargs="?", type=Path, help="report.html (default: run the bundled study)")
     ap.add_argument("--out", type=Path, default=repo / "docs" / "report-screenshot.png")
     ap.add_argument("--n-trials", type=int, default=2000)
-    ap.add_argument("--height", type=int, default=1800)
+    ap.add_argument("--height", type=int, default=1500)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dosefind-report-") as tmp:
         html = args.report or _bundled_report(Path(tmp), args.n_trials)
