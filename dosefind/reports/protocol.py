@@ -36,6 +36,25 @@ def _sentence_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _methods_sentence(run) -> str:
+    """Which results are exact and which Monte Carlo, as the results record it."""
+    study = run.study
+    exact = [d.label for d in run.designs if all(run.oc(d.label, s.name).method == "exact" for s in run.scenarios)]
+    mc = [d.label for d in run.designs if all(run.oc(d.label, s.name).method == "mc" for s in run.scenarios)]
+    mixed = [d.label for d in run.designs if d.label not in exact and d.label not in mc]
+    parts = []
+    if exact:
+        parts.append(f"{_sentence_list(exact)} {'was' if len(exact) == 1 else 'were'} evaluated exactly, by "
+                     "propagating probability over every possible trial history (no Monte Carlo error)")
+    if mc:
+        parts.append(f"{_sentence_list(mc)} by Monte Carlo simulation of {study.n_trials:,} trials per scenario "
+                     f"with random seed {study.seed}, the same simulated patients for every design")
+    if mixed:
+        parts.append(f"{_sentence_list(mixed)} exactly where the number of trial histories allowed and otherwise "
+                     f"by Monte Carlo simulation of {study.n_trials:,} trials (seed {study.seed})")
+    return "; ".join(parts) + "."
+
+
 def render_protocol(run, tables, *, version: str) -> str:
     study = run.study
     by_name = {t.name: t for t in tables}
@@ -71,11 +90,8 @@ def render_protocol(run, tables, *, version: str) -> str:
 
     comp = by_name["comparison"]
     out += ["## Simulation study", "",
-            f"The operating characteristics of {_sentence_list(labels)} were evaluated by simulation with "
-            f"dosefind {version}: {study.n_trials:,} simulated trials per design and scenario (designs whose "
-            f"decisions depend only on the counts at each dose are evaluated exactly, without Monte Carlo "
-            f"error, when the simulation engine is 'auto'), random seed {study.seed}, the same simulated patients "
-            f"for every design. Each scenario fixes the true DLT probability at every dose:", "",
+            f"The operating characteristics of {_sentence_list(labels)} were evaluated with dosefind {version}. "
+            + _methods_sentence(run) + " Each scenario fixes the true DLT probability at every dose:", "",
             to_markdown(by_name["scenarios"].display), ""]
     prior_sc = [s for s in run.scenarios if s.source != "explicit"]
     if prior_sc:

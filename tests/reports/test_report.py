@@ -160,7 +160,7 @@ def test_protocol_describes_design_and_simulation(small_report):
     for spec in run.designs:
         assert f"### {spec.label}" in text
         assert spec.design.describe()[:80] in text
-    assert "300 simulated trials" in text and "random seed 7" in text
+    assert "Monte Carlo simulation of 300 trials per scenario with random seed 7" in text
     assert "Additional stopping rules" in text     # the CRM's modifier
     assert "Escalate if DLTs <=" in text            # BOIN's boundary table
 
