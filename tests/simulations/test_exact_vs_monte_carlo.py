@@ -1,15 +1,17 @@
 """Monte Carlo agrees with exact propagation within 3 standard errors.
 
-Each metric is compared with its own Monte Carlo SE; with ~60 comparisons per design a
-few would exceed 3 SE by chance only with probability well under 1% at these seeds,
-and the seeds are fixed, so the test is deterministic.
+Each metric is compared with its own Monte Carlo SE.  Selection percentages and the
+scalar summaries must agree within 3 SE; the per-dose means (patients, DLTs, patient
+shares: 15 correlated comparisons per run) within 4 SE, so that the family of ~30
+comparisons per run has a false-alarm rate of about 1% rather than ~15%.  Seeds are
+fixed, so the tests are deterministic.
 """
 
 import numpy as np
 import pytest
 from toy_designs import LastCohortRule, NoReturnRule
 
-from dosefind.designs import BOIN, ThreePlusThree
+from dosefind.designs import BOIN, CRM, ThreePlusThree
 from dosefind.simulations import simulate
 
 SCENARIOS = [
@@ -38,7 +40,8 @@ def assert_agree(exact, mc, k=3.0):
     for key in ("selection_pct", "patients_mean", "dlt_mean", "patients_pct"):
         e, m, se = map(np.asarray, (exact.values[key], mc.values[key], mc.se[key]))
         se = _se(key, e, se, T)
-        assert np.all(np.abs(e - m) <= k * se + 1e-9), (key, e, m, se)
+        kk = k if key == "selection_pct" else k + 1
+        assert np.all(np.abs(e - m) <= kk * se + 1e-9), (key, e, m, se)
     for key in ("no_selection_pct", "n_mean", "dlt_total_mean", "pcs", "overdose_selection_pct",
                 "overdose_patients_pct", "overdose60_pct", "overdose80_pct", "early_stop_pct"):
         e, m, se = exact.values[key], mc.values[key], mc.se[key]
@@ -109,3 +112,38 @@ def test_exact_probabilities_sum_to_one():
     assert sum(oc.selection_pct) + oc.no_selection_pct == pytest.approx(100, abs=1e-9)
     assert sum(oc.stop_reasons.values()) == pytest.approx(100, abs=1e-9)
     assert oc.patients_mean.sum() == pytest.approx(oc.n_mean, abs=1e-9)
+
+
+CRMS = {
+    "empiric": lambda: CRM([0.12, 0.20, 0.30, 0.40, 0.50], 0.3, cohort_size=3, max_n=30),
+    "logistic-stop": lambda: CRM([0.05, 0.12, 0.25, 0.40, 0.55], 0.25, model="logistic", cohort_size=3, max_n=24,
+                                 stop_tox_cutoff=0.9),
+}
+
+
+@pytest.mark.parametrize("name", list(CRMS))
+@pytest.mark.parametrize("p", SCENARIOS)
+def test_crm(name, p):
+    d = CRMS[name]()
+    exact = simulate(d, p, method="exact")
+    mc = simulate(d, p, method="mc", n_trials=10_000, seed=13)
+    assert_agree(exact, mc)
+
+
+def test_crm_batch_and_scalar_paths_agree_exactly():
+    d = CRM([0.1, 0.25, 0.4], 0.25, cohort_size=2, max_n=10, stop_tox_cutoff=0.85)
+    p = [0.15, 0.3, 0.5]
+    a = simulate(d, p, method="exact", use_batch=True)
+    b = simulate(d, p, method="exact", use_batch=False)
+    for key in ("selection_pct", "patients_mean", "dlt_mean"):
+        np.testing.assert_allclose(a.values[key], b.values[key], rtol=0, atol=1e-9)
+
+
+def test_modified_boin_uses_scalar_path_and_agrees():
+    from dosefind.designs import DontSkipDoses, StopWhenNAtDose
+
+    d = BOIN(target=0.3, num_doses=5, cohort_size=3, n_cohorts=8).then(StopWhenNAtDose(9), DontSkipDoses())
+    p = SCENARIOS[0]
+    exact = simulate(d, p, method="exact")
+    mc = simulate(d, p, method="mc", n_trials=10_000, seed=4)
+    assert_agree(exact, mc)
