@@ -182,6 +182,18 @@ def _run_task(token, design, true_prob_tox, seed, chunks, above_mask, use_batch)
     return tally
 
 
+def _mp_context():
+    """fork is fastest, but is unsafe when the parent runs other Python threads (a lock
+    held by one of them is copied locked); then use forkserver."""
+    import multiprocessing as mp
+    import threading
+
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _show_progress(progress, n_trials) -> bool:
     if progress is None:
         return n_trials >= 200_000 and sys.stderr.isatty()
@@ -215,7 +227,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
             n_tasks = min(len(chunks), workers * 4)
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
                 token = os.urandom(8).hex()
                 futures = {pool.submit(_run_task, token, design, p, seed, g, above_mask, use_batch): g
                            for g in groups}
