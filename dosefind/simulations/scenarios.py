@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 from dosefind import _validate as V
 
-__all__ = ["Scenario", "as_scenario", "as_scenarios", "read_scenarios"]
+__all__ = ["Scenario", "as_scenario", "as_scenarios", "read_scenarios", "scenarios_from_frame"]
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,11 @@ def as_scenario(obj, name: str | None = None) -> Scenario:
 
 def as_scenarios(obj) -> list[Scenario]:
     """A list of Scenarios from: one scenario, a list of scenarios or probability lists, a
-    mapping name -> probabilities, or a path to a long-format CSV."""
+    mapping name -> probabilities, a path to a long-format CSV, or such a DataFrame."""
     if isinstance(obj, (str, Path)):
         return read_scenarios(obj)
+    if hasattr(obj, "columns") and hasattr(obj, "groupby"):  # a pandas DataFrame in the long format
+        return scenarios_from_frame(obj)
     if isinstance(obj, Scenario):
         return [obj]
     if isinstance(obj, dict):
@@ -144,7 +146,12 @@ def read_scenarios(path) -> list[Scenario]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"scenario file not found: {path}")
-    df = pd.read_csv(path)
+    return scenarios_from_frame(pd.read_csv(path), source=str(path))
+
+
+def scenarios_from_frame(df, source: str = "scenarios") -> list[Scenario]:
+    """Scenarios from a long-format DataFrame (e.g. ``dosefind.priors`` ``draw_scenarios``)."""
+    path = source
     missing = [c for c in ("scenario", "dose", "true_prob_tox") if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected scenario, dose, "

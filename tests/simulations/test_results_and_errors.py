@@ -147,3 +147,22 @@ def test_scenario_object():
     assert s.num_doses == 2 and s.to_dict()["target"] == 0.2
     oc = simulate(LastCohortRule(num_doses=2, cohort_size=3, max_n=12), s, method="exact")
     assert oc.target == 0.2 and oc.scenario == "a"
+
+
+def test_scenarios_from_long_dataframe():
+    import pandas as pd
+
+    from dosefind.simulations import compare
+    from dosefind.simulations.scenarios import as_scenarios
+
+    df = pd.DataFrame({"scenario": [1, 1, 2, 2], "dose": [1, 2, 1, 2], "dose_per_kg": [5e5, 1e6] * 2,
+                       "true_prob_tox": [0.05, 0.2, 0.3, 0.5], "true_prob_response": [0.1, 0.3, 0.2, 0.4]})
+    s = as_scenarios(df)
+    assert [x.name for x in s] == ["1", "2"] and s[1].true_prob_tox == (0.3, 0.5)
+    res = compare([LastCohortRule(num_doses=2, cohort_size=3, max_n=9)], df, n_trials=200, seed=1, target=0.3)
+    assert len(res.to_frame()) == 2
+
+
+def test_progress_bar_on_request(capsys):
+    simulate(toy(), [0.05, 0.1, 0.2, 0.3, 0.45], n_trials=20_000, seed=1, method="mc", target=0.3, progress=True)
+    assert "trial" in capsys.readouterr().err
