@@ -14,8 +14,8 @@ The decision tables come from ``BOIN.boundaries(full=True)`` (get.boundary's
 is the simulation engine: dosefind's *exact* operating characteristics must agree with
 the transcribed ``get.oc`` Monte Carlo within 3.5 standard errors of the latter.
 
-The published OC tables of Liu & Yuan (2015, Table 2) and Yuan et al. (2016) were not
-available to us in machine-readable form; see the report of issue 3.
+Published simulation output is checked in test_boin_oc_simfastboin.py; the OC tables of
+Liu & Yuan (2015) and Yuan et al. (2016) were not available to us in readable form.
 """
 
 import numpy as np
