@@ -30,6 +30,10 @@ __all__ = ["Comparison", "OperatingCharacteristics", "Scenario", "StateSpaceTooL
 
 METHODS = ("auto", "exact", "mc")
 
+#: States the exact engine may visit under method="auto" before falling back to Monte
+#: Carlo (typical trials of 10 cohorts of 3 with 5 doses visit about 26,000).
+AUTO_MAX_STATES = 100_000
+
 
 def _check_common(n_trials, method, workers, acceptable):
     n_trials = V.integer(n_trials, "n_trials", minimum=1)
@@ -78,8 +82,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     method : {"auto", "exact", "mc"}
         ``exact`` propagates probability over merged trial states (no Monte Carlo
         error; designs with ``memory="counts"``, or small history designs); ``mc``
-        simulates; ``auto`` tries exact with a cap of ``max_states`` states and falls
-        back to Monte Carlo.
+        simulates; ``auto`` tries exact with a cap of :data:`AUTO_MAX_STATES` states
+        (``max_states`` for ``exact``) and falls back to Monte Carlo.
     workers : int, default 1
         Processes for Monte Carlo.
     progress : bool, optional
@@ -106,7 +110,9 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     tally = None
     used = method
     if method in ("auto", "exact"):
-        cap = max_states if method == "exact" or design.memory == "counts" else min(max_states, 20_000)
+        # auto: a modest cap, so that a large state space falls back to Monte Carlo quickly.
+        cap = max_states if method == "exact" else min(max_states, AUTO_MAX_STATES if design.memory == "counts"
+                                                       else 20_000)
         try:
             tally = simulate_exact(design, scenario.true_prob_tox, above, max_states=cap, use_batch=use_batch)
             used = "exact"
