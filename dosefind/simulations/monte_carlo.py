@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
-from dosefind.simulations._kernel import Decider, Tally
+from dosefind.simulations._kernel import Decider, Tally, reason_label
 from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
 
 __all__ = ["simulate_mc", "run_chunk"]
@@ -133,8 +133,6 @@ def _run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask) ->
             if dec is None:
                 dec = decided[states[t]] = design.decide(states[t])
             if dec.stop:
-                from dosefind.simulations._kernel import reason_label
-
                 reason[t] = decider.code(reason_label(dec.reason))
             else:
                 going.append((t, dec.dose_index))

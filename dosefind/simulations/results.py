@@ -44,7 +44,6 @@ zero for the exact engine.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
