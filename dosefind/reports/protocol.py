@@ -20,7 +20,7 @@ def summary_lines(run, tables) -> list[str]:
     lines = []
     for s in run.scenarios:
         sub = comp[comp["scenario"] == s.name]
-        truth = "no dose is at or below the target" if s.true_mtd in (None,) else f"true MTD DL{s.true_mtd}"
+        truth = "every dose is overly toxic" if s.true_mtd is None or not s.correct else f"true MTD DL{s.true_mtd}"
         if s.true_mtd is None or not s.correct:
             parts = [f"{r.design} {fmt(r.no_selection_pct)}%" for r in sub.itertuples()]
             lines.append(f"Scenario \"{s.name}\" ({truth}): no MTD selected in " + ", ".join(parts) + " of trials.")

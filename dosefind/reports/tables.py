@@ -110,8 +110,10 @@ def study_tables(run) -> list[Table]:
     scen = Table("scenarios", "Scenarios: true DLT probability by dose level", pd.DataFrame(sc_rows),
                  pd.DataFrame(sc_disp), group="study",
                  caption=f"True MTD: the dose whose true DLT rate is closest to the target {fmt(study.target, 2)} "
-                         "(the highest such dose on ties); selecting it is a correct selection, selecting a "
-                         "higher dose an overdose selection.")
+                         "(the highest such dose on ties) among doses not overly toxic (true DLT rate at most "
+                         f"1.4 x target = {fmt(1.4 * study.target, 2)}); selecting it is a correct selection, "
+                         "selecting a higher dose an overdose selection. When every dose is overly toxic the "
+                         "true MTD is 'none' and the correct decision is to select no dose.")
     return [doses, setup, scen]
 
 

@@ -19,7 +19,12 @@ Definitions (all percentages are of trials unless stated):
 ``pcs``
     Percentage of correct selection: % selecting a *correct* dose.  The correct doses
     are those whose true rate is closest to the target (ties: every tied dose), or,
-    when ``acceptable=(lo, hi)`` is given, every dose with ``lo <= rate <= hi``.
+    when ``acceptable=(lo, hi)`` is given, every dose with ``lo <= rate <= hi``.  A
+    dose whose true rate is above the *overly toxic limit* is never correct; the limit
+    is ``hi`` when ``acceptable`` is given and otherwise ``1.4 * target`` (BOIN's
+    default ``p.tox``, "the lowest DLT rate deemed overly toxic", Liu & Yuan 2015).  When
+    even the lowest dose is above that limit the correct decision is to select no dose,
+    and ``pcs`` is the % of trials selecting none (``correct_doses`` is then empty).
 ``true MTD`` and "above the MTD"
     The true MTD is the highest correct dose (when no dose is correct: the highest
     dose whose true rate is <= target; none if every dose exceeds it).  Doses above
@@ -50,7 +55,7 @@ import numpy as np
 
 from dosefind.simulations._kernel import Tally
 
-__all__ = ["OperatingCharacteristics", "correct_doses", "true_mtd_index", "METRICS"]
+__all__ = ["OperatingCharacteristics", "correct_doses", "none_is_correct", "true_mtd_index", "METRICS"]
 
 #: Scalar summary metrics, in the order they are reported.
 METRICS = ("pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60_pct", "overdose80_pct",
@@ -58,16 +63,37 @@ METRICS = ("pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60
 _PER_DOSE = ("selection_pct", "patients_mean", "patients_pct", "dlt_mean")
 
 
+#: Default overly toxic limit, as a multiple of the target (BOIN's default p.tox).
+OVERLY_TOXIC_FACTOR = 1.4
+
+
+def overly_toxic_limit(target=None, acceptable=None) -> float | None:
+    """True DLT rate above which a dose is never a correct selection."""
+    if acceptable is not None:
+        return float(acceptable[1])
+    return None if target is None else OVERLY_TOXIC_FACTOR * float(target)
+
+
+def none_is_correct(true_prob_tox, target=None, acceptable=None) -> bool:
+    """True when even the lowest dose is overly toxic: the right answer is no MTD."""
+    limit = overly_toxic_limit(target, acceptable)
+    return limit is not None and float(true_prob_tox[0]) > limit + 1e-12
+
+
 def correct_doses(true_prob_tox, target=None, acceptable=None) -> tuple[int, ...]:
     """0-based indices of the correct doses (see the module docstring)."""
     p = np.asarray(true_prob_tox, dtype=float)
+    limit = overly_toxic_limit(target, acceptable)
+    if limit is None:
+        return ()
     if acceptable is not None:
         lo, hi = acceptable
         return tuple(int(i) for i in np.flatnonzero((p >= lo - 1e-12) & (p <= hi + 1e-12)))
-    if target is None:
+    allowed = np.flatnonzero(p <= limit + 1e-12)
+    if allowed.size == 0:
         return ()
-    dist = np.abs(p - target)
-    return tuple(int(i) for i in np.flatnonzero(dist <= dist.min() + 1e-12))
+    dist = np.abs(p[allowed] - target)
+    return tuple(int(i) for i in allowed[dist <= dist.min() + 1e-12])
 
 
 def true_mtd_index(true_prob_tox, target=None, acceptable=None) -> int | None:
@@ -134,6 +160,7 @@ class OperatingCharacteristics:
         mtd = true_mtd_index(p, target, acceptable)
         above = above_mtd_mask(p, target, acceptable)
         has_truth = mtd is not None
+        none_correct = none_is_correct(p, target, acceptable)
         w = float(tally.w)
         exact = method == "exact"
         f = lambda a: np.asarray(a, dtype=float)  # noqa: E731
@@ -148,7 +175,7 @@ class OperatingCharacteristics:
             "n_mean": N_sum / w,
             "dlt_total_mean": float(tally.Y_sum) / w,
             "early_stop_pct": 100 * float(tally.early) / w if design.max_n is not None else None,
-            "pcs": 100 * sel[list(correct)].sum() / w if has_truth else None,
+            "pcs": (100 * (sel[D] if none_correct else sel[list(correct)].sum()) / w) if has_truth else None,
             "overdose_selection_pct": 100 * sel[:D][above].sum() / w if has_truth else None,
             "overdose_patients_pct": (100 * float(tally.above_sum) / N_sum if N_sum else 0.0) if has_truth else None,
             "overdose60_pct": 100 * float(tally.od60) / w if has_truth else None,

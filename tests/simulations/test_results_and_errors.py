@@ -166,3 +166,18 @@ def test_scenarios_from_long_dataframe():
 def test_progress_bar_on_request(capsys):
     simulate(toy(), [0.05, 0.1, 0.2, 0.3, 0.45], n_trials=20_000, seed=1, method="mc", target=0.3, progress=True)
     assert "trial" in capsys.readouterr().err
+
+
+def test_all_doses_overly_toxic_means_selecting_none_is_correct():
+    # Every true rate above 1.4 x target (BOIN's default p.tox, Liu & Yuan 2015): no dose is
+    # a correct selection, the true MTD is none and every dose is an overdose.
+    p = [0.42, 0.52, 0.62, 0.72, 0.80]
+    assert correct_doses(p, 0.25) == ()
+    assert list(above_mtd_mask(p, 0.25)) == [True] * 5
+    # A dose just inside the limit (0.34 <= 0.35) stays correct.
+    assert correct_doses([0.34, 0.5], 0.25) == (0,)
+    # Doses above the limit never count, even when closest to the target.
+    assert correct_doses([0.05, 0.5], 0.25) == (0,)
+    oc = simulate(ThreePlusThree(num_doses=5), p, method="exact", target=0.25)
+    assert oc.pcs == pytest.approx(oc.no_selection_pct)
+    assert oc.overdose_selection_pct == pytest.approx(100 - oc.no_selection_pct)
