@@ -79,7 +79,7 @@ def _trial_inputs(func):
 def _build(design_name, options, num_doses):
     if num_doses is not None and options.get("num_doses") is None and (design_name or "").lower() != "crm":
         options["num_doses"] = num_doses
-    return build_design(design_name, **options)
+    return build_design(design_name, require_size=False, **options)
 
 
 def _estimates_payload(design, selection) -> dict:

@@ -104,7 +104,7 @@ def design_options(func):
     return func
 
 
-def build_design(design_name: str | None, **options):
+def build_design(design_name: str | None, *, require_size: bool = True, **options):
     """Build a design from the (CLI) options; None values are left to the design's defaults.
 
     Keywords: ``target``, ``num_doses``, ``cohort_size``, ``cohorts``, ``max_n``,
@@ -112,6 +112,9 @@ def build_design(design_name: str | None, **options):
     ``n_earlystop``, ``bound_mtd``; 3+3 ``expand_lower``, ``expand_top``; CRM
     ``skeleton`` (list or "0.1,0.2,..."), ``model``, ``prior_var``, ``intercept``,
     ``crm_method``, ``estimate``, ``restrict``, ``stop_tox_cutoff``, ``conf_level``.
+
+    ``require_size=False`` lets a CRM be built without ``max_n`` (for deciding the next
+    dose of a running trial, where the trial size does not enter the decision).
     """
     from dosefind.designs import BOIN, CRM, ThreePlusThree
 
@@ -165,7 +168,7 @@ def build_design(design_name: str | None, **options):
         kw["method"] = kw.pop("crm_method")
     if "cohorts" in kw:
         kw["max_n"] = kw.pop("cohorts") * kw.get("cohort_size", 1)
-    if "max_n" not in kw:
+    if "max_n" not in kw and require_size:
         raise ValueError("CRM needs a trial size: --max-n or --cohorts")
     skeleton = kw.pop("skeleton")
     target = kw.pop("target")
