@@ -69,8 +69,11 @@ def run(study, out, force, fmt, n_trials, seed, workers, quiet):
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
     if not quiet:
-        what = (f"{len(spec.designs)} designs x {len(result.scenarios)} scenarios, "
-                f"{spec.n_trials:,} trials each, seed {spec.seed}")
+        methods = {oc.method for oc in result.results.values()}
+        how = ("exact calculation" if methods == {"exact"}
+               else f"{spec.n_trials:,} simulated trials each" if methods == {"mc"}
+               else f"exact where feasible, else {spec.n_trials:,} simulated trials")
+        what = f"{len(spec.designs)} designs x {len(result.scenarios)} scenarios, {how}, seed {spec.seed}"
         where = f"report: {path / 'report.html'}" if path is not None else "results printed as JSON"
         click.echo(f"Done in {elapsed:.1f} s ({what}); {where}", err=fmt == "json")
 

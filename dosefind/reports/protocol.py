@@ -85,8 +85,11 @@ def render_protocol(run, tables, *, version: str) -> str:
             if t.group == "design" and t.key == spec.label:
                 title = t.title.split(": ", 1)[-1]
                 out += [f"*{title[:1].upper() + title[1:]}.*", "", to_markdown(t.display), ""]
-        out += [f"**MTD selection and stopping.** The trial ends when the rule above says stop or when "
-                f"{study.max_n} patients have been treated; the MTD is then selected as described above.", ""]
+        cap = spec.design.max_n
+        limit = (f"or when {cap} patients have been treated" if cap is not None
+                 else f"(at most {6 * spec.design.num_doses} patients, six per dose level, by the rule itself)")
+        out += [f"**MTD selection and stopping.** The trial ends when the rule above says stop {limit}; "
+                "the MTD is then selected as described above.", ""]
 
     comp = by_name["comparison"]
     out += ["## Simulation study", "",
