@@ -49,7 +49,7 @@ def test_run_writes_report_and_summary_line(tmp_path):
     assert r.exit_code == 0, r.output
     last = r.output.strip().splitlines()[-1]
     assert last.startswith("Done in ") and f"report: {out / 'report.html'}" in last
-    assert "2 designs x 1 scenarios, 200 trials each, seed 11" in last
+    assert "2 designs x 1 scenarios, 200 simulated trials each, seed 11" in last
     assert (out / "report.html").exists()
     r = CliRunner().invoke(main, ["run", str(study), "--out", str(out)])
     assert r.exit_code == 2 and "already exists; use --force" in r.output
