@@ -333,3 +333,27 @@ def test_decide_batch_matches_decide_on_random_trials(kw):
 
 def test_every_batch_code_has_readable_text():
     assert set(BOIN.REASONS) == {CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE, STOP_EARLY}
+
+
+def test_select_mtd_details_are_beta_posterior_summaries_on_the_right_dose():
+    """select.mtd's posterior summaries, computed independently here with scipy.
+
+    BOIN 2.7's select.mtd uses a Beta(y + 0.05, n - y + 0.05) posterior per treated dose:
+    Pr(p > target) and 2.5% / 97.5% quantiles, then makes them monotone by PAVA. With
+    observed rates already increasing no pooling happens, so each value is the plain Beta
+    summary of its own dose. Dose 2 is untried: the package looks these up by dose number
+    in a vector of treated doses only (a misalignment); dosefind attaches them to the
+    dose they belong to and leaves untried doses empty.
+    """
+    from scipy.stats import beta
+
+    design = BOIN(target=0.3, num_doses=4, cohort_size=3, max_n=30)
+    n, y = [6, 0, 9, 3], [0, 0, 2, 2]
+    sel = design.select_mtd(TrialState.from_counts(n, y))
+    d = sel.details
+    for j in (0, 2, 3):
+        a, b = y[j] + 0.05, n[j] - y[j] + 0.05
+        assert d["prob_overdose"][j] == pytest.approx(beta.sf(0.3, a, b), abs=5e-5)
+        assert d["ci_lower"][j] == pytest.approx(beta.ppf(0.025, a, b), abs=5e-5)
+        assert d["ci_upper"][j] == pytest.approx(beta.ppf(0.975, a, b), abs=5e-5)
+    assert d["prob_overdose"][1] is None and d["ci_lower"][1] is None

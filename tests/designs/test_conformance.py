@@ -83,22 +83,31 @@ def test_count_memory_promise(design):
         s = states[-1]
         if not s.cohorts:
             continue
-        # rebuild the same counts with the patients of each cohort reversed
+        # Same counts, current dose and last cohort, different history: earlier cohorts in
+        # a shuffled order and the patients of every cohort reversed.
+        earlier = list(s.cohorts[:-1])
+        rng.shuffle(earlier)
         shuffled = TrialState.empty(s.num_doses)
-        for c in s.cohorts:
+        for c in earlier + [s.cohorts[-1]]:
             shuffled = shuffled.add_cohort(c.dose_index, c.outcomes[::-1])
         assert shuffled.key() == s.key()
         assert design.decide(shuffled) == design.decide(s)
+        assert design.select_mtd(shuffled).mtd == design.select_mtd(s).mtd
 
 
 def test_rebuilds_from_params():
+    """type(d)(**d.params()) is the same design: same decision and MTD on every state of
+    many random trials."""
+    rng = np.random.default_rng(3)
     for name, factory in FACTORIES.items():
         d = factory()
         if hasattr(d, "modifiers"):
             continue
         clone = type(d)(**d.params())
-        s = TrialState.from_outcomes("1NNN 2NNT", d.num_doses)
-        assert clone.decide(s) == d.decide(s), name
+        for _ in range(10):
+            for s in random_trial(d, rng, [0.1, 0.2, 0.3, 0.45, 0.6]):
+                assert clone.decide(s) == d.decide(s), name
+            assert clone.select_mtd(s) == d.select_mtd(s), name
 
 
 def test_rejects_state_of_wrong_size(design):

@@ -4,6 +4,8 @@ import numpy as np
 from toy_designs import LastCohortRule
 
 from dosefind.designs import ThreePlusThree
+from dosefind.designs.base import Design
+from dosefind.state import Decision, MTDSelection
 from dosefind.simulations import compare, simulate
 from dosefind.simulations.patients import PatientUniforms, chunk_seed
 
@@ -51,8 +53,8 @@ def test_chunk_seeds_are_spawned_children():
 
 
 def test_compare_uses_the_same_patients():
-    # The same design twice gives identical results; a different cohort size sees the
-    # same first patients, so the first-cohort-only quantities coincide.
+    # The same design twice gives identical results only because compare gives every
+    # design the same simulated patients (separate patient streams per design would not).
     res = compare([toy(), toy()], [P, [0.3, 0.4, 0.5, 0.6, 0.7]], n_trials=5000, seed=1, target=0.3)
     frame = res.to_frame()
     assert len(frame) == 4 and set(frame["design"]) == {"last-cohort rule", "last-cohort rule (2)"}
@@ -61,14 +63,34 @@ def test_compare_uses_the_same_patients():
             res[(s, "last-cohort rule (2)")].to_dict()["selection_pct"]
 
 
+class AlwaysAt(Design):
+    """Treats every cohort at one fixed dose (a probe for the patient coupling)."""
+
+    name = "always"
+
+    def __init__(self, dose_index, **kw):
+        super().__init__(start_dose=dose_index + 1, **kw)
+        self.fixed = dose_index
+
+    def _decide(self, state):
+        return Decision.treat(self.fixed, "fixed dose")
+
+    def select_mtd(self, state):
+        return MTDSelection(self.fixed, (None,) * self.num_doses, "fixed dose")
+
+
 def test_compare_couples_patients_across_designs():
-    # 3+3 and the toy rule both start with 3 patients at dose 1: their DLT counts at the
-    # first cohort are equal trial by trial, so the fraction stopping after a first
-    # cohort with >= 2 DLTs at dose 1 is identical.
-    p = [0.6, 0.7, 0.8, 0.9, 0.95]
-    res = compare({"3+3": ThreePlusThree(num_doses=5), "toy": toy()}, [p], n_trials=4000, seed=3, target=0.3)
-    a, b = res[("1", "3+3")], res[("1", "toy")]
-    stop_a = sum(v for k, v in a.stop_reasons.items() if "lowest dose" in k and "no MTD" in k)
-    # toy stops after >= 2 DLTs at dose 1 in any cohort: at least the first-cohort stops of the 3+3.
-    stop_b = b.stop_reasons.get("stop: too toxic at dose #", 0)
-    assert stop_b >= stop_a - 1e-9
+    # Common random numbers: patient i of trial t has one latent uniform u and a DLT at
+    # dose d iff u < p[d]. Two designs that always treat at different doses with the SAME
+    # true rate therefore see identical DLT counts in every trial, so their DLT means and
+    # standard errors agree exactly; with independent patients they would differ by
+    # Monte Carlo noise (SE about 0.04 here).
+    p = [0.3, 0.3, 0.6]
+    designs = {"at 1": AlwaysAt(0, num_doses=3, cohort_size=3, max_n=12),
+               "at 2": AlwaysAt(1, num_doses=3, cohort_size=3, max_n=12),
+               "at 3": AlwaysAt(2, num_doses=3, cohort_size=3, max_n=12)}
+    res = compare(designs, [p], n_trials=4000, seed=11, target=0.3)
+    a, b, c = (res[("1", k)].to_dict() for k in designs)
+    assert a["dlt_mean"][0] == b["dlt_mean"][1] and a["se"]["dlt_mean"][0] == b["se"]["dlt_mean"][1]
+    # Monotone in dose: the same patients at a more toxic dose have at least as many DLTs.
+    assert c["dlt_mean"][2] > a["dlt_mean"][0]
