@@ -16,11 +16,13 @@ Rules compose with :meth:`Design.then`: ``BOIN(...).then(StopAtN(24))``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dosefind import _validate as V
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_index, to_level
 
 
-class Design:
+class Design(ABC):
     """Base class for dose-finding designs.
 
     Subclasses set ``name`` and implement :meth:`_decide` and :meth:`select_mtd`; the base
@@ -61,11 +63,13 @@ class Design:
             return Decision.treat(self.start_index, f"start the trial at dose {self.start_dose}")
         return self._decide(state)
 
-    def _decide(self, state: TrialState) -> Decision:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _decide(self, state: TrialState) -> Decision:
+        """The design's own rule, for a state with at least one cohort and below max_n."""
 
-    def select_mtd(self, state: TrialState) -> MTDSelection:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def select_mtd(self, state: TrialState) -> MTDSelection:
+        """Final MTD selection (and per-dose estimates) from the state."""
 
     def then(self, *modifiers) -> "Design":
         """Wrap this design in modifiers; later links win."""

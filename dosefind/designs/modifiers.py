@@ -90,6 +90,8 @@ class Modified(Design):
         decision = self.parent.decide(state)
         return self.modifier.decide(state, decision, self.parent)
 
+    _decide = decide  # the chain replaces the whole of decide(), start dose and max_n included
+
     def select_mtd(self, state: TrialState) -> MTDSelection:
         return self.modifier.select_mtd(state, self.parent.select_mtd(state), self.parent)
 
