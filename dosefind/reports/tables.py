@@ -183,7 +183,7 @@ COMPARISON_METRICS = (
     ("overdose_selection_pct", "Overdose selection %", DIGITS["pct"]),
     ("overdose_patients_pct", "Patients above MTD %", DIGITS["pct"]),
     ("no_selection_pct", "No MTD %", DIGITS["pct"]),
-    ("early_stop_pct", "Stopped before max N %", DIGITS["pct"]),
+    ("early_stop_pct", "Stopped early %", DIGITS["pct"]),
     ("n_mean", "Patients (mean)", DIGITS["mean"]),
     ("dlt_total_mean", "DLTs (mean)", DIGITS["mean"]),
 )
@@ -206,7 +206,7 @@ def comparison_table(run) -> Table:
     return Table("comparison", "Comparison across designs", pd.DataFrame(data_rows), pd.DataFrame(disp_rows),
                  group="comparison",
                  caption="Correct selection: the selected MTD is a correct dose. Overdose: a dose above the true "
-                         "MTD. Stopped before max N: the trial ended before the maximum sample size for any reason "
+                         "MTD. Stopped early: the trial ended before the maximum sample size for any reason "
                          "(safety stop, or a stopping rule such as BOIN's n_earlystop; '-' for designs "
                          "without one). Monte Carlo standard errors in parentheses.")
 
