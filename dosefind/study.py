@@ -175,6 +175,16 @@ class _Where:
         return ValueError(f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}")
 
 
+def _unique_name(where, key: str, value, seen: set, empty_problem: str, clash: str) -> str:
+    """A non-empty text value not used before (design labels, scenario names)."""
+    if not isinstance(value, str) or not value.strip():
+        raise where.error(key, f"{empty_problem}, got {value!r}")
+    if value in seen:
+        raise where.error(key, f"{value!r} is used by another {clash}")
+    seen.add(value)
+    return value
+
+
 def _unknown(where: _Where, table: str, keys, allowed) -> None:
     for k in keys:
         if k not in allowed:
@@ -355,12 +365,8 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> lis
                                              f"{', '.join(sorted(set(DESIGN_TYPES.values())))}")
         kind = DESIGN_TYPES[kind.strip().lower()]
         cls = registry[kind]
-        label = tbl.get("label", getattr(cls, "name", kind))
-        if not isinstance(label, str) or not label.strip():
-            raise where.error(f"{key}.label", f"must be non-empty text, got {label!r}")
-        if label in labels:
-            raise where.error(f"{key}.label", f"{label!r} is used by another design; give each design its own label")
-        labels.add(label)
+        label = _unique_name(where, f"{key}.label", tbl.get("label", getattr(cls, "name", kind)), labels,
+                             "must be non-empty text", "design; give each design its own label")
         key = f"designs[{i}] ({label})"
         accepted = _accepted(cls) - {"num_doses", "doses"}
         if "target" in tbl:
@@ -458,12 +464,8 @@ def _parse_scenarios(where: _Where, items, num_doses: int, base_dir: Path | None
     out, names = [], set()
     for i, tbl in enumerate(items, start=1):
         key = f"scenarios[{i}]"
-        name = tbl.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise where.error(f"{key}.name", f"missing or empty; give each scenario a name, got {name!r}")
-        if name in names:
-            raise where.error(f"{key}.name", f"{name!r} is used by another scenario; names must be distinct")
-        names.add(name)
+        name = _unique_name(where, f"{key}.name", tbl.get("name"), names,
+                            "missing or empty; give each scenario a name", "scenario; names must be distinct")
         key = f"scenarios[{i}] ({name})"
         _unknown(where, key, tbl, SCENARIO_KEYS)
         desc = tbl.get("description", "")
