@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,13 @@ import click
 from dosefind.cli.options import build_design, design_options, parse_probabilities
 
 FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _progress(flag, n_trials) -> bool:
+    """--progress/--no-progress, or by default a bar for long runs when stderr is a terminal."""
+    if flag is not None:
+        return flag
+    return (n_trials or 0) >= 200_000 and sys.stderr.isatty()
 
 
 def _acceptable(text):
@@ -105,7 +113,8 @@ def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable,
         options["num_doses"] = len(probs)
     options, target = _split_target(design_name, options)
     design = build_design(design_name, **options)
-    oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=progress,
+    oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers,
+             progress=_progress(progress, n_trials),
              target=target, acceptable=_acceptable(acceptable))
     _print_oc(oc, fmt)
 
@@ -184,13 +193,14 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, worker
     designs = _config_designs(cfg, scen[0].num_doses)
     acc = _acceptable(acceptable) if acceptable is not None else (
         tuple(cfg["acceptable"]) if "acceptable" in cfg else None)
+    n_trials = n_trials if n_trials is not None else cfg.get("n_trials", 10_000)
     result = run(designs, scen,
-                 n_trials=n_trials if n_trials is not None else cfg.get("n_trials", 10_000),
+                 n_trials=n_trials,
                  seed=seed if seed is not None else cfg.get("seed"),
                  method=method or cfg.get("method", "mc"),
                  workers=workers if workers is not None else cfg.get("workers", 1),
                  target=target if target is not None else cfg.get("target"),
-                 acceptable=acc, progress=progress)
+                 acceptable=acc, progress=_progress(progress, n_trials * len(designs) * len(scen)))
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

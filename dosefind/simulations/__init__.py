@@ -87,7 +87,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     workers : int, default 1
         Processes for Monte Carlo.
     progress : bool, optional
-        Progress bar on stderr (default: only for long runs on a terminal).
+        Show a progress bar on stderr (default: no output; ``dosefind simulate`` turns it
+        on for long runs on a terminal).
     target : float, optional
         Target DLT rate defining the correct dose; default: the scenario's, then the
         design's own ``target`` (the 3+3 has none: give one to get PCS).
