@@ -41,17 +41,11 @@ def _split_target(design_name, options):
 
 
 def _md_table(df) -> str:
-    cols = [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        cells = []
-        for v in row:
-            if isinstance(v, float):
-                cells.append("-" if v != v else f"{v:.2f}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """Markdown via the report's table writer, with floats to 2 decimals and missing as '-'."""
+    from dosefind.reports.tables import to_markdown
+
+    shown = df.astype(object).map(lambda v: ("-" if v != v else f"{v:.2f}") if isinstance(v, float) else v)
+    return to_markdown(shown)
 
 
 def _oc_long(oc):
