@@ -166,16 +166,10 @@ class Decider:
         nxt = np.empty(U, dtype=np.int64)
         code = np.empty(U, dtype=np.int64)
         cache = self._decide_cache
-        miss = []
-        for j, key in enumerate(ukeys):
-            hit = cache.get(key)
-            if hit is None:
-                miss.append(j)
-            else:
-                nxt[j], code[j] = hit
+        hits, miss = _lookup(cache, ukeys)
+        for j, (a, b) in hits:
+            nxt[j], code[j] = a, b
         if miss:
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
             m = first[np.asarray(miss)]
             mn, mc = self._decide_uncached(n[m], y[m], cur[m], last[m])
             for j, a, b in zip(miss, mn.tolist(), mc.tolist()):
@@ -265,15 +259,9 @@ class Decider:
         first, inverse, ukeys = self._keys(n, y, cur, last)
         out = np.empty(len(ukeys), dtype=np.int64)
         cache = self._select_cache
-        missing = []
-        for j, key in enumerate(ukeys):
-            hit = cache.get(key)
-            if hit is None:
-                missing.append(j)
-            else:
-                out[j] = hit
-        if missing and len(cache) > _CACHE_LIMIT:
-            cache.clear()
+        hits, missing = _lookup(cache, ukeys)
+        for j, v in hits:
+            out[j] = v
         if missing and self.select_batch is not None:
             m = first[np.asarray(missing)]
             res = self._call_batch(n[m], y[m], cur[m], last[m], n[m].sum(axis=1), fn=self.select_batch,
@@ -291,6 +279,21 @@ class Decider:
                 out[j] = cache[ukeys[j]] = -1 if sel.mtd_index is None else int(sel.mtd_index)
         return out[inverse]
 
+
+
+def _lookup(cache: dict, ukeys) -> tuple[list, list]:
+    """Split distinct state keys into cached ``(index, value)`` pairs and the indices still
+    to compute; an overgrown cache is emptied before new values are stored."""
+    hits, missing = [], []
+    for j, key in enumerate(ukeys):
+        value = cache.get(key)
+        if value is None:
+            missing.append(j)
+        else:
+            hits.append((j, value))
+    if missing and len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    return hits, missing
 
 def _batch_reason_text(design, raw: int) -> str:
     """Readable text of a ``decide_batch`` reason code (designs publish a table)."""
