@@ -73,3 +73,13 @@ def probability_vector(values: Sequence, name: str, *, length: int | None = None
     if increasing and any(b <= a for a, b in zip(vals, vals[1:])):
         raise ValueError(f"{name} must be strictly increasing, got {list(vals)}")
     return vals
+
+
+def boolean(value, name: str) -> bool:
+    """A true/false option.  Only real booleans are accepted: a text such as ``"false"``
+    or ``"no"`` is truthy in Python and would silently switch the option on."""
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_":  # numpy.bool_ without importing numpy
+        return bool(value)
+    raise ValueError(f"{name} must be true or false (a boolean, not text or a number), got {value!r}")
