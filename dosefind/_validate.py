@@ -9,6 +9,10 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+#: The largest trial size (patients) any option may ask for.  No dose-finding trial comes
+#: near it; larger values only make tables and simulations run for hours or exhaust memory.
+MAX_PATIENTS = 10_000
+
 
 def _num(value, name: str) -> float:
     if isinstance(value, bool):
