@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Iterable, Sequence
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Decision",
     "DoseLevels",
     "MTDSelection",
+    "ReasonCode",
     "TrialState",
     "to_index",
     "to_level",
@@ -328,35 +330,92 @@ def _whole(v, name: str) -> int:
     return int(f)
 
 
+class ReasonCode(str, Enum):
+    """Why a design decided what it did: a stable code (its value, used as a key in
+    tallies and JSON) with a short text for people.  The decision's own ``reason``
+    sentence adds the numbers; tallies group by code, never by parsing that sentence.
+    """
+
+    def __new__(cls, value: str, text: str):
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.text = text
+        return obj
+
+    # continue: treat the next patients
+    START = "start", "start the trial at the starting dose"
+    ESCALATE = "escalate", "escalate to a higher dose"
+    STAY = "stay", "stay at the current dose"
+    DE_ESCALATE = "de_escalate", "de-escalate to a lower dose"
+    EXPAND = "expand", "treat more patients at the same dose"
+    TREAT = "treat", "treat at the recommended dose"
+    # wait: suspend accrual until the next event
+    WAIT_FOLLOWUP = "wait_followup", "wait for the DLT follow-up of the patients treated"
+    WAIT_PENDING = "wait_pending", "accrual suspended: too many patients with pending outcomes"
+    # stop
+    MAX_N = "max_n", "maximum sample size reached"
+    STOP_AT_N = "stop_at_n", "stopping sample size reached"
+    N_AT_DOSE = "n_at_dose", "enough patients at the recommended dose"
+    LOWEST_TOO_TOXIC = "lowest_too_toxic", "stopped for toxicity: the lowest dose is too toxic"
+    EXTRA_SAFE = "extra_safe", "stopped by the extra safety rule at the lowest dose"
+    MTD_FOUND = "mtd_found", "the rule identified the MTD"
+    STOP = "stop", "stopped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Decision:
-    """What to do next: treat the next cohort at ``next_dose`` (1-based), or stop.
+    """What to do next: treat the next patients at ``next_dose`` (1-based), stop, or wait.
 
-    ``dose_index`` is the 0-based dose (None when stopping).  ``reason`` is a sentence a
-    statistician can paste into a trial log.
+    ``dose_index`` is the 0-based dose (None when stopping or waiting).  ``reason`` is a
+    sentence a statistician can paste into a trial log; ``code`` is its typed
+    :class:`ReasonCode` (what engines tally).  A *wait* decision suspends accrual until
+    the next event (a patient's outcome or follow-up); ``stop`` is False for it.
     """
 
     dose_index: int | None
     stop: bool
     reason: str
+    code: ReasonCode = ReasonCode.TREAT
+    wait: bool = False
 
     @property
     def next_dose(self) -> int | None:
         return to_level(self.dose_index)
 
-    @classmethod
-    def treat(cls, dose_index: int, reason: str) -> "Decision":
-        return cls(int(dose_index), False, reason)
+    @property
+    def action(self) -> str:
+        """``"treat"``, ``"stop"`` or ``"wait"``."""
+        return "stop" if self.stop else ("wait" if self.wait else "treat")
 
     @classmethod
-    def halt(cls, reason: str) -> "Decision":
-        return cls(None, True, reason)
+    def treat(cls, dose_index: int, reason: str, code: ReasonCode = ReasonCode.TREAT) -> "Decision":
+        return cls(int(dose_index), False, reason, ReasonCode(code))
+
+    @classmethod
+    def halt(cls, reason: str, code: ReasonCode = ReasonCode.STOP) -> "Decision":
+        return cls(None, True, reason, ReasonCode(code))
+
+    @classmethod
+    def pause(cls, reason: str, code: ReasonCode = ReasonCode.WAIT_FOLLOWUP) -> "Decision":
+        """Suspend accrual until the next event (named ``pause`` because ``wait`` is the
+        field that marks such a decision)."""
+        return cls(None, False, reason, ReasonCode(code), True)
+
+    def with_reason(self, reason: str, code: ReasonCode | None = None) -> "Decision":
+        """The same action with another reason sentence (and optionally code)."""
+        return Decision(self.dose_index, self.stop, reason, self.code if code is None else ReasonCode(code),
+                        self.wait)
 
     def __repr__(self) -> str:
-        return f"Decision(next_dose={self.next_dose}, stop={self.stop}, reason={self.reason!r})"
+        return (f"Decision(next_dose={self.next_dose}, action={self.action!r}, code={self.code.value!r}, "
+                f"reason={self.reason!r})")
 
     def to_dict(self) -> dict:
-        return {"next_dose": self.next_dose, "stop": self.stop, "reason": self.reason}
+        return {"next_dose": self.next_dose, "stop": self.stop, "action": self.action, "code": self.code.value,
+                "reason": self.reason}
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def test_decision_is_one_based_outside():
     d = Decision.treat(1, "escalate")
     assert d.next_dose == 2 and d.dose_index == 1 and not d.stop
     assert "next_dose=2" in repr(d)
-    assert d.to_dict() == {"next_dose": 2, "stop": False, "reason": "escalate"}
+    assert d.to_dict() == {"next_dose": 2, "stop": False, "action": "treat", "code": "treat", "reason": "escalate"}
     h = Decision.halt("done")
     assert h.next_dose is None and h.stop
 
@@ -107,3 +107,20 @@ def test_dose_levels():
 def test_format_amount():
     from dosefind.state import format_amount
     assert [format_amount(a) for a in (5e5, 2.5e6, 0.5, 10, 1e-4)] == ["5e5", "2.5e6", "0.5", "10", "1e-4"]
+
+
+def test_decisions_carry_typed_codes():
+    from dosefind import ReasonCode
+    from dosefind.designs import BOIN, ThreePlusThree
+
+    boin = BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30)
+    # 2/3 DLTs at dose 3: 2 >= BOIN's de-escalation boundary at n = 3 (Liu & Yuan 2015).
+    d = boin.decide(TrialState.from_outcomes("1NNN 2NNN 3NTT", num_doses=5))
+    assert d.code is ReasonCode.DE_ESCALATE and d.next_dose == 2
+    assert boin.decide(TrialState.empty(5)).code is ReasonCode.START
+    # 3+3: 2/3 DLTs at the lowest dose ends the trial with no MTD.
+    h = ThreePlusThree(num_doses=3).decide(TrialState.from_outcomes("1TTN", num_doses=3))
+    assert h.stop and h.code is ReasonCode.LOWEST_TOO_TOXIC
+    assert ReasonCode("max_n").text == "maximum sample size reached"
+    w = Decision.pause("waiting")
+    assert w.action == "wait" and not w.stop and w.wait and w.next_dose is None

@@ -84,7 +84,7 @@ def _print_oc(oc, fmt):
                 click.echo()
                 click.echo("stop reasons (% of trials):")
                 for k, v in oc.stop_reasons.items():
-                    click.echo(f"  {v:7.2f}  {k}")
+                    click.echo(f"  {v:7.2f}  {_reason_text(k)}")
 
 
 @click.command()
@@ -214,3 +214,12 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, worker
             click.echo()
             click.echo("selection % per dose:")
             click.echo(sel.to_string(index=False))
+
+
+def _reason_text(code: str) -> str:
+    from dosefind.state import ReasonCode
+
+    try:
+        return f"{ReasonCode(code).text} ({code})"
+    except ValueError:
+        return code

@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from dosefind import _validate as V
-from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_index, to_level
+from dosefind.state import Decision, DoseLevels, MTDSelection, ReasonCode, TrialState, to_index, to_level
 
 
 class Design(ABC):
@@ -58,9 +58,10 @@ class Design(ABC):
         """Next dose (or stop) given the whole history."""
         self._check_state(state)
         if self.max_n is not None and state.total_n >= self.max_n:
-            return Decision.halt(f"maximum sample size reached ({state.total_n} of max_n={self.max_n})")
+            return Decision.halt(f"maximum sample size reached ({state.total_n} of max_n={self.max_n})",
+                                 ReasonCode.MAX_N)
         if state.current_index is None:
-            return Decision.treat(self.start_index, f"start the trial at dose {self.start_dose}")
+            return Decision.treat(self.start_index, f"start the trial at dose {self.start_dose}", ReasonCode.START)
         return self._decide(state)
 
     @abstractmethod

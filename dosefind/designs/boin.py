@@ -118,6 +118,7 @@ from dosefind import _validate as V
 from dosefind.designs.base import Design
 from dosefind.designs.isotonic import pava
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+from dosefind.state import ReasonCode as R
 
 __all__ = ["BOIN", "CONTINUE", "STOP_MAX_N", "STOP_TOXICITY", "STOP_EXTRASAFE", "STOP_EARLY"]
 
@@ -281,12 +282,13 @@ class BOIN(Design):
         if first_elim == 0:
             return Decision.halt(
                 f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > {self.target:g}) = "
-                f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected")
+                f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected",
+                R.LOWEST_TOO_TOXIC)
         if self.extrasafe and n_all[0] >= 3 and y_all[0] >= stop[n_all[0]]:
             return Decision.halt(
                 f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > {self.target:g}) = "
                 f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > cutoff_eli - offset = "
-                f"{self.cutoff_eli - self.offset:g}; no dose is selected")
+                f"{self.cutoff_eli - self.offset:g}; no dose is selected", R.EXTRA_SAFE)
 
         d = state.current_index
         n, y = n_all[d], y_all[d]
@@ -297,7 +299,7 @@ class BOIN(Design):
 
         if n >= self.n_earlystop and ((be < y < bd) or (d == 0 and y >= bd) or ((top or next_out) and y <= be)):
             return Decision.halt(f"stop: dose {lvl} has {n} patients (n_earlystop={self.n_earlystop}) and the rule "
-                                 f"would stay there ({y}/{n} DLTs); select the MTD")
+                                 f"would stay there ({y}/{n} DLTs); select the MTD", R.N_AT_DOSE)
 
         frac = f"{y}/{n} DLTs at dose {lvl}"
         if y <= be and not top:
@@ -321,7 +323,8 @@ class BOIN(Design):
         if nxt >= first_elim:  # only reachable from states BOIN cannot produce
             nxt = first_elim - 1
             why += f"; capped at dose {to_level(nxt)}, below the lowest eliminated dose"
-        return Decision.treat(nxt, why)
+        code = R.ESCALATE if nxt > d else (R.DE_ESCALATE if nxt < d else R.STAY)
+        return Decision.treat(nxt, why, code)
 
     def decide_batch(self, n_at_dose, tox_at_dose, current_index, n_total):
         """Vectorised :meth:`decide` for many trials at once.

@@ -104,6 +104,7 @@ from scipy.stats import norm
 from dosefind import _validate as V
 from dosefind.designs.base import Design
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+from dosefind.state import ReasonCode as R
 
 __all__ = ["CRM", "REASONS"]
 
@@ -344,7 +345,7 @@ class CRM(Design):
         if self.stop_tox_cutoff is not None and fit["exceeds"][0] > self.stop_tox_cutoff:
             return Decision.halt(
                 f"stop for toxicity: Pr(DLT rate at dose 1 > {self.target:g}) = {fit['exceeds'][0]:.3f} "
-                f"exceeds {self.stop_tox_cutoff:g}"
+                f"exceeds {self.stop_tox_cutoff:g}", R.LOWEST_TOO_TOXIC
             )
         est = self._estimates(fit)[0]
         rec = int(self._recommend(est[None, :])[0])
@@ -354,10 +355,10 @@ class CRM(Design):
         last_tox = 0 if last is None else last.tox
         if not self.escalate_after_dlt and last_tox / self.cohort_size >= self.target and rec > cur:
             return Decision.treat(cur, why + f"; no escalation after {last_tox} DLT(s) in the last cohort, "
-                                        f"stay at dose {to_level(cur)}")
+                                        f"stay at dose {to_level(cur)}", R.STAY)
         if not self.skip_escalation and rec > cur + 1:
-            return Decision.treat(cur + 1, why + f"; escalate one level only, to dose {to_level(cur + 1)}")
-        return Decision.treat(rec, why)
+            return Decision.treat(cur + 1, why + f"; escalate one level only, to dose {to_level(cur + 1)}", R.ESCALATE)
+        return Decision.treat(rec, why, R.ESCALATE if rec > cur else (R.DE_ESCALATE if rec < cur else R.STAY))
 
     def _needs(self):
         need = ["mean"]

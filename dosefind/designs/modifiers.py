@@ -17,6 +17,7 @@ from scipy.stats import beta as beta_dist
 from dosefind import _validate as V
 from dosefind.designs.base import Design
 from dosefind.state import Decision, MTDSelection, TrialState, to_index, to_level
+from dosefind.state import ReasonCode as R
 
 
 class Modifier:
@@ -115,7 +116,8 @@ class StopAtN(Modifier):
 
     def decide(self, state, decision, design):
         if not decision.stop and state.total_n >= self.n:
-            return Decision.halt(f"sample size reached: {state.total_n} patients treated (stop at n={self.n})")
+            return Decision.halt(f"sample size reached: {state.total_n} patients treated (stop at n={self.n})",
+                                 R.STOP_AT_N)
         return decision
 
     def params(self):
@@ -138,7 +140,7 @@ class StopWhenNAtDose(Modifier):
         if not decision.stop and state.n_at_dose[decision.dose_index] >= self.n:
             return Decision.halt(
                 f"dose {decision.next_dose} already has {state.n_at_dose[decision.dose_index]} patients "
-                f"(stop when {self.n} are at the recommended dose)"
+                f"(stop when {self.n} are at the recommended dose)", R.N_AT_DOSE
             )
         return decision
 
@@ -167,10 +169,12 @@ class DontSkipDoses(Modifier):
             top = state.max_tried_index
             cap = 0 if top is None else top + 1
             if d > cap:
-                return Decision.treat(cap, decision.reason + f"; capped at dose {to_level(cap)} (no skipping of untried doses)")
+                return Decision.treat(cap, decision.reason + f"; capped at dose {to_level(cap)} (no skipping of untried "
+                                                  "doses)", decision.code)
         if self.when_deescalating and d < state.current_index - 1:
             lo = state.current_index - 1
-            return Decision.treat(lo, decision.reason + f"; de-escalate one level at a time, to dose {to_level(lo)}")
+            return Decision.treat(lo, decision.reason + f"; de-escalate one level at a time, to dose {to_level(lo)}",
+                                  R.DE_ESCALATE)
         return decision
 
     def params(self):
@@ -226,9 +230,9 @@ class StopWhenTooToxic(Modifier):
                f"exceeds {self.confidence:g}")
         i = to_index(self.dose)
         if i == 0:
-            return Decision.halt(f"stop: the lowest dose is too toxic, {why}")
+            return Decision.halt(f"stop: the lowest dose is too toxic, {why}", R.LOWEST_TOO_TOXIC)
         if decision.dose_index >= i:
-            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead")
+            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead", R.DE_ESCALATE)
         return decision
 
     def select_mtd(self, state, selection, design):

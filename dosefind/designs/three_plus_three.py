@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from dosefind.designs.base import Design
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+from dosefind.state import ReasonCode as R
 
 
 class ThreePlusThree(Design):
@@ -99,30 +100,31 @@ class ThreePlusThree(Design):
         if x >= 2:
             return self._below_too_toxic(state, d, f"{x}/{n} DLTs at dose {level}: too toxic")
         if n == 3 and x == 1:
-            return Decision.treat(d, f"1/3 DLTs at dose {level}: treat 3 more at dose {level}")
+            return Decision.treat(d, f"1/3 DLTs at dose {level}: treat 3 more at dose {level}", R.EXPAND)
         # 0/3, or <= 1/6: the dose is acceptable.
         seen = f"{x}/{n} DLTs at dose {level}"
         if d == top:
             if n == 3 and self.expand_top:
-                return Decision.treat(d, f"{seen}, the highest dose: treat 3 more there to confirm it")
-            return Decision.halt(f"{seen}, the highest dose: stop, MTD = dose {level}")
+                return Decision.treat(d, f"{seen}, the highest dose: treat 3 more there to confirm it", R.EXPAND)
+            return Decision.halt(f"{seen}, the highest dose: stop, MTD = dose {level}", R.MTD_FOUND)
         if state.n_at_dose[d + 1] > 0:
             # The dose above was tried, so it proved too toxic: this dose is the MTD once confirmed.
             if n >= 6:
-                return Decision.halt(f"{seen} and dose {level + 1} too toxic: stop, MTD = dose {level}")
-            return Decision.treat(d, f"{seen} and dose {level + 1} too toxic: treat 3 more at dose {level}")
-        return Decision.treat(d + 1, f"{seen}: escalate to dose {level + 1}")
+                return Decision.halt(f"{seen} and dose {level + 1} too toxic: stop, MTD = dose {level}", R.MTD_FOUND)
+            return Decision.treat(d, f"{seen} and dose {level + 1} too toxic: treat 3 more at dose {level}", R.EXPAND)
+        return Decision.treat(d + 1, f"{seen}: escalate to dose {level + 1}", R.ESCALATE)
 
     def _below_too_toxic(self, state: TrialState, d: int, why: str) -> Decision:
         if d == 0:
-            return Decision.halt(f"{why}, and it is the lowest dose: stop, no MTD")
+            return Decision.halt(f"{why}, and it is the lowest dose: stop, no MTD", R.LOWEST_TOO_TOXIC)
         e = d - 1
         n_e = state.n_at_dose[e]
         if n_e >= 6:
-            return Decision.halt(f"{why}: stop, MTD = dose {to_level(e)} ({state.tox_at_dose[e]}/{n_e} DLTs)")
+            return Decision.halt(f"{why}: stop, MTD = dose {to_level(e)} ({state.tox_at_dose[e]}/{n_e} DLTs)",
+                                 R.MTD_FOUND)
         if self.expand_lower:
-            return Decision.treat(e, f"{why}: treat 3 more at dose {to_level(e)} to confirm it as MTD")
-        return Decision.halt(f"{why}: stop, MTD = dose {to_level(e)} (no expansion of the lower dose)")
+            return Decision.treat(e, f"{why}: treat 3 more at dose {to_level(e)} to confirm it as MTD", R.DE_ESCALATE)
+        return Decision.halt(f"{why}: stop, MTD = dose {to_level(e)} (no expansion of the lower dose)", R.MTD_FOUND)
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
         self._check_state(state)

@@ -16,30 +16,16 @@ rows give equal decisions, so each distinct row is decided once.
 from __future__ import annotations
 
 import inspect
-import re
 
 import numpy as np
 
 from dosefind.designs.base import Design
-from dosefind.state import Cohort, TrialState
+from dosefind.state import Cohort, ReasonCode, TrialState
 
-__all__ = ["Decider", "Tally", "reason_label", "unique_rows"]
+__all__ = ["Decider", "Tally", "unique_rows"]
 
 #: Cached decisions kept per Decider before the cache is emptied (bounds memory).
 _CACHE_LIMIT = 2_000_000
-
-_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
-_PAREN = re.compile(r"\s*\([^()]*\)")
-
-
-def reason_label(reason: str) -> str:
-    """Group reasons that differ only in their numbers or parenthesised details
-    ("2/3 DLTs at dose 4" and "3/3 DLTs at dose 2" tally together)."""
-    prev = None
-    while prev != reason:  # innermost parentheses first, so nested ones go too
-        prev, reason = reason, _PAREN.sub("", reason)
-    return _NUMBER.sub("#", reason).strip()
-
 
 def unique_rows(rows: np.ndarray):
     """Distinct rows of an integer matrix: (index of first occurrence, inverse)."""
@@ -95,7 +81,7 @@ class Decider:
         if use_batch and sfn is not None and design.memory == "counts":
             self.select_batch = design.select_mtd_batch
             self._select_params = [p for p in inspect.signature(self.select_batch).parameters]
-        self.max_n_code = self.code("maximum sample size reached")
+        self.max_n_code = self.code(ReasonCode.MAX_N.value)
         self._setup_keys()
         self.decide_calls = 0
         self.select_calls = 0
@@ -187,7 +173,7 @@ class Decider:
                 decision = self.design.decide(self.state(rows[i]))
                 self.decide_calls += 1
                 nxt[i] = -1 if decision.stop else int(decision.dose_index)
-                code[i] = self.code(reason_label(decision.reason))
+                code[i] = self.code(decision.code.value)
             return nxt, code
         total = n.sum(axis=1)
         scalar = cur < 0
@@ -203,7 +189,7 @@ class Decider:
             decision = self.design.decide(self.state(state_rows(n[i:i + 1], y[i:i + 1], cur[i:i + 1],
                                                                 last[i:i + 1])[0]))
             nxt[i] = -1 if decision.stop else int(decision.dose_index)
-            code[i] = self.code(reason_label(decision.reason))
+            code[i] = self.code(decision.code.value)
         idx = np.flatnonzero(~scalar_or_full)
         if idx.size:
             self.decide_calls += idx.size
@@ -225,8 +211,11 @@ class Decider:
                 t = where[i]
                 decision = self.design.decide(self.state(state_rows(n[t:t + 1], y[t:t + 1], cur[t:t + 1],
                                                                     last[t:t + 1])[0]))
-                text = decision.reason if decision.stop else _batch_reason_text(self.design, int(v))
-                c = self._batch_codes[int(v)] = self.code(reason_label(text))
+                # Label the batch code by the typed code the scalar rule gives (both paths tally
+                # alike); a batch stop the scalar rule does not make is a conformance bug,
+                # tallied under the generic code.
+                label = decision.code.value if decision.stop else ReasonCode.STOP.value
+                c = self._batch_codes[int(v)] = self.code(label)
             mapped[j] = c
         return mapped[inverse.ravel()]
 
@@ -294,25 +283,6 @@ def _lookup(cache: dict, ukeys) -> tuple[list, list]:
     if missing and len(cache) > _CACHE_LIMIT:
         cache.clear()
     return hits, missing
-
-def _batch_reason_text(design, raw: int) -> str:
-    """Readable text of a ``decide_batch`` reason code (designs publish a table)."""
-    for attr in ("REASONS", "REASON_CODES", "reasons", "reason_codes", "BATCH_REASONS"):
-        table = getattr(design, attr, None)
-        if table is None:
-            continue
-        try:
-            return str(table[raw])
-        except (KeyError, IndexError, TypeError):
-            continue
-    import sys
-
-    module = sys.modules.get(type(design).__module__)
-    for name, value in vars(module).items() if module else ():
-        if name.startswith("STOP_") and isinstance(value, int) and value == raw:
-            return name.lower().replace("_", " ")
-    return f"stop (reason code {raw})"
-
 
 class Tally:
     """Sufficient statistics of final trial states.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binom
 
-from dosefind.simulations._kernel import Decider, Tally, reason_label, state_rows, unique_rows
+from dosefind.simulations._kernel import Decider, Tally, state_rows, unique_rows
 from dosefind.simulations.monte_carlo import _patient_cap
 
 __all__ = ["StateSpaceTooLarge", "simulate_exact", "DEFAULT_MAX_STATES"]
@@ -116,7 +116,7 @@ def _exact_history(design, p, above_mask, max_states, decider) -> Tally:
             if dec.stop:
                 sel = design.select_mtd(state)
                 finals.append((state, pr, -1 if sel.mtd_index is None else sel.mtd_index,
-                               decider.code(reason_label(dec.reason))))
+                               decider.code(dec.code.value)))
                 continue
             if m <= 0 or treated + m > cap:
                 raise RuntimeError(f"{design.name}: a trial did not stop after {treated} patients; "

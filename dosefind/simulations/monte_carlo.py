@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
-from dosefind.simulations._kernel import Decider, Tally, reason_label
+from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
 
 __all__ = ["simulate_mc", "run_chunk"]
@@ -133,7 +133,7 @@ def _run_chunk_history(decider, true_prob_tox, seed, index, size, above_mask) ->
             if dec is None:
                 dec = decided[states[t]] = design.decide(states[t])
             if dec.stop:
-                reason[t] = decider.code(reason_label(dec.reason))
+                reason[t] = decider.code(dec.code.value)
             else:
                 going.append((t, dec.dose_index))
         if not going:

@@ -39,7 +39,8 @@ Definitions (all percentages are of trials unless stated):
     than 60% (80%) of the maximum sample size ``max_n`` (of the trial's own sample
     size for designs without ``max_n``) were treated above the true MTD.
 ``stop_reasons``
-    % of trials ending for each reason (reasons differing only in numbers grouped).
+    % of trials ending for each reason, keyed by the typed code of the final decision
+    (:class:`~dosefind.state.ReasonCode` values; ``ReasonCode(code).text`` is its text).
 
 Standard errors (``se``) are Monte Carlo standard errors: ``sqrt(p(1-p)/T)`` for a
 proportion, ``sd/sqrt(T)`` for a mean and the delta method for ratios of means; all
