@@ -188,6 +188,7 @@ class ReportTarget:
         try:
             self._check_space()
             self._tidy()
+            check_output(self.out, self.force, inputs=self.inputs)   # a restored report counts
         except BaseException:
             self._unlock()
             raise
@@ -276,6 +277,9 @@ class ReportTarget:
 
     def _mkdtemp(self, kind: str) -> Path:
         folder = Path(tempfile.mkdtemp(prefix=f".{self.name}.{kind}-", dir=self.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(folder, 0o777 & ~umask)   # mkdtemp makes 0700; the report is a normal folder
         (folder / MARKER).write_text(_marker_text("temporary" if kind == "tmp" else "previous"), encoding="utf-8")
         return folder
 
