@@ -55,9 +55,14 @@ def _read(path: Path):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
     except Exception as exc:  # pandas raises several parser errors
         raise ValueError(f"--data: cannot read {path} as CSV ({' '.join(str(exc).split())})") from None
+    import csv
+    import io
+
+    header = next(csv.reader(io.StringIO(raw.decode("utf-8-sig").lstrip("\r\n"))), [])
+    names = [str(c).strip().lower() for c in header]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--data: {path} repeats a column name ({', '.join(names)})")
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns):
-        raise ValueError(f"--data: {path} repeats a column name ({', '.join(frame.columns)})")
     missing = {"dose", "dlt"} - set(frame.columns)
     if missing:
         raise ValueError(f"--data: {path} needs columns dose and dlt (and n for per-dose counts); "

@@ -4,7 +4,8 @@ Commands live in small modules of this package and are loaded only when called, 
 ``dosefind --help`` starts fast and PyMC is imported only by ``dosefind priors``.
 Commands parse options, call the library and print; nothing else happens here.
 
-Errors: the library raises ``ValueError`` (bad value), ``OSError`` (missing file,
+Errors: a bad option value (click's usage errors) prints one line ``Error: ...`` and exits
+2, like the library's errors: the library raises ``ValueError`` (bad value), ``OSError`` (missing file,
 read-only or full disk, ...) or ``StateSpaceTooLarge``; each becomes one line
 ``Error: ...`` and exit status 2.  Any other exception is a bug in dosefind: it becomes
 one line ``Internal error: ...`` (exit status 1) asking for a report, and
@@ -93,6 +94,10 @@ class LazyGroup(click.Group):
             warnings.showwarning = _warning_line
             try:
                 return super().invoke(ctx)
+            except click.UsageError as exc:
+                # One line, like every other error; --help still explains the options.
+                where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+                raise UserError(_one_line(exc.format_message()) + where) from None
             except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
                 raise
             except Exception as exc:

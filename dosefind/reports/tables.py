@@ -11,7 +11,6 @@ of a number happens in one place, :func:`fmt`, so the three outputs cannot disag
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -97,16 +96,21 @@ def unique_slugs(names) -> dict:
 
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(#?\w+;)")
 _MD_BLOCK_START = re.compile(r"^(\s*(?:\d+)?)([#>+=.)-])")
 
 
 def md_text(value, *, block: bool = False) -> str:
-    """User text made inert in Markdown: one line, raw HTML escaped as entities (``<b>``
-    shows as typed), Markdown control characters (``| * _ ` [ ] ~ \\``) backslash-escaped.
+    """User text made inert in Markdown: one line, raw HTML made text (``<b>`` and ``&amp;``
+    show as typed: a ``<`` that could open a tag and a ``&`` that could start an entity are
+    written as entities), Markdown control characters (``| * _ ` [ ] ~ \\``) backslash-escaped.
     ``block=True`` also escapes what would start a heading, quote or list at the start of a
     paragraph.  The text renders exactly as the user wrote it."""
     s = " ".join(str(value).split())
-    s = html.escape(s, quote=False)
+    # Only what Markdown would read as HTML is escaped, so "<= 2 DLTs" and "R&D" stay readable.
+    s = _ENTITY.sub(r"&amp;\1", s)
+    s = _TAG_START.sub("&lt;", s)
     s = _MD_INLINE.sub(r"\\\1", s)
     if block:
         s = _MD_BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
