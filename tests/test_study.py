@@ -133,7 +133,8 @@ def test_errors_name_file_key_and_problem(tmp_path, text, key, problem):
 
 def test_decreasing_curve_is_allowed_and_noted():
     """Issue 9: one rule for `simulate` and the study file: a true curve may decrease with
-    dose (the R packages BOIN get.oc and dfcrm crmsim take any curve); the run notes it."""
+    dose (R BOIN's get.oc, R/get.oc.R, takes any p.true without a monotonicity check); the
+    run notes it."""
     from dosefind.runner import _scenario_notes, resolve_scenarios
 
     s = parse_study(GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.3, 0.2, 0.4]"))

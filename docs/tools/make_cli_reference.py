@@ -13,8 +13,15 @@ from dosefind.cli import COMMANDS, main
 INTRO = """# Command-line reference
 
 Every `dosefind` command, with its options as `--help` prints them. Dose levels are
-1-based. A user error (a value out of range, a missing file, an unknown option) prints
-one line starting with `Error:` and exits with status 2. Commands with `--format json`
+1-based. A user error (a value out of range, a missing file, an unknown option, a
+read-only or full disk) prints one line starting with `Error:` and exits with status 2;
+it never shows a traceback. Anything else is a bug in dosefind: it prints one line
+starting with `Internal error:` and exits with status 1; `dosefind --debug COMMAND ...`
+(or the environment variable `DOSEFIND_DEBUG=1`) shows its traceback, to include in a bug
+report. Warnings print as one line `Warning: ...` on stderr and `--quiet` silences them.
+`--n-trials` takes a whole number from 1 to 10^9, also written `1e4` or `10_000`.
+Long commands report progress on stderr: a bar on a terminal, plain lines otherwise
+([report.md](report.md#behaviour)). Commands with `--format json`
 print a stable schema, described in the user guides:
 [trial-state.md](trial-state.md) and [designs/](designs/) (boundaries, next-dose,
 select-mtd, skeleton), [simulation.md](simulation.md) (simulate, compare),

@@ -74,7 +74,9 @@ def _trial_inputs(func):
     for opt in reversed([
         click.option("--outcomes", default=None, help='Outcome string, e.g. "1NNN 2NTT" (dose level, then N/T per patient).'),
         click.option("--data", type=click.Path(dir_okay=False), default=None,
-                     help="CSV with one row per patient (columns dose, dlt) or per dose (dose, n, dlt)."),
+                     help="CSV with one row per patient (columns dose, dlt, optional cohort) or per dose (dose, "
+                          "n, dlt). Every cell a whole number; a blank cell (also a blank cohort) is an error "
+                          "naming its row."),
         click.option("--n", "n_text", default=None, help="Patients per dose, e.g. 3,6,3,0,0."),
         click.option("--dlt", "dlt_text", default=None, help="DLTs per dose, e.g. 0,1,2,0,0."),
         click.option("--current-dose", type=int, default=None,

@@ -61,9 +61,7 @@ class Progress:
             now = time.monotonic()
             if phase != self.phase:
                 self._end_phase()
-                self.phase, self.started, self.last_line, self.printed = phase, now, 0.0, False
-                if self.only_slow:
-                    self.last_line = now
+                self.phase, self.started, self.last_line, self.printed = phase, now, now, False
                 self._start_thread()
                 if self.tty:
                     from tqdm import tqdm

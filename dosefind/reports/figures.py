@@ -112,8 +112,10 @@ def _font_check(plt, texts):
 
 def _save(plt, fig) -> tuple[bytes, bytes]:
     png, svg = io.BytesIO(), io.BytesIO()
-    fig.savefig(png, format="png", bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # The tight bounding box is computed once (one draw) and shared by both formats.
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+    fig.savefig(png, format="png", bbox_inches=bbox, metadata={"Software": None})
+    fig.savefig(svg, format="svg", bbox_inches=bbox, metadata={"Date": None})
     plt.close(fig)
     return png.getvalue(), svg.getvalue()
 
