@@ -67,6 +67,7 @@ class Progress:
                     from tqdm import tqdm
 
                     self.bar = tqdm(total=total, file=self.stream, leave=False, dynamic_ncols=True,
+                                    desc=f"{PHASES.get(phase, phase)}: {label}" if label else PHASES.get(phase, phase),
                                     unit="step", bar_format="{desc:<44.44} {percentage:3.0f}%|{bar}| "
                                                             "{n}/{total} [{elapsed}<{remaining}]")
             self.done, self.total, self.label = done, total, label
