@@ -253,7 +253,7 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     where = _Where(source)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")   # a byte-order mark (Windows editors) is not an error
     except UnicodeDecodeError:
         raise where.error("", "is not UTF-8 text; a study file is a TOML text file") from None
     try:

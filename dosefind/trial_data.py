@@ -64,6 +64,9 @@ def _read(path: Path):
         raise ValueError(f"--data: {path} repeats a column name ({', '.join(names)})")
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = {"dose", "dlt"} - set(frame.columns)
+    if missing and len(names) == 1 and ";" in names[0]:
+        raise ValueError(f"--data: {path} separates its columns with ';'; save it with commas (dose,dlt or "
+                         "dose,n,dlt)")
     if missing:
         raise ValueError(f"--data: {path} needs columns dose and dlt (and n for per-dose counts); "
                          f"missing {', '.join(sorted(missing))}")

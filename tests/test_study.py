@@ -152,6 +152,10 @@ def test_overrides_name_the_parameter():
         s.with_overrides(n_trials=10**20)
 
 
+def test_byte_order_mark_is_accepted():
+    assert parse_study("\ufeff" + GOOD).target == 0.25
+
+
 def test_real_booleans_still_work():
     s = parse_study(GOOD.replace('type = "boin"', 'type = "boin"\nextrasafe = true\n'
                                                      'dont_skip_doses = {when_escalating = false}'))

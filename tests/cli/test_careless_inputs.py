@@ -66,6 +66,9 @@ def test_blank_cohort_cells_never_drop_patients(tmp_path):
     ("dose,dlt\n", "has a header but no data rows"),
     ("dose,toxicity\n1,0\n", "missing dlt"),
     ("dose,dlt,dlt\n1,0,0\n", "repeats a column name"),
+    ("dose;dlt\n1;0\n", "separates its columns with ';'"),
+    ("dose,dlt\n   ,0\n", "row 2, column dose is empty"),
+    ("dose,dlt\nDL2,0\n", "row 2, column dose: 'DL2' is not a whole number"),
 ])
 def test_bad_csv_cells_are_named(tmp_path, text, message):
     f = tmp_path / "trial.csv"
