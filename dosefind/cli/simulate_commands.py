@@ -27,23 +27,28 @@ CONFIG_KEYS = {
 }
 
 
-def _progress(flag, quiet) -> bool:
-    """The engine's bar: --progress/--no-progress, or by default on a terminal unless --quiet."""
+#: From this many trials the engine's own bar (trials done, ETA) is shown on a terminal: it
+#: advances once per block of 50,000 trials, so below that it would sit at 0% throughout.
+ENGINE_BAR_TRIALS = 100_000
+
+
+def _progress(flag, quiet, n_trials) -> bool:
+    """The engine's bar: --progress/--no-progress, or by default for long runs on a terminal."""
     if quiet:
         return False
     if flag is not None:
         return flag
-    return sys.stderr.isatty()
+    return sys.stderr.isatty() and (n_trials or 0) >= ENGINE_BAR_TRIALS
 
 
-def _feedback(quiet, bar: bool):
-    """Plain 'still running' lines on stderr when there is no bar (stderr not a terminal),
-    once the command has run a few seconds."""
+def _feedback(quiet, flag, bar: bool):
+    """Without the engine's bar: on a terminal a one-step bar whose clock keeps moving;
+    otherwise plain 'still running' lines once the command has run a few seconds."""
     import contextlib
 
     from dosefind.cli.progress import Progress
 
-    if quiet or bar or sys.stderr.isatty():
+    if quiet or bar or flag is False:
         return contextlib.nullcontext(lambda *a: None)
     return Progress(enabled=True, only_slow=True)
 
@@ -142,7 +147,8 @@ def _print_oc(oc, fmt):
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes (identical result for any N).")
 @click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr (default: on a terminal; otherwise a line every few seconds).")
+              help="Progress bar of the simulated trials on stderr (default: for 100,000 trials or more on a "
+                   "terminal; otherwise a clock on a terminal, or a line every 10 s elsewhere).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable, progress, quiet, fmt, **options):
@@ -160,8 +166,8 @@ def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable,
     options, target = _split_target(design_name, options)
     design = build_design(design_name, **options)
     _monotone_note([probs], quiet)
-    bar = _progress(progress, quiet)
-    with _feedback(quiet, bar) as feedback:
+    bar = _progress(progress, quiet, n_trials)
+    with _feedback(quiet, progress, bar) as feedback:
         feedback("simulations", 0, 1, f"{design.name}, {n_trials:,} trials" if method != "exact" else design.name)
         oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=bar,
                  target=target, acceptable=_acceptable(acceptable))
@@ -245,7 +251,8 @@ def _config_designs(cfg, num_doses):
 @click.option("--target", type=float, default=None, help="Target DLT rate defining the correct dose.")
 @click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr (default: on a terminal; otherwise a line every few seconds).")
+              help="Progress bar of the simulated trials on stderr (default: for 100,000 trials or more on a "
+                   "terminal; otherwise a clock on a terminal, or a line every 10 s elsewhere).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, workers, target, acceptable, progress,
@@ -284,8 +291,8 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, worker
         tuple(cfg["acceptable"]) if "acceptable" in cfg else None)
     n_trials = n_trials if n_trials is not None else cfg.get("n_trials", 10_000)
     _monotone_note([s.true_prob_tox for s in scen], quiet)
-    bar = _progress(progress, quiet)
-    with _feedback(quiet, bar) as feedback:
+    bar = _progress(progress, quiet, n_trials)
+    with _feedback(quiet, progress, bar) as feedback:
         feedback("simulations", 0, 1, f"{len(designs)} designs x {len(scen)} scenarios")
         result = run(designs, scen,
                      n_trials=n_trials,
