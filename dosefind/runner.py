@@ -5,16 +5,14 @@ Steps (each timed for the manifest): load and validate the study -> resolve the 
 tables -> simulate every design on every scenario with the same seed (common random
 numbers) -> write the report into a temporary folder -> move it into place.  An
 interrupted run therefore never leaves a half-written report, and an existing folder is
-replaced only with ``force=True``.
+replaced only with ``force=True`` and only if dosefind wrote it
+(:mod:`dosefind.reports.output`).
 
 Nothing here prints: progress is reported through the ``progress`` callback.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from typing import Callable
 from dosefind.study import BUNDLED_PRIOR, Study
 
 __all__ = ["RunResult", "ScenarioInfo", "evaluate", "run_study", "write_report", "check_output",
-           "decision_tables", "PRIOR_SAMPLING"]
+           "output_target", "input_files", "decision_tables", "PRIOR_SAMPLING"]
 
 #: MCMC settings for a prior fitted at run time (``prior = "bundled"``): small, so the
 #: bundled study stays well under a minute; a fit made once with ``dosefind priors`` and
@@ -230,18 +228,28 @@ def decision_tables(design, max_cohorts: int = 2) -> list:
 def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1) -> RunResult:
     """Simulate every design of ``study`` on every scenario (no files written).
 
-    ``progress(done, total, label)`` is called before (done < total) and after each
-    design x scenario simulation.
+    ``progress(phase, done, total, label)`` is called as the run goes: phase
+    ``"scenarios"`` (0 of 1, then 1 of 1) around resolving the scenarios (fitting a prior
+    can take a while), then ``"simulations"`` before (done < total) and after each design x
+    scenario simulation.  The report writer continues with ``"tables"``, ``"figures"`` and
+    ``"writing"`` (:func:`dosefind.reports.write_all`).
     """
     from dosefind.simulations import simulate
 
+    def tell(phase, done, total, label):
+        if progress is not None:
+            progress(phase, done, total, label)
+
     started, timings = _now(), {}
     t0 = time.perf_counter()
+    tell("scenarios", 0, 1, "fitting the prior" if any(s.from_prior for s in study.scenarios)
+         else "preparing scenarios")
     scenarios, prior, notes = resolve_scenarios(study)
     timings["scenarios"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tables = {spec.label: decision_tables(spec.design) for spec in study.designs}
     timings["decision_tables"] = time.perf_counter() - t0
+    tell("scenarios", 1, 1, f"{len(scenarios)} scenarios")
 
     method = study.method
     results, total, done = {}, len(scenarios) * len(study.designs), 0
@@ -250,8 +258,7 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     for s in scenarios:
         for spec in study.designs:
             label = f"{spec.label} | {s.name}"
-            if progress is not None:
-                progress(done, total, label)
+            tell("simulations", done, total, label)
             t1 = time.perf_counter()
             oc = simulate(spec.design, list(s.true_prob_tox), n_trials=study.n_trials, seed=study.seed,
                           method=method, workers=workers, progress=False, target=study.target)
@@ -260,8 +267,7 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
             sim_times[label] = round(time.perf_counter() - t1, 4)
             results[(s.name, spec.label)] = oc
             done += 1
-            if progress is not None:
-                progress(done, total, label)
+            tell("simulations", done, total, label)
         first = results[(s.name, study.designs[0].label)].to_dict()
         s.correct = tuple(first.get("correct_doses") or ())
         s.true_mtd = first.get("true_mtd")
@@ -269,51 +275,66 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     timings["simulation_by_design_scenario"] = sim_times
     return RunResult(study=study, scenarios=scenarios, designs=list(study.designs), results=results,
                      decision_tables=tables, prior=prior, timings=timings, started_at=started,
-                     warnings=notes)
+                     warnings=notes + _scenario_notes(scenarios))
 
 
-def check_output(out: Path, force: bool) -> Path:
-    """Refuse to overwrite an existing output without ``force`` (checked before simulating)."""
-    out = Path(out)
-    if out.exists() and not force:
-        raise ValueError(f"output folder {out} already exists; use --force to replace it or --out to choose another")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"output {out} exists and is not a folder")
-    parent = out.resolve().parent
-    if not parent.exists():
-        raise FileNotFoundError(f"folder does not exist: {parent}")
-    return out
+def _scenario_notes(scenarios) -> list[str]:
+    """Say so when a true curve decreases with dose: allowed (see docs/study-file.md),
+    but rarely meant."""
+    return [f"scenario {s.name!r}: the true DLT rate decreases with dose somewhere "
+            f"({', '.join(f'{p:g}' for p in s.true_prob_tox)})"
+            for s in scenarios if any(b < a for a, b in zip(s.true_prob_tox, s.true_prob_tox[1:]))]
 
 
-def write_report(run: RunResult, out, *, force: bool = False, timings: dict | None = None) -> Path:
+def input_files(study: Study) -> list[Path]:
+    """The files a run reads (the study file, prior fits it names): an output folder must
+    never contain them, since replacing the folder would delete them."""
+    files = []
+    if study.base_dir is not None and Path(study.source).is_file():
+        files.append(Path(study.source))
+    files += [Path(s.prior) for s in study.scenarios if s.prior not in (None, BUNDLED_PRIOR)]
+    return files
+
+
+def check_output(out, force: bool, study: Study | None = None) -> Path:
+    """Refuse, before simulating, an output that may not be (re)written (see
+    :mod:`dosefind.reports.output`)."""
+    from dosefind.reports.output import check_output as check
+
+    return check(out, force, inputs=input_files(study) if study is not None else ())
+
+
+def output_target(out, *, force: bool = False, study: Study | None = None, note: Callable | None = None):
+    """The checked, locked output folder of a run (:class:`dosefind.reports.output.ReportTarget`)."""
+    from dosefind.reports.output import ReportTarget
+
+    return ReportTarget(out, force=force, inputs=input_files(study) if study is not None else (), note=note)
+
+
+def write_report(run: RunResult, out, *, force: bool = False, timings: dict | None = None, target=None,
+                 progress: Callable | None = None) -> Path:
     """Write the report folder atomically: into a temporary sibling folder, then moved
-    into place (an existing folder is replaced only with ``force``)."""
+    into place.  An existing folder is replaced only with ``force`` and only if dosefind
+    wrote it.  ``target`` is an already entered :func:`output_target` (the CLI takes the
+    lock before simulating); without it the output is checked and locked here."""
     from dosefind.reports import write_all
 
-    out = check_output(Path(out), force)
-    parent = out.resolve().parent
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
-        write_all(run, tmp, timings=timings)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    def writer(tmp):
+        write_all(run, tmp, timings=timings, progress=progress)
+
+    if target is not None:
+        return target.write(writer)
+    with output_target(out, force=force, study=run.study) as t:
+        return t.write(writer)
 
 
 def run_study(study: Study, out, *, force: bool = False, progress: Callable | None = None,
-              workers: int = 1, load_seconds: float = 0.0) -> tuple[RunResult, Path]:
-    """Evaluate ``study`` and write its report folder to ``out``; returns both."""
-    check_output(Path(out), force)
-    run = evaluate(study, progress=progress, workers=workers)
-    if load_seconds:
-        run.timings = {"load_study": load_seconds, **run.timings}
-    path = write_report(run, out, force=force)
+              workers: int = 1, load_seconds: float = 0.0, note: Callable | None = None) -> tuple[RunResult, Path]:
+    """Evaluate ``study`` and write its report folder to ``out``; returns both.  The
+    output is checked and locked before anything is simulated."""
+    with output_target(out, force=force, study=study, note=note) as target:
+        run = evaluate(study, progress=progress, workers=workers)
+        if load_seconds:
+            run.timings = {"load_study": load_seconds, **run.timings}
+        path = write_report(run, out, force=force, target=target, progress=progress)
     return run, path

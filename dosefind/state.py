@@ -201,7 +201,8 @@ class TrialState:
             tried = [i for i, v in enumerate(n) if v > 0]
             cur = tried[-1] if tried else None
         else:
-            if not 1 <= int(current_dose) <= nd:
+            current_dose = _whole(current_dose, "current_dose")
+            if not 1 <= current_dose <= nd:
                 raise ValueError(f"current_dose must be between 1 and {nd}, got {current_dose}")
             cur = to_index(current_dose)
         return cls(nd, n, dlt, (), cur)
@@ -319,11 +320,14 @@ class TrialState:
 
 
 def _whole(v, name: str) -> int:
+    """A count or dose level as given: 3.7, 1.9, inf, nan and True are refused, never truncated."""
+    if isinstance(v, bool) or type(v).__name__ == "bool_":
+        raise ValueError(f"{name} must be a whole number, got {v!r}")
     try:
         f = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a whole number, got {v!r}") from None
-    if f != int(f):
+    if f != f or f in (float("inf"), float("-inf")) or f != int(f):
         raise ValueError(f"{name} must be a whole number, got {v!r}")
     if f < 0:
         raise ValueError(f"{name} must be >= 0, got {v!r}")

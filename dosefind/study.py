@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dosefind._validate import MAX_PATIENTS, boolean
 from dosefind.state import DoseLevels, format_amount
 
 __all__ = ["DesignSpec", "ScenarioSpec", "Study", "load_study", "parse_study", "default_study",
@@ -61,6 +62,9 @@ DEFAULT_PRIOR_ENDPOINT = "crs_grade3"
 PRIOR_SUMMARIES = ("mean", "median")
 METHODS = ("auto", "exact", "mc")
 BUNDLED_PRIOR = "bundled"
+#: The most simulated trials per design and scenario a study (or ``--n-trials``) may ask
+#: for: 10^9 already takes days; more exhausts memory rather than giving a better answer.
+MAX_N_TRIALS = 10**9
 
 
 # ---------------------------------------------------------------------------- objects
@@ -130,9 +134,9 @@ class Study:
 
         changes = {}
         if n_trials is not None:
-            changes["n_trials"] = _int(n_trials, "n_trials", minimum=1)
+            changes["n_trials"] = _int(n_trials, "n_trials", minimum=1, maximum=MAX_N_TRIALS, named=True)
         if seed is not None:
-            changes["seed"] = _int(seed, "seed", minimum=0)
+            changes["seed"] = _int(seed, "seed", minimum=0, named=True)
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -200,13 +204,18 @@ def _closest(word: str, choices) -> str:
     return f" (did you mean {m[0]!r}?)" if m else ""
 
 
-def _int(value, name: str, *, minimum: int | None = None) -> int:
+def _int(value, name: str, *, minimum: int | None = None, maximum: int | None = None, named: bool = False) -> int:
+    """A whole number; the message starts with ``name`` when ``named`` (otherwise the
+    caller's ``file: key:`` prefix names it)."""
+    who = f"{name} " if named else ""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             isinstance(value, float) and (not math.isfinite(value) or value != int(value))):
-        raise ValueError(f"must be a whole number, got {value!r}")
+        raise ValueError(f"{who}must be a whole number, got {value!r}")
     v = int(value)
     if minimum is not None and v < minimum:
-        raise ValueError(f"must be >= {minimum}, got {v}")
+        raise ValueError(f"{who}must be >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{who}must be <= {maximum:,}, got {v:,}")
     return v
 
 
@@ -244,7 +253,7 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     where = _Where(source)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")   # a byte-order mark (Windows editors) is not an error
     except UnicodeDecodeError:
         raise where.error("", "is not UTF-8 text; a study file is a TOML text file") from None
     try:
@@ -273,10 +282,11 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
             raise where.error(f"study.{key}", str(exc)) from None
 
     target = checked("target", _prob_open, req("target"))
-    max_n = checked("max_n", lambda v: _int(v, "max_n", minimum=1), req("max_n"))
-    n_trials = checked("n_trials", lambda v: _int(v, "n_trials", minimum=1), req("n_trials"))
+    max_n = checked("max_n", lambda v: _int(v, "max_n", minimum=1, maximum=MAX_PATIENTS), req("max_n"))
+    n_trials = checked("n_trials", lambda v: _int(v, "n_trials", minimum=1, maximum=MAX_N_TRIALS), req("n_trials"))
     seed = checked("seed", lambda v: _int(v, "seed", minimum=0), req("seed"))
-    cohort_size = checked("cohort_size", lambda v: _int(v, "cohort_size", minimum=1), st.get("cohort_size", 3))
+    cohort_size = checked("cohort_size", lambda v: _int(v, "cohort_size", minimum=1, maximum=MAX_PATIENTS),
+                          st.get("cohort_size", 3))
     title = checked("title", _str, st.get("title", "Dose-finding study"))
     description = checked("description", _str, st.get("description", ""))
     method = checked("method", _str, st.get("method", "auto"))
@@ -374,6 +384,7 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> lis
         allowed = set(DESIGN_COMMON_KEYS) | accepted | set(MODIFIER_KEYS)
         _unknown(where, key, tbl, allowed)
         options = {k: v for k, v in tbl.items() if k not in DESIGN_COMMON_KEYS}
+        _check_option_types(where, key, cls, options)
         kwargs = {k: v for k, v in common.items() if k in accepted and not (k == "max_n" and kind in RULE_BASED)}
         kwargs.update({k: v for k, v in options.items() if k in accepted})
         if "skeleton" in kwargs and isinstance(kwargs["skeleton"], dict):
@@ -392,6 +403,21 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> lis
                                                        if k in MODIFIER_KEYS and k not in accepted})
         out.append(DesignSpec(label=label, type=kind, options=options, design=design))
     return out
+
+
+def _check_option_types(where: _Where, key: str, cls, options: dict) -> None:
+    """Options whose default is true/false take only true/false (text such as "false" is
+    truthy and would switch the option on); trial sizes stay within MAX_PATIENTS."""
+    params = inspect.signature(cls.__init__).parameters
+    for k, v in options.items():
+        try:
+            if k in params and isinstance(params[k].default, bool):
+                boolean(v, k)
+            elif k in ("max_n", "n_cohorts", "cohort_size", "stop_at_n", "stop_when_n_at_dose") and not (
+                    isinstance(v, bool)) and isinstance(v, (int, float)) and v > MAX_PATIENTS:
+                raise ValueError(f"must be <= {MAX_PATIENTS:,} patients, got {v:g}")
+        except ValueError as exc:
+            raise where.error(f"{key}.{k}", str(exc)) from None
 
 
 SKELETON_KEYS = ("halfwidth", "prior_mtd", "nu", "model", "intercept")
@@ -433,6 +459,11 @@ def _apply_modifiers(where: _Where, key: str, design, mods: dict):
                     m = DontSkipDoses() if value else None
                 elif isinstance(value, dict):
                     _unknown(where, k, value, {"when_escalating", "when_deescalating"})
+                    for sub, flag in value.items():
+                        try:
+                            boolean(flag, sub)
+                        except ValueError as exc:
+                            raise where.error(f"{k}.{sub}", str(exc)) from None
                     m = DontSkipDoses(**value)
                 else:
                     raise ValueError(f"must be true/false or a table, got {value!r}")
@@ -488,9 +519,6 @@ def _parse_scenarios(where: _Where, items, num_doses: int, base_dir: Path | None
             for j, p in enumerate(curve, start=1):
                 if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
                     raise where.error(f"{key}.true_prob_tox[{j}]", f"must be a probability in [0, 1], got {p!r}")
-            if any(b < a for a, b in zip(curve, curve[1:])):
-                raise where.error(f"{key}.true_prob_tox",
-                                  f"must not decrease with dose (dose-finding assumes monotone toxicity), got {curve}")
             out.append(ScenarioSpec(name=name, description=desc, true_prob_tox=tuple(float(p) for p in curve)))
             continue
         prior = tbl["prior"]

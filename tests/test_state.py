@@ -124,3 +124,26 @@ def test_decisions_carry_typed_codes():
     assert ReasonCode("max_n").text == "maximum sample size reached"
     w = Decision.pause("waiting")
     assert w.action == "wait" and not w.stop and w.wait and w.next_dose is None
+
+
+# Issue 9: counts and dose levels are never truncated (3.7 patients used to become 3).
+@pytest.mark.parametrize("n, dlt, current, match", [
+    ([3.7, 3], [0, 1], None, "n must be a whole number"),
+    ([3, 3], [0.9, 1], None, "dlt must be a whole number"),
+    ([float("inf"), 3], [0, 1], None, "n must be a whole number"),
+    ([float("nan"), 3], [0, 1], None, "n must be a whole number"),
+    ([True, 3], [0, 1], None, "n must be a whole number"),
+    ([3, 3], [0, 1], 1.9, "current_dose must be a whole number"),
+    ([3, 3], [0, 1], 3, "current_dose must be between 1 and 2"),
+])
+def test_counts_are_not_truncated(n, dlt, current, match):
+    with pytest.raises(ValueError, match=match):
+        TrialState.from_counts(n, dlt, current_dose=current)
+
+
+def test_records_are_not_truncated():
+    with pytest.raises(ValueError, match="dose must be a whole number"):
+        TrialState.from_records([1, 1.9], [0, 0], num_doses=3)
+    with pytest.raises(ValueError, match="dlt must be a whole number"):
+        TrialState.from_records([1, 1], [0, 0.9], num_doses=3)
+    assert TrialState.from_counts([3.0, 6.0], [0.0, 1.0], current_dose=2.0).n_at_dose == (3, 6)

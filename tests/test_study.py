@@ -87,8 +87,25 @@ def edit(old, new):
      "designs[2] (CRM)", "skeleton must be strictly increasing"),
     (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.1, 1.5, 0.4]"),
      "scenarios[1] (a).true_prob_tox[2]", "must be a probability"),
-    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.3, 0.2, 0.4]"),
-     "scenarios[1] (a).true_prob_tox", "must not decrease"),
+    # Issue 9: text booleans are refused (text "false" is truthy and switched options on).
+    (edit('type = "boin"', 'type = "boin"\nextrasafe = "false"'), "designs[1] (BOIN).extrasafe",
+     "must be true or false"),
+    (edit('type = "boin"', 'type = "3+3"\nexpand_lower = "false"\n\n[[designs]]\ntype = "boin"'),
+     "designs[1] (3+3).expand_lower", "must be true or false"),
+    (edit('type = "boin"', 'type = "boin"\ndont_skip_doses = {when_escalating = "no"}'),
+     "designs[1] (BOIN).dont_skip_doses.when_escalating", "must be true or false"),
+    # Issue 9: sizes no trial has are refused with the key named (no memory blow-up).
+    (GOOD.replace("max_n = 12", "max_n = 1e9"), "study.max_n", "must be <= 10,000"),
+    (GOOD.replace("n_trials = 100", "n_trials = 1e20"), "study.n_trials", "must be <= 1,000,000,000"),
+    (GOOD.replace("n_trials = 100", "n_trials = 0"), "study.n_trials", "must be >= 1, got 0"),
+    (GOOD.replace("n_trials = 100", "n_trials = 3.7"), "study.n_trials", "must be a whole number"),
+    (GOOD.replace("n_trials = 100", "n_trials = nan"), "study.n_trials", "must be a whole number"),
+    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.1, nan, 0.4]"),
+     "scenarios[1] (a).true_prob_tox[2]", "must be a probability"),
+    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.1, inf, 0.4]"),
+     "scenarios[1] (a).true_prob_tox[2]", "must be a probability"),
+    (GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.1, -0.2, 0.4]"),
+     "scenarios[1] (a).true_prob_tox[2]", "must be a probability"),
     (edit('type = "boin"', 'type = "boin"\ntarget = 0.3'), "designs[1] (BOIN).target", "set once for the whole study"),
     (edit('type = "boin"', 'type = "boin"\nstop_at_n = 0'), "designs[1] (BOIN).stop_at_n", "must be >= 1"),
     (GOOD + '\n[[scenarios]]\nname = "a"\ntrue_prob_tox = [0.1, 0.2, 0.3]\n', "scenarios[2].name", "used by another"),
@@ -112,6 +129,37 @@ def test_errors_name_file_key_and_problem(tmp_path, text, key, problem):
     assert msg.startswith(f"{path}: "), msg
     assert f": {key}: " in msg or (key == "" and "not valid TOML" in msg), msg
     assert problem in msg, msg
+
+
+def test_decreasing_curve_is_allowed_and_noted():
+    """Issue 9: one rule for `simulate` and the study file: a true curve may decrease with
+    dose (R BOIN's get.oc, R/get.oc.R, takes any p.true without a monotonicity check); the
+    run notes it."""
+    from dosefind.runner import _scenario_notes, resolve_scenarios
+
+    s = parse_study(GOOD.replace("true_prob_tox = [0.1, 0.25, 0.4]", "true_prob_tox = [0.3, 0.2, 0.4]"))
+    assert s.scenarios[0].true_prob_tox == (0.3, 0.2, 0.4)
+    scen, _, _ = resolve_scenarios(s)
+    assert _scenario_notes(scen) == ["scenario 'a': the true DLT rate decreases with dose somewhere (0.3, 0.2, 0.4)"]
+    assert _scenario_notes(resolve_scenarios(parse_study(GOOD))[0]) == []
+
+
+def test_overrides_name_the_parameter():
+    s = parse_study(GOOD)
+    with pytest.raises(ValueError, match=r"^n_trials must be >= 1, got 0$"):
+        s.with_overrides(n_trials=0)
+    with pytest.raises(ValueError, match=r"^n_trials must be <= 1,000,000,000"):
+        s.with_overrides(n_trials=10**20)
+
+
+def test_byte_order_mark_is_accepted():
+    assert parse_study("\ufeff" + GOOD).target == 0.25
+
+
+def test_real_booleans_still_work():
+    s = parse_study(GOOD.replace('type = "boin"', 'type = "boin"\nextrasafe = true\n'
+                                                     'dont_skip_doses = {when_escalating = false}'))
+    assert s.designs[0].options["extrasafe"] is True
 
 
 def test_missing_file_and_folder(tmp_path):

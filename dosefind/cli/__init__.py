@@ -3,12 +3,22 @@
 Commands live in small modules of this package and are loaded only when called, so
 ``dosefind --help`` starts fast and PyMC is imported only by ``dosefind priors``.
 Commands parse options, call the library and print; nothing else happens here.
-A user error (bad value, missing file) prints one line ``Error: ...`` and exits 2.
+
+Errors: a bad option value (click's usage errors) prints one line ``Error: ...`` and exits
+2, like the library's errors: the library raises ``ValueError`` (bad value), ``OSError`` (missing file,
+read-only or full disk, ...) or ``StateSpaceTooLarge``; each becomes one line
+``Error: ...`` and exit status 2.  Any other exception is a bug in dosefind: it becomes
+one line ``Internal error: ...`` (exit status 1) asking for a report, and
+``dosefind --debug COMMAND ...`` (or ``DOSEFIND_DEBUG=1``) shows the traceback instead.
+Warnings print as one line ``Warning: ...`` on stderr; ``--quiet`` silences them.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import warnings
 
 import click
 
@@ -32,9 +42,34 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+class InternalError(click.ClickException):
+    """A bug in dosefind (an exception the library does not raise on purpose): exit code 1."""
+
+    exit_code = 1
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file=None) -> None:
+        click.echo(f"Internal error: {self.format_message()}", err=True)
+
+
+def _user_error_types() -> tuple:
+    """Exceptions that describe a problem with the user's input or machine, not a bug."""
+    types = [ValueError, OSError, MemoryError, TypeError, KeyError]
+    engine = sys.modules.get("dosefind.simulations.exact")
+    if engine is not None and hasattr(engine, "StateSpaceTooLarge"):
+        types.append(engine.StateSpaceTooLarge)
+    return tuple(types)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"Warning: {_one_line(message)}", err=True)
+
+
 class LazyGroup(click.Group):
     """A click group whose sub-commands are imported on first use, and which turns the
-    library's ValueError/TypeError/FileNotFoundError into a one-line error."""
+    library's errors into one line (see the module docstring)."""
 
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,22 +88,46 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
-            raise UserError(_one_line(exc)) from None
+        debug = bool(ctx.params.get("debug")) or os.environ.get("DOSEFIND_DEBUG", "") not in ("", "0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line
+            try:
+                return super().invoke(ctx)
+            except click.UsageError as exc:
+                # One line, like every other error; --help still explains the options.
+                where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+                raise UserError(_one_line(exc.format_message()) + where) from None
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+                raise
+            except Exception as exc:
+                if debug:
+                    raise
+                if isinstance(exc, _user_error_types()):
+                    raise UserError(_one_line(exc)) from None
+                raise InternalError(f"{type(exc).__name__}: {_one_line(exc)}. This is a bug in dosefind; "
+                                    "please report it with the command you ran (run it again as "
+                                    "`dosefind --debug ...` to see the traceback).") from None
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc) -> str:
+    if isinstance(exc, MemoryError):
+        return "ran out of memory; ask for fewer simulated trials (--n-trials) or a smaller trial"
+    if isinstance(exc, OSError) and exc.strerror:   # raised by the OS, e.g. "[Errno 28] No space left..."
+        where = f": {exc.filename}" if exc.filename else ""
+        return " ".join(f"{exc.strerror}{where}".split())
     msg = str(exc).strip() or type(exc).__name__
+    if type(exc).__name__ == "StateSpaceTooLarge":
+        msg = msg.replace("method='mc'", "--method mc (or auto)")
     if isinstance(exc, KeyError):
-        msg = msg.strip("'\"")
+        msg = f"missing key {msg}" if msg.startswith(("'", '"')) else msg.strip("'\"")
     return " ".join(msg.split())
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dosefind")
-def main():
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error (a bug) instead of one line.")
+def main(debug):
     """Design and simulate dose-finding trials (3+3, BOIN, CRM).
 
     Run `dosefind run` for the bundled CD7 CAR-T phase I evaluation, or

@@ -14,16 +14,25 @@ FORMATS = click.Choice(["table", "json"])
 
 # --------------------------------------------------------------------------- helpers
 def _parse_ints(text: str | None, name: str) -> list[int] | None:
+    """'3,6,3' -> [3, 6, 3]; 3.7, inf and nan are refused, naming the value (negative
+    counts are refused by TrialState)."""
+    import math
+
     if text is None:
         return None
     parts = [p for p in str(text).replace(",", " ").split() if p]
-    try:
-        vals = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"--{name} must be comma-separated whole numbers, got {text!r}") from None
-    if not vals or any(v != int(v) for v in vals):
+    if not parts:
         raise ValueError(f"--{name} must be comma-separated whole numbers, got {text!r}")
-    return [int(v) for v in vals]
+    out = []
+    for k, p in enumerate(parts, start=1):
+        try:
+            v = float(p)
+        except ValueError:
+            raise ValueError(f"--{name} must be comma-separated whole numbers, got {text!r}") from None
+        if not math.isfinite(v) or v != int(v):
+            raise ValueError(f"--{name}: value {k} ({p}) is not a whole number; counts are whole patients")
+        out.append(int(v))
+    return out
 
 
 def _trial_state(outcomes, data, n, dlt, current_dose, num_doses):
@@ -65,7 +74,9 @@ def _trial_inputs(func):
     for opt in reversed([
         click.option("--outcomes", default=None, help='Outcome string, e.g. "1NNN 2NTT" (dose level, then N/T per patient).'),
         click.option("--data", type=click.Path(dir_okay=False), default=None,
-                     help="CSV with one row per patient (columns dose, dlt) or per dose (dose, n, dlt)."),
+                     help="CSV with one row per patient (columns dose, dlt, optional cohort) or per dose (dose, "
+                          "n, dlt). Every cell a whole number; a blank cell (also a blank cohort) is an error "
+                          "naming its row."),
         click.option("--n", "n_text", default=None, help="Patients per dose, e.g. 3,6,3,0,0."),
         click.option("--dlt", "dlt_text", default=None, help="DLTs per dose, e.g. 0,1,2,0,0."),
         click.option("--current-dose", type=int, default=None,

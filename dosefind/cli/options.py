@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["DESIGNS", "build_design", "design_options", "parse_probabilities"]
+__all__ = ["DESIGNS", "N_TRIALS", "WholeNumber", "build_design", "design_options", "parse_probabilities"]
 
 DESIGNS = ("boin", "crm", "3+3")
 
@@ -37,6 +37,52 @@ _APPLIES = {
     "crm_method": ("crm",), "estimate": ("crm",), "restrict": ("crm",), "stop_tox_cutoff": ("crm",),
     "conf_level": ("crm",),
 }
+
+
+#: Options that are true/false: a text such as "no" must not switch them on.
+BOOLEAN_OPTIONS = ("extrasafe", "bound_mtd", "expand_lower", "expand_top", "restrict")
+
+
+class WholeNumber(click.ParamType):
+    """A whole number within bounds, written as ``10000``, ``10_000`` or ``1e4`` (3.7, inf,
+    nan and out-of-range values are refused with a message naming the parameter)."""
+
+    name = "integer"
+
+    def __init__(self, key: str, minimum: int, maximum: int):
+        self.key, self.minimum, self.maximum = key, minimum, maximum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            v = value
+        else:
+            text = str(value).strip().replace("_", "")
+            try:
+                v = int(text)
+            except ValueError:
+                try:
+                    f = float(text)
+                except ValueError:
+                    self.fail(f"{self.key} must be a whole number, got {value!r}", param, ctx)
+                if f != f or f in (float("inf"), float("-inf")) or f != int(f):
+                    self.fail(f"{self.key} must be a whole number, got {value!r}", param, ctx)
+                v = int(f)
+        if v < self.minimum:
+            self.fail(f"{self.key} must be >= {self.minimum}, got {v}", param, ctx)
+        if v > self.maximum:
+            self.fail(f"{self.key} must be <= {self.maximum:,} (a larger number of simulated trials does not "
+                      f"fit in memory or time), got {v:,}", param, ctx)
+        return v
+
+
+def _n_trials_type():
+    from dosefind.study import MAX_N_TRIALS
+
+    return WholeNumber("n_trials", 1, MAX_N_TRIALS)
+
+
+#: ``--n-trials``: 1 to :data:`dosefind.study.MAX_N_TRIALS`.
+N_TRIALS = _n_trials_type()
 
 
 def parse_probabilities(text, name: str) -> list[float]:
@@ -104,6 +150,21 @@ def design_options(func):
     return func
 
 
+def _check_sizes(given: dict) -> None:
+    """Booleans are booleans; trial sizes stay within :data:`dosefind._validate.MAX_PATIENTS`."""
+    from dosefind._validate import MAX_PATIENTS, boolean, integer
+
+    for k in BOOLEAN_OPTIONS:
+        if k in given:
+            given[k] = boolean(given[k], k)
+    for k in ("cohort_size", "cohorts", "max_n"):
+        if k in given:
+            given[k] = integer(given[k], k, minimum=1, maximum=MAX_PATIENTS)
+    size = given.get("cohorts", 0) * given.get("cohort_size", 1)
+    if "cohorts" in given and size > MAX_PATIENTS:
+        raise ValueError(f"cohorts x cohort_size must be <= {MAX_PATIENTS:,} patients, got {size:,}")
+
+
 def build_design(design_name: str | None, *, require_size: bool = True, **options):
     """Build a design from the (CLI) options; None values are left to the design's defaults.
 
@@ -135,6 +196,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
         raise ValueError(f"{flags} do{'es' if len(wrong) == 1 else ''} not apply to --design {name}")
     if "cohorts" in given and "max_n" in given:
         raise ValueError("give either --cohorts or --max-n, not both")
+    _check_sizes(given)
 
     if name == "boin":
         if "target" not in given:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from dosefind.cli.options import N_TRIALS
+
 DEFAULT_OUT = "dosefind-report"
 
 
@@ -16,59 +18,58 @@ DEFAULT_OUT = "dosefind-report"
 @click.argument("study", required=False, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help=f"Output folder (default ./{DEFAULT_OUT}; with --format json, written only if given).")
-@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing output folder, if dosefind wrote it (a folder holding other files is "
+                   "never replaced).")
 @click.option("--format", "fmt", type=click.Choice(["report", "json"]), default="report", show_default=True,
               help="json: print the full results to stdout (for pipelines).")
-@click.option("--n-trials", type=int, default=None, help="Override the study's n_trials (e.g. a quick look).")
+@click.option("--n-trials", type=N_TRIALS, default=None,
+              help="Override the study's n_trials (e.g. a quick look; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes for Monte Carlo simulation.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress, no warnings and no summary line.")
 def run(study, out, force, fmt, n_trials, seed, workers, quiet):
     """Evaluate every design of a study file on every scenario and write the report.
 
     Without STUDY, runs the bundled CD7 CAR-T phase I study.  Writes OUT/report.html,
-    OUT/protocol.md, OUT/tables/, OUT/figures/ and OUT/manifest.json; an existing OUT is
-    replaced only with --force.  `dosefind init study.toml` writes a template.
+    OUT/protocol.md, OUT/tables/, OUT/figures/ and OUT/manifest.json.  Before simulating,
+    the output is checked (an existing OUT is replaced only with --force, and only if
+    dosefind wrote it; OUT must not be the current folder or hold the study file) and
+    locked against a second run into the same OUT.  Progress goes to stderr: a bar on a
+    terminal, plain lines otherwise.  `dosefind init study.toml` writes a template.
     """
-    from dosefind.runner import check_output, evaluate, write_report
+    import contextlib
+    import warnings
+
+    from dosefind.cli.progress import Progress
+    from dosefind.runner import evaluate, output_target, write_report
     from dosefind.study import default_study, load_study
 
+    if quiet:
+        warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     spec = load_study(study) if study is not None else default_study()
     spec = spec.with_overrides(n_trials=n_trials, seed=seed)
     load_seconds = time.perf_counter() - t0
     write = fmt == "report" or out is not None
     out = Path(DEFAULT_OUT) if out is None else out
-    if write:
-        check_output(out, force)
 
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
+    def note(msg):
+        if not quiet:
+            click.echo(f"Note: {msg}", err=True)
 
-        total = len(spec.designs) * len(spec.scenarios)
-        bar = tqdm(total=total, unit="sim", file=sys.stderr, dynamic_ncols=True, leave=False, disable=None,
-                   desc="preparing scenarios", bar_format="{desc:<40.40} {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}]")
-
-    def progress(done, total, label):
-        if bar is None:
-            return
-        if done < total and bar.n == done:
-            bar.set_description_str(label)
-        bar.update(done - bar.n)
-
-    try:
+    target = output_target(out, force=force, study=spec, note=note) if write else contextlib.nullcontext()
+    with target as locked, Progress(enabled=not quiet) as progress:
         result = evaluate(spec, progress=progress, workers=workers)
-    finally:
-        if bar is not None:
-            bar.close()
-    result.timings = {"load_study": load_seconds, **result.timings}
-    path = write_report(result, out, force=force) if write else None
+        result.timings = {"load_study": load_seconds, **result.timings}
+        path = write_report(result, out, force=force, target=locked, progress=progress) if write else None
     elapsed = time.perf_counter() - t0
 
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
     if not quiet:
+        for w in result.warnings:
+            click.echo(f"Warning: {w}", err=True)
         methods = {oc.method for oc in result.results.values()}
         how = ("exact calculation" if methods == {"exact"}
                else f"{spec.n_trials:,} simulated trials each" if methods == {"mc"}

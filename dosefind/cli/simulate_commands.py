@@ -9,16 +9,65 @@ from pathlib import Path
 
 import click
 
-from dosefind.cli.options import build_design, design_options, parse_probabilities
+from dosefind.cli.options import N_TRIALS, build_design, design_options, parse_probabilities
 
 FORMATS = ("table", "csv", "json", "markdown")
 
+#: Keys a ``compare --config`` file may hold at its top level.
+CONFIG_KEYS = {
+    "designs": "one [designs.NAME] table per design",
+    "scenarios": "a list of true DLT curves",
+    "scenarios_csv": "a long-format scenario CSV (scenario,dose,true_prob_tox)",
+    "n_trials": "simulated trials per design and scenario",
+    "seed": "random seed",
+    "method": "auto, exact or mc",
+    "workers": "processes",
+    "target": "target DLT rate defining the correct dose",
+    "acceptable": "[low, high] band of true DLT rates counted as correct",
+}
 
-def _progress(flag, n_trials) -> bool:
-    """--progress/--no-progress, or by default a bar for long runs when stderr is a terminal."""
+
+#: From this many trials the engine's own bar (trials done, ETA) is shown on a terminal: it
+#: advances once per block of 50,000 trials, so below that it would sit at 0% throughout.
+ENGINE_BAR_TRIALS = 100_000
+
+
+def _progress(flag, quiet, n_trials) -> bool:
+    """The engine's bar: --progress/--no-progress, or by default for long runs on a terminal."""
+    if quiet:
+        return False
     if flag is not None:
         return flag
-    return (n_trials or 0) >= 200_000 and sys.stderr.isatty()
+    return sys.stderr.isatty() and (n_trials or 0) >= ENGINE_BAR_TRIALS
+
+
+def _feedback(quiet, flag, bar: bool):
+    """Without the engine's bar: on a terminal a one-step bar whose clock keeps moving;
+    otherwise plain 'still running' lines once the command has run a few seconds."""
+    import contextlib
+
+    from dosefind.cli.progress import Progress
+
+    if quiet or bar or flag is False:
+        return contextlib.nullcontext(lambda *a: None)
+    return Progress(enabled=True, only_slow=True)
+
+
+def _quiet(quiet) -> None:
+    if quiet:
+        import warnings
+
+        warnings.simplefilter("ignore")
+
+
+def _monotone_note(curves, quiet) -> None:
+    if quiet:
+        return
+    for c in curves:
+        c = list(c)
+        if any(b < a for a, b in zip(c, c[1:])):
+            click.echo(f"Note: the true DLT rate decreases with dose somewhere ({', '.join(f'{p:g}' for p in c)}); "
+                       "simulated as given", err=True)
 
 
 def _acceptable(text):
@@ -90,38 +139,70 @@ def _print_oc(oc, fmt):
 @click.command()
 @design_options
 @click.option("--true-tox", required=True, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45.")
-@click.option("--n-trials", type=int, default=10_000, show_default=True, help="Simulated trials (Monte Carlo).")
+@click.option("--n-trials", type=N_TRIALS, default=10_000, show_default=True,
+              help="Simulated trials (Monte Carlo; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: fresh; reported in the output).")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
               help="Exact probability propagation, Monte Carlo, or exact when the state space is small.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes (identical result for any N).")
 @click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: long runs on a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar of the simulated trials on stderr (default: for 100,000 trials or more on a "
+                   "terminal; otherwise a clock on a terminal, or a line every 10 s elsewhere).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable, progress, fmt, **options):
-    """Operating characteristics of one design on one true dose-toxicity scenario."""
+def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable, progress, quiet, fmt, **options):
+    """Operating characteristics of one design on one true dose-toxicity scenario.
+
+    The true curve may decrease with dose (a note says so); the study file follows the
+    same rule.
+    """
     from dosefind.simulations import simulate as run
 
+    _quiet(quiet)
     probs = parse_probabilities(true_tox, "--true-tox")
     if options.get("num_doses") is None:
         options["num_doses"] = len(probs)
     options, target = _split_target(design_name, options)
     design = build_design(design_name, **options)
-    oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers,
-             progress=_progress(progress, n_trials),
-             target=target, acceptable=_acceptable(acceptable))
+    _monotone_note([probs], quiet)
+    bar = _progress(progress, quiet, n_trials)
+    with _feedback(quiet, progress, bar) as feedback:
+        feedback("simulations", 0, 1, f"{design.name}, {n_trials:,} trials" if method != "exact" else design.name)
+        oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=bar,
+                 target=target, acceptable=_acceptable(acceptable))
+        feedback("simulations", 1, 1, "")
     _print_oc(oc, fmt)
 
 
 def _read_config(path):
+    import difflib
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"config file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a TOML config file")
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        cfg = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: is not UTF-8 text; a config file is a TOML text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    for key in cfg:
+        if key not in CONFIG_KEYS:
+            m = difflib.get_close_matches(key, list(CONFIG_KEYS), n=1)
+            hint = f" (did you mean {m[0]!r}?)" if m else ""
+            raise ValueError(f"{path}: unknown key {key!r}{hint}; allowed keys: {', '.join(sorted(CONFIG_KEYS))}")
+    return cfg
+
+
+def _config_value(cfg, path, key, check):
+    """A config value through a library check, the message naming the file and key."""
+    try:
+        return check(cfg[key])
+    except ValueError as exc:
+        raise ValueError(f"{path}: {key}: {exc}") from None
 
 
 def _config_scenarios(cfg, base: Path):
@@ -150,7 +231,10 @@ def _config_designs(cfg, num_doses):
         spec.setdefault("num_doses", num_doses)
         if str(kind).lower() == "3+3":
             spec.pop("target", None)
-        out[str(label)] = build_design(kind, **spec)
+        try:
+            out[str(label)] = build_design(kind, **spec)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"[designs.{label}]: {exc}") from None
     return out
 
 
@@ -158,23 +242,41 @@ def _config_designs(cfg, num_doses):
 @click.option("--config", "config_path", required=True, help="TOML file with [designs.*] and scenarios.")
 @click.option("--true-tox", multiple=True, help="A scenario (repeatable); overrides the config's scenarios.")
 @click.option("--scenarios", "scenarios_csv", default=None, help="Long-format scenario CSV (scenario,dose,true_prob_tox).")
-@click.option("--n-trials", type=int, default=None, help="Simulated trials per design and scenario (config or 10000).")
+@click.option("--n-trials", type=N_TRIALS, default=None,
+              help="Simulated trials per design and scenario (config or 10000; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Random seed (config, or fresh).")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
               help="Engine (default mc, so every design sees the same simulated patients).")
 @click.option("--workers", type=int, default=None, help="Processes (identical result for any N).")
 @click.option("--target", type=float, default=None, help="Target DLT rate defining the correct dose.")
 @click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
-@click.option("--progress/--no-progress", default=None)
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar of the simulated trials on stderr (default: for 100,000 trials or more on a "
+                   "terminal; otherwise a clock on a terminal, or a line every 10 s elsewhere).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, workers, target, acceptable, progress, fmt):
-    """Compare designs on scenarios with the same simulated patients."""
+def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, workers, target, acceptable, progress,
+            quiet, fmt):
+    """Compare designs on scenarios with the same simulated patients.
+
+    The config file's keys: designs, scenarios, scenarios_csv, n_trials, seed, method,
+    workers, target, acceptable; any other key is an error.
+    """
     import pandas as pd
 
+    from dosefind._validate import integer
     from dosefind.simulations import compare as run
     from dosefind.simulations.scenarios import as_scenarios
+    from dosefind.study import MAX_N_TRIALS
 
+    _quiet(quiet)
     cfg = _read_config(config_path)
+    if "n_trials" in cfg:
+        cfg["n_trials"] = _config_value(cfg, config_path, "n_trials",
+                                        lambda v: integer(v, "n_trials", minimum=1, maximum=MAX_N_TRIALS))
+    for key, low in (("seed", 0), ("workers", 1)):
+        if key in cfg:
+            cfg[key] = _config_value(cfg, config_path, key, lambda v, k=key, lo=low: integer(v, k, minimum=lo))
     base = Path(config_path).parent
     if true_tox:
         scen = as_scenarios([parse_probabilities(t, "--true-tox") for t in true_tox])
@@ -188,13 +290,18 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, worker
     acc = _acceptable(acceptable) if acceptable is not None else (
         tuple(cfg["acceptable"]) if "acceptable" in cfg else None)
     n_trials = n_trials if n_trials is not None else cfg.get("n_trials", 10_000)
-    result = run(designs, scen,
-                 n_trials=n_trials,
-                 seed=seed if seed is not None else cfg.get("seed"),
-                 method=method or cfg.get("method", "mc"),
-                 workers=workers if workers is not None else cfg.get("workers", 1),
-                 target=target if target is not None else cfg.get("target"),
-                 acceptable=acc, progress=_progress(progress, n_trials * len(designs) * len(scen)))
+    _monotone_note([s.true_prob_tox for s in scen], quiet)
+    bar = _progress(progress, quiet, n_trials)
+    with _feedback(quiet, progress, bar) as feedback:
+        feedback("simulations", 0, 1, f"{len(designs)} designs x {len(scen)} scenarios")
+        result = run(designs, scen,
+                     n_trials=n_trials,
+                     seed=seed if seed is not None else cfg.get("seed"),
+                     method=method or cfg.get("method", "mc"),
+                     workers=workers if workers is not None else cfg.get("workers", 1),
+                     target=target if target is not None else cfg.get("target"),
+                     acceptable=acc, progress=bar)
+        feedback("simulations", 1, 1, "")
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

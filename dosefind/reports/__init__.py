@@ -12,34 +12,44 @@ from pathlib import Path
 __all__ = ["write_all"]
 
 
-def write_all(run, folder, *, timings: dict | None = None) -> Path:
+def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Path:
     """Write ``report.html``, ``protocol.md``, ``tables/``, ``figures/`` and
-    ``manifest.json`` of ``run`` into ``folder`` (which must exist)."""
+    ``manifest.json`` of ``run`` into ``folder`` (which must exist).
+
+    ``progress(phase, done, total, label)`` is called for the phases ``"tables"``,
+    ``"figures"`` (once per figure) and ``"writing"``."""
     from dosefind import __version__
     from dosefind.reports.figures import build_figures
     from dosefind.reports.html import render_html
     from dosefind.reports.manifest import build_manifest
     from dosefind.reports.protocol import render_protocol, summary_lines
-    from dosefind.reports.tables import build_tables, to_markdown
+    from dosefind.reports.tables import build_tables, md_text, to_markdown
     from dosefind.runner import _now
+
+    def tell(phase, done, total, label=""):
+        if progress is not None:
+            progress(phase, done, total, label)
 
     folder = Path(folder)
     t0 = time.perf_counter()
+    tell("tables", 0, 1, "building tables")
     tables = build_tables(run)
     (folder / "tables").mkdir()
     for t in tables:
         t.data.to_csv(folder / "tables" / f"{t.name}.csv", index=False)
-        md = f"**{t.title}**\n\n{to_markdown(t.display)}\n"
+        md = f"**{md_text(t.title)}**\n\n{to_markdown(t.display)}\n"
         if t.caption:
-            md += f"\n{t.caption}\n"
+            md += f"\n{md_text(t.caption)}\n"
         (folder / "tables" / f"{t.name}.md").write_text(md, encoding="utf-8")
+    tell("tables", 1, 1, f"{len(tables)} tables")
     t1 = time.perf_counter()
-    figures = build_figures(run, tables)
+    figures = build_figures(run, tables, progress=lambda done, total, label: tell("figures", done, total, label))
     (folder / "figures").mkdir()
     for f in figures:
         (folder / "figures" / f"{f.name}.png").write_bytes(f.png)
         (folder / "figures" / f"{f.name}.svg").write_bytes(f.svg)
     t2 = time.perf_counter()
+    tell("writing", 0, 1, "report.html, protocol.md, results.json")
     lines = summary_lines(run, tables)
     (folder / "report.html").write_text(render_html(run, tables, figures, version=__version__, summary_lines=lines),
                                         encoding="utf-8")
@@ -53,4 +63,5 @@ def write_all(run, folder, *, timings: dict | None = None) -> Path:
 
     manifest = build_manifest(run, folder, version=__version__)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    tell("writing", 1, 1, "done")
     return folder

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from dosefind.reports.tables import unique_slugs
 from dosefind.state import format_amount
 
 __all__ = ["render_html"]
@@ -131,8 +132,9 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
         parts.append(f"<p>{escape(line)}</p>")
     for t in by_group.get("comparison", []):
         parts.append(_table_html(t, first_col_left=2))
-    if "comparison" in figs:
-        parts.append(_figure_html(figs["comparison"]))
+    for f in figures:
+        if f.name == "comparison" or f.name.startswith("comparison-"):
+            parts.append(_figure_html(f))
     if run.warnings:
         parts.append('<div class="note"><b>Notes from the run:</b> ' +
                      "; ".join(escape(w) for w in run.warnings) + "</div>")
@@ -140,8 +142,9 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     # Designs
     parts.append('<section id="designs"><h2>Designs</h2>')
     design_tabs = by_group.get("design", [])
+    ids = unique_slugs(spec.label for spec in run.designs)
     for spec in run.designs:
-        parts.append(f'<div class="design" id="design-{escape(spec.label)}"><h3>{escape(spec.label)}</h3>')
+        parts.append(f'<div class="design" id="design-{escape(ids[spec.label])}"><h3>{escape(spec.label)}</h3>')
         parts.append(f"<p>{escape(spec.design.describe())}</p>")
         parts.append('<div class="tables">')
         for t in design_tabs:

@@ -10,14 +10,16 @@ of a number happens in one place, :func:`fmt`, so the three outputs cannot disag
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from dosefind.state import format_amount
 
-__all__ = ["Table", "fmt", "fmt_pm", "slug", "build_tables", "study_tables", "design_tables",
+__all__ = ["Table", "fmt", "fmt_pm", "slug", "unique_slugs", "md_text", "build_tables", "study_tables", "design_tables",
            "scenario_tables", "comparison_table", "to_markdown"]
 
 #: Decimals used in every displayed table.
@@ -54,19 +56,75 @@ def fmt_pm(value, se, digits: int = 1, exact: bool = False) -> str:
     return f"{s} ({fmt(se, digits)})"
 
 
+#: Longest slug kept before a hash suffix shortens it (file names stay far below 255 bytes).
+SLUG_MAX = 48
+
+
 def slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower()
-    return s or "x"
+    """A readable file-name stem: letters and digits of any script kept (NFKC, case-folded,
+    so file systems that ignore case agree), every other run of characters one '-'.
+    ``"BOIN α"`` -> ``"boin-α"``, ``"低毒性"`` -> ``"低毒性"``.  Distinct names can share a
+    slug (``"s1"``, ``"S1 "``): :func:`unique_slugs` tells them apart."""
+    return _full_slug(text)[:SLUG_MAX].strip("-") or "x"
+
+
+def _full_slug(text: str) -> str:
+    text = unicodedata.normalize("NFKC", str(text)).casefold()
+    kept = "".join(c if (c.isalnum() or unicodedata.category(c).startswith("M")) and c != "_" else "-"
+                   for c in text)
+    return re.sub(r"-+", "-", kept).strip("-")
+
+
+def _hash(name: str, k: int = 6) -> str:
+    return hashlib.sha256(str(name).encode("utf-8")).hexdigest()[:k]
+
+
+def unique_slugs(names) -> dict:
+    """name -> slug, distinct for distinct names.  Names whose slugs clash (or were
+    shortened) get a stable suffix: the first hex digits of the SHA-256 of the name."""
+    names = list(dict.fromkeys(names))
+    base = {n: slug(n) for n in names}
+    count = {}
+    for s in base.values():
+        count[s] = count.get(s, 0) + 1
+    for k in (6, 12, 64):
+        out = {n: (f"{s}-{_hash(n, k)}" if count[s] > 1 or len(_full_slug(n)) > SLUG_MAX else s)
+               for n, s in base.items()}
+        if len(set(out.values())) == len(out):
+            return out
+    raise AssertionError("SHA-256 prefixes of distinct names collided")  # pragma: no cover
+
+
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(#?\w+;)")
+_MD_BLOCK_START = re.compile(r"^(\s*(?:\d+)?)([#>+=.)-])")
+
+
+def md_text(value, *, block: bool = False) -> str:
+    """User text made inert in Markdown: one line, raw HTML made text (``<b>`` and ``&amp;``
+    show as typed: a ``<`` that could open a tag and a ``&`` that could start an entity are
+    written as entities), Markdown control characters (``| * _ ` [ ] ~ \\``) backslash-escaped.
+    ``block=True`` also escapes what would start a heading, quote or list at the start of a
+    paragraph.  The text renders exactly as the user wrote it."""
+    s = " ".join(str(value).split())
+    # Only what Markdown would read as HTML is escaped, so "<= 2 DLTs" and "R&D" stay readable.
+    s = _ENTITY.sub(r"&amp;\1", s)
+    s = _TAG_START.sub("&lt;", s)
+    s = _MD_INLINE.sub(r"\\\1", s)
+    if block:
+        s = _MD_BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    return s
 
 
 def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
+    """A GitHub-flavoured Markdown table (no extra dependency); every cell through
+    :func:`md_text`."""
     cols = [str(c) for c in df.columns]
-    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(esc(c) for c in cols) + " |",
+    lines = ["| " + " | ".join(md_text(c) for c in cols) + " |",
              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|"]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(esc(v) for v in row) + " |")
+        lines.append("| " + " | ".join(md_text(v) for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -120,12 +178,13 @@ def study_tables(run) -> list[Table]:
 def design_tables(run) -> list[Table]:
     """The designs' own decision tables, as the runner collected them from the designs."""
     out = []
+    slugs = unique_slugs(spec.label for spec in run.designs)
     for spec in run.designs:
         for name, title, df in run.decision_tables.get(spec.label, []):
             disp = df.copy()
             disp.columns = [str(c) for c in disp.columns]
             disp = disp.astype(object).where(disp.notna(), "-").astype(str)
-            out.append(Table(f"design-{slug(spec.label)}-{name}", f"{spec.label}: {title}", df, disp,
+            out.append(Table(f"design-{slugs[spec.label]}-{name}", f"{spec.label}: {title}", df, disp,
                              group="design", key=spec.label))
     return out
 
@@ -138,6 +197,7 @@ def _is_exact(r: dict) -> bool:
 def scenario_tables(run) -> list[Table]:
     """Per scenario: selection %, patients and DLTs by dose for every design."""
     out = []
+    slugs = unique_slugs(s.name for s in run.scenarios)
     for s in run.scenarios:
         D = len(s.true_prob_tox)
         data_rows, disp_rows = [], []
@@ -173,7 +233,7 @@ def scenario_tables(run) -> list[Table]:
                 disp_rows.append(drow)
         caption = ("Monte Carlo standard errors in parentheses; results computed exactly show none. "
                    "* marks the correct dose(s).")
-        out.append(Table(f"scenario-{slug(s.name)}", f"Scenario: {s.name}", pd.DataFrame(data_rows),
+        out.append(Table(f"scenario-{slugs[s.name]}", f"Scenario: {s.name}", pd.DataFrame(data_rows),
                          pd.DataFrame(disp_rows), caption=caption, group="scenario", key=s.name))
     return out
 

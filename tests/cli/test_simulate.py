@@ -19,7 +19,7 @@ def run(args):
 def test_boin_json_schema():
     r = run(BOIN + ["--n-trials", "2000", "--seed", "1", "--method", "mc", "--format", "json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     for key in ("method", "n_trials", "seed", "selection_pct", "no_selection_pct", "patients_mean", "patients_pct",
                 "dlt_mean", "n_mean", "dlt_total_mean", "early_stop_pct", "pcs", "overdose_selection_pct",
                 "overdose_patients_pct", "se"):
@@ -32,16 +32,16 @@ def test_workers_one_and_two_print_identical_output():
     args = BOIN + ["--n-trials", "25000", "--seed", "3", "--method", "mc", "--format", "json"]
     a = run(args + ["--workers", "1"])
     b = run(args + ["--workers", "2"])
-    assert a.exit_code == 0 and a.output == b.output
+    assert a.exit_code == 0 and a.stdout == b.stdout
 
 
 def test_exact_three_plus_three_and_formats():
     base = ["simulate", "--design", "3+3", "--true-tox", TRUE, "--method", "exact"]
     r = run(base + ["--format", "json"])
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["method"] == "exact" and d["pcs"] is None and d["se"]["selection_pct"] == [0, 0, 0, 0, 0]
     r = run(base + ["--target", "0.2", "--format", "json"])
-    assert json.loads(r.output)["correct_doses"] == [3]
+    assert json.loads(r.stdout)["correct_doses"] == [3]
     r = run(base + ["--format", "csv"])
     assert r.output.startswith("metric,dose,value,se\nselection_pct,1,")
     r = run(base + ["--format", "markdown"])
@@ -55,7 +55,7 @@ def test_crm_options():
              "--true-tox", TRUE, "--cohort-size", "3", "--max-n", "30", "--model", "empiric", "--prior-var", "1.34",
              "--n-trials", "500", "--seed", "1", "--method", "mc", "--format", "json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["n_mean"] == 30
+    assert json.loads(r.stdout)["n_mean"] == 30
 
 
 @pytest.mark.parametrize("args, message", [
@@ -87,7 +87,7 @@ def test_compare_from_config(tmp_path):
         '[scenarios]\nlow = [0.05, 0.10, 0.20, 0.30, 0.45]\nhigh = [0.3, 0.4, 0.5, 0.6, 0.7]\n')
     r = run(["compare", "--config", str(cfg), "--format", "json", "--target", "0.3"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["designs"] == ["boin", "crm", "tpt"] and len(d["results"]) == 6
     assert all(x["seed"] == 1 and x["n_trials"] == 2000 for x in d["results"])
     r = run(["compare", "--config", str(cfg), "--true-tox", "0.1,0.2,0.3,0.4,0.5"])

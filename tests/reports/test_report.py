@@ -157,9 +157,11 @@ def test_protocol_numbers_equal_table_numbers(fixture, request):
 def test_protocol_describes_design_and_simulation(small_report):
     run, out = small_report
     text = (out / "protocol.md").read_text(encoding="utf-8")
+    from dosefind.reports.tables import md_text
+
     for spec in run.designs:
-        assert f"### {spec.label}" in text
-        assert spec.design.describe()[:80] in text
+        assert f"### {md_text(spec.label)}" in text
+        assert md_text(spec.design.describe())[:80] in text
     assert "Monte Carlo simulation of 300 trials per scenario with random seed 7" in text
     assert "Additional stopping rules" in text     # the CRM's modifier
     assert "Escalate if DLTs <=" in text            # BOIN's boundary table
@@ -201,9 +203,11 @@ def test_existing_output_is_refused_before_simulating(small_study_file, tmp_path
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     monkeypatch.setattr(sims, "simulate", lambda *a, **k: pytest.fail("simulated before checking the output"))
-    with pytest.raises(ValueError, match="already exists; use --force"):
-        run_study(load_study(small_study_file), out)
+    for force in (False, True):   # not dosefind's folder: refused even with force (issue 9)
+        with pytest.raises(ValueError, match="not a report dosefind wrote; dosefind replaces only its own"):
+            run_study(load_study(small_study_file), out, force=force)
     assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
 
 def test_force_replaces_and_interrupted_write_leaves_old_report(small_report, tmp_path, monkeypatch):
@@ -231,7 +235,11 @@ def test_force_replaces_and_interrupted_write_leaves_old_report(small_report, tm
     assert not (tmp_path / "fresh").exists()
 
     monkeypatch.setattr(reports, "write_all", real)
-    (out / "stale.txt").write_text("old")
+    (out / "figures" / "scenarios.svg").unlink()        # a file of its own report may be gone
     write_report(run, out, force=True)
-    assert not (out / "stale.txt").exists() and (out / "report.html").exists()
+    assert (out / "figures" / "scenarios.svg").exists() and (out / "report.html").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    (out / "stale.txt").write_text("the user's")          # but a file dosefind did not write is kept
+    with pytest.raises(ValueError, match=r"holds files dosefind did not write \(stale.txt\)"):
+        write_report(run, out, force=True)
+    assert (out / "stale.txt").read_text() == "the user's"
