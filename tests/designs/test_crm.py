@@ -240,7 +240,7 @@ def test_decision_depends_only_on_state_key():
     (dict(model="logistic", intercept=0.0), "intercept must exceed logit"),
     (dict(stop_tox_cutoff=1.5), "stop_tox_cutoff must be between 0 and 1"),
     (dict(conf_level=0), "conf_level must be between 0 and 1"),
-    (dict(restrict="yes"), "restrict must be True or False"),
+    (dict(restrict="yes"), "restrict must be true or false"),
     (dict(cohort_size=0), "cohort_size must be >= 1"),
     (dict(start_dose=6), "start_dose must be between 1 and 5"),
 ])
