@@ -101,6 +101,23 @@ class Design(ABC):
         return tuple(None if n == 0 else beta_prob_exceeds(n, y, threshold)
                      for n, y in zip(state.n_at_dose, state.tox_at_dose))
 
+    @classmethod
+    def from_params(cls, params: dict) -> "Design":
+        """Rebuild a design from :meth:`params`, modifiers included: ``cls(**options)``
+        wrapped in the modifiers listed under ``"modifiers"`` (``type`` and options)."""
+        from dosefind.designs.modifiers import MODIFIERS
+
+        options = dict(params)
+        links = options.pop("modifiers", [])
+        design = cls(**options)
+        for link in links:
+            link = dict(link)
+            kind = link.pop("type", None)
+            if kind not in MODIFIERS:
+                raise ValueError(f"modifiers: unknown modifier type {kind!r}; known: {', '.join(sorted(MODIFIERS))}")
+            design = design.then(MODIFIERS[kind](**link))
+        return design
+
     def then(self, *modifiers) -> "Design":
         """Wrap this design in modifiers; later links win."""
         from dosefind.designs.modifiers import Modified
