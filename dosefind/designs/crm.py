@@ -614,7 +614,7 @@ class CRM(Design):
     def params(self) -> dict:
         return {"skeleton": list(self.skeleton), "target": self.target, "model": self.model,
                 "prior_var": self.prior_var, "intercept": self.intercept, "method": self.method,
-                "estimate": self.estimate, "cohort_size": self.cohort_size, "max_n": self.max_n,
+                "estimate": self.estimate, "integration": self.integration, "cohort_size": self.cohort_size, "max_n": self.max_n,
                 "start_dose": self.start_dose, "restrict": self.restrict,
                 "skip_escalation": self.skip_escalation, "escalate_after_dlt": self.escalate_after_dlt,
                 "stop_tox_cutoff": self.stop_tox_cutoff, "conf_level": self.conf_level}
@@ -628,6 +628,9 @@ class CRM(Design):
                     f"with x_i = logit(s_i) - {self.intercept:g}")
         fit = (f"beta is estimated by its posterior mean under a Normal(0, {self.prior_var:g}) prior"
                if self.method == "bayes" else "beta is estimated by maximum likelihood")
+        if self.integration == "dfcrm":
+            fit += (" (integrals as the R package dfcrm computes them: the numerators of the posterior moments over "
+                    "beta in (-10, 10) only)")
         text = (f"Doses are assigned by the continual reassessment method (O'Quigley, Pepe and Fisher 1990) "
                 f"targeting a DLT rate of {self.target:g}, using {form}, skeleton s = ({skel}). After each cohort "
                 f"of {self.cohort_size}, {fit} and the next cohort receives the dose whose estimated DLT rate is "
