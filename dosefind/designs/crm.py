@@ -179,6 +179,7 @@ class _Quadrature:
         inner = np.abs(idx) <= kr
         self.trunc = np.where(inner, 1.0, 0.0)
         self.trunc[np.abs(idx) == kr] = 0.5
+        self.edges = (k - kr, k + kr)                              # node positions of -10 and +10
         # E[beta^2] numerator over (-100, 100) for dfcrm's MLE variance: the grid, and the
         # tails out to +/-100 where the likelihood is at its limit.
         self.tail_left_100 = _normal_moments(-_DFCRM_VAR_RANGE, self.b[0], sd)
@@ -303,11 +304,13 @@ class CRM(Design):
         m2_full = (f @ quad.b ** 2 + cl * tl[2] + cr * tr[2]) / z
         if self.integration == "dfcrm":
             ft = f * quad.trunc
-            out["m1"] = (ft @ quad.b) / z
-            out["m2"] = (ft @ quad.b ** 2) / z
+            g = f / quad.tw
+            out["m1"] = (ft @ quad.b + _end_correction(g * quad.b, quad.edges)) / z
+            out["m2"] = (ft @ quad.b ** 2 + _end_correction(g * quad.b ** 2, quad.edges)) / z
             # dfcrm's MLE variance: E[beta^2] over (-100, 100) divided by the mass on (-10, 10).
             t100l, t100r = quad.tail_left_100, quad.tail_right_100
-            out["m2_mle"] = (f @ quad.b ** 2 + cl * t100l[2] + cr * t100r[2]) / ft.sum(1)
+            mass10 = ft.sum(1) + _end_correction(g, quad.edges)
+            out["m2_mle"] = (f @ quad.b ** 2 + cl * t100l[2] + cr * t100r[2]) / mass10
         else:
             out["m1"], out["m2"], out["m2_mle"] = m1_full, m2_full, m2_full
         if "posterior_mean" in need:
@@ -317,7 +320,7 @@ class CRM(Design):
         narrow = np.flatnonzero(m2_full - m1_full ** 2 < _NARROW_SD ** 2)
         fine = None
         if narrow.size:
-            fine = self._fine(quad.sd, n[narrow], y[narrow], ll.argmax(1)[narrow], quad.b, need)
+            fine = self._fine(quad.sd, n[narrow], y[narrow], f.argmax(1)[narrow], quad.b, need)
             for key in ("m1", "m2", "m2_mle", "posterior_mean"):
                 if key in out:
                     out[key][narrow] = fine[key]
@@ -653,6 +656,18 @@ class CRM(Design):
 
 def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
+
+
+def _end_correction(g, edges, h: float = _STEP) -> np.ndarray:
+    """Euler-Maclaurin correction of a trapezoid sum of g (T, G) cut at the nodes
+    ``edges`` (lo, hi): -h^2/12 (g'(hi) - g'(lo)), with fourth-order central differences
+    (the grid runs on past both nodes)."""
+    lo, hi = edges
+
+    def deriv(j):
+        return (-g[:, j + 2] + 8 * g[:, j + 1] - 8 * g[:, j - 1] + g[:, j - 2]) / (12 * h)
+
+    return -h * h / 12.0 * (deriv(hi) - deriv(lo))
 
 
 def _cumulative(b0, h, g, left_mass, cl, sd, z, b_star: float) -> np.ndarray:
