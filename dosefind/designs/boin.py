@@ -125,7 +125,6 @@ import math
 import warnings
 
 import numpy as np
-from scipy.special import betaincc, betaincinv
 
 from dosefind import _validate as V
 from dosefind.designs.base import Design, beta_prob_exceeds
@@ -154,6 +153,8 @@ def _first_count_exceeding(target: float, ns, cutoff: float) -> np.ndarray:
     get.boundary scans y = 1, 2, ... for every n, O(n^2) in all.  The probability
     1 - I_target(y + 1, n - y + 1) increases with y, so a bisection over y finds the same
     first count with the same comparisons in O(log n) evaluations per n."""
+    from scipy.special import betaincc  # lazy: scipy loads in a fraction of a second, not at import
+
     ns = np.asarray(ns, dtype=np.int64)
     lo, hi = np.ones_like(ns), ns + 1           # the answer lies in [lo, hi]; hi = n + 1: none
     while True:
@@ -403,6 +404,8 @@ class BOIN(Design):
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """MTD as R BOIN 2.7.2's ``select.mtd`` (with ``boundMTD``)."""
+        from scipy.special import betaincc, betaincinv
+
         self._check_state(state)
         n = np.array(state.n_at_dose, dtype=float)
         y = np.array(state.tox_at_dose, dtype=float)
