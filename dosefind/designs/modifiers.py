@@ -296,7 +296,9 @@ class StopWhenTooToxic(Modifier):
         if i == 0:
             return Decision.halt(f"stop: the lowest dose is too toxic, {why}", R.LOWEST_TOO_TOXIC)
         if decision.dose_index >= i:
-            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead", R.DE_ESCALATE)
+            cur = state.current_index
+            code = R.DE_ESCALATE if i - 1 < cur else (R.ESCALATE if i - 1 > cur else R.STAY)
+            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead", code)
         return decision
 
     def select_mtd(self, state, selection, design):

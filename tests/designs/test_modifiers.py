@@ -166,3 +166,15 @@ def test_modified_params_rebuild_the_chain():
 def test_boolean_options_refuse_text_and_numbers(make):
     with pytest.raises(ValueError, match="must be true or false"):
         make()
+
+
+def test_capped_decisions_carry_the_code_of_the_move_they_make():
+    # StopWhenTooToxic(dose=3) caps a jump from dose 1 to dose 4 at dose 2: an escalation.
+    s = TrialState.from_counts([3, 0, 3, 0], [0, 0, 3, 0], current_dose=1)
+    d = JumpToTop(num_doses=4).then(StopWhenTooToxic(threshold=0.3, confidence=0.9, dose=3)).decide(s)
+    assert d.next_dose == 2 and d.code.value == "escalate"
+    s = S("1NNN 2NNN 3NNN 4TTT", 4)
+    d = JumpToTop(num_doses=4).then(StopWhenTooToxic(threshold=0.3, confidence=0.9, dose=4)).decide(s)
+    assert d.next_dose == 3 and d.code.value == "de_escalate"
+    d = JumpToTop(num_doses=4).then(DontSkipDoses()).decide(S("1NNN"))
+    assert d.next_dose == 2 and d.code.value == "escalate"
