@@ -178,3 +178,12 @@ def test_capped_decisions_carry_the_code_of_the_move_they_make():
     assert d.next_dose == 3 and d.code.value == "de_escalate"
     d = JumpToTop(num_doses=4).then(DontSkipDoses()).decide(S("1NNN"))
     assert d.next_dose == 2 and d.code.value == "escalate"
+
+
+def test_stop_when_too_toxic_argument_errors():
+    with pytest.raises(ValueError, match="estimate must be 'design' or 'beta', got 'bayes'"):
+        StopWhenTooToxic(threshold=0.3, estimate="bayes")
+    with pytest.raises(ValueError, match="min_n must be >= 0, got -1"):
+        StopWhenTooToxic(threshold=0.3, min_n=-1)
+    with pytest.raises(ValueError, match="estimate='design' needs the design"):
+        StopWhenTooToxic(threshold=0.3).prob_tox_exceeds(S("1NNN"))
