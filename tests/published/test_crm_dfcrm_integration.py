@@ -144,7 +144,7 @@ def test_no_escalation_when_last_cohort_rate_equals_target():
 
 # ---------------------------------------------------------------- narrow posteriors (issue 9)
 @pytest.mark.parametrize("prior_var", [1e-4, 1e-2, 1.34, 25.0])
-@pytest.mark.parametrize("n3", [0, 30, 3000, 30000])
+@pytest.mark.parametrize("n3", [0, 30, 100, 300, 3000, 30000])   # posterior sd from about 1 to 0.007
 def test_posterior_moments_against_adaptive_quadrature(prior_var, n3):
     # n3 patients at dose 3 with a quarter of them with a DLT, after 1NNN 2NNN.
     n = [3, 3, n3, 0, 0]
