@@ -79,9 +79,10 @@ Trial size.  The R functions require ``ncohort`` and ``cohortsize``; here ``max_
 ``get.boundary`` example).  The trial stops when ``max_n`` patients have been treated.
 
 Estimates.  :meth:`BOIN.tox_estimates` gives the isotonic estimates that
-:meth:`BOIN.select_mtd` reports (None for untried doses), and
-:meth:`BOIN.prob_tox_exceeds` the Beta(1, 1) posterior on each dose's own counts, the
-posterior BOIN's elimination rule uses (None for untried doses).
+:meth:`BOIN.select_mtd` reports, and :meth:`BOIN.prob_tox_exceeds` the isotonic
+(pool-adjacent-violators) Beta(y + 0.05, n - y + 0.05) tails that ``select.mtd`` reports
+as overdosing probabilities and that escalation's BOIN selector returns (None for untried
+doses in both).  The elimination rule itself uses the Beta(1, 1) posterior of each dose.
 
 Parameters and ranges
 ---------------------
@@ -300,6 +301,25 @@ class BOIN(Design):
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
         """The isotonic DLT estimates of :meth:`select_mtd` (None for untried doses)."""
         return self.select_mtd(state).estimates
+
+    def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
+        """Pr(DLT rate > threshold | data) per tried dose, as the R package escalation's BOIN
+        selector gives it (``pava_bb_prob_tox_exceeds``) and as ``select.mtd`` computes its
+        overdosing probabilities: the Beta(y + 0.05, n - y + 0.05) tail at each tried dose,
+        made non-decreasing by pool-adjacent-violators.  None for untried doses."""
+        from scipy.special import betaincc
+
+        self._check_state(state)
+        threshold = V.probability(threshold, "threshold")
+        n = np.array(state.n_at_dose, dtype=float)
+        y = np.array(state.tox_at_dose, dtype=float)
+        tried = np.flatnonzero(n > 0)
+        out: list[float | None] = [None] * self.num_doses
+        if tried.size:
+            smooth = pava(betaincc(y[tried] + 0.05, n[tried] - y[tried] + 0.05, threshold))
+            for k, j in enumerate(tried):
+                out[j] = float(smooth[k])
+        return tuple(out)
 
     # ------------------------------------------------------------------ decisions
     def _eliminated_from(self, n_at_dose, tox_at_dose) -> int:
