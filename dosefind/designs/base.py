@@ -12,6 +12,19 @@ to an :class:`~dosefind.state.MTDSelection`.  No method mutates the design.
 * ``"history"``: the whole cohort history; engines must not merge states.
 
 Rules compose with :meth:`Design.then`: ``BOIN(...).then(StopAtN(24))``.
+
+Estimates.  Every design answers two questions about the DLT rate at each dose, so that
+modifiers can ask the design they wrap instead of fitting a model of their own (as the
+selectors of the R package *escalation* ask their parent):
+
+* :meth:`Design.tox_estimates` -- the design's estimate of the DLT rate per dose;
+* :meth:`Design.prob_tox_exceeds` -- Pr(DLT rate > threshold | data) per dose.
+
+Both return one entry per dose, ``None`` where the design gives none (e.g. an untried
+dose in a design without a dose-response model).  The defaults here are the model-free
+ones: the observed rate y/n and the posterior probability under a Beta(1, 1) prior on
+each dose's own counts, Pr(p > t | y, n) = 1 - I_t(y + 1, n - y + 1).  Model-based
+designs (CRM) override both with their posterior; BOIN reports its isotonic estimates.
 """
 
 from __future__ import annotations
@@ -45,8 +58,8 @@ class Design(ABC):
         if doses is not None and len(doses) != self.num_doses:
             raise ValueError(f"doses has {len(doses)} levels but num_doses is {self.num_doses}")
         self.doses = doses if doses is not None else DoseLevels.numbered(self.num_doses)
-        self.cohort_size = V.integer(cohort_size, "cohort_size", minimum=1)
-        self.max_n = None if max_n is None else V.integer(max_n, "max_n", minimum=1)
+        self.cohort_size = _trial_size(cohort_size, "cohort_size")
+        self.max_n = None if max_n is None else _trial_size(max_n, "max_n")
         self.start_dose = V.integer(start_dose, "start_dose", minimum=1, maximum=self.num_doses)
 
     # ------------------------------------------------------------------ contract
@@ -71,6 +84,39 @@ class Design(ABC):
     @abstractmethod
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """Final MTD selection (and per-dose estimates) from the state."""
+
+    def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
+        """Estimated DLT rate per dose (None where the design gives none).
+
+        Default: the observed rate y/n at each tried dose."""
+        self._check_state(state)
+        return tuple(None if n == 0 else y / n for n, y in zip(state.n_at_dose, state.tox_at_dose))
+
+    def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
+        """Pr(DLT rate > ``threshold`` | data) per dose (None where the design gives none).
+
+        Default: the posterior under a Beta(1, 1) prior on each tried dose's own counts."""
+        self._check_state(state)
+        threshold = V.probability(threshold, "threshold")
+        return tuple(None if n == 0 else beta_prob_exceeds(n, y, threshold)
+                     for n, y in zip(state.n_at_dose, state.tox_at_dose))
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Design":
+        """Rebuild a design from :meth:`params`, modifiers included: ``cls(**options)``
+        wrapped in the modifiers listed under ``"modifiers"`` (``type`` and options)."""
+        from dosefind.designs.modifiers import MODIFIERS
+
+        options = dict(params)
+        links = options.pop("modifiers", [])
+        design = cls(**options)
+        for link in links:
+            link = dict(link)
+            kind = link.pop("type", None)
+            if kind not in MODIFIERS:
+                raise ValueError(f"modifiers: unknown modifier type {kind!r}; known: {', '.join(sorted(MODIFIERS))}")
+            design = design.then(MODIFIERS[kind](**link))
+        return design
 
     def then(self, *modifiers) -> "Design":
         """Wrap this design in modifiers; later links win."""
@@ -102,4 +148,20 @@ class Design(ABC):
         return f"{type(self).__name__}({args})"
 
 
-__all__ = ["Design", "to_level", "to_index"]
+def beta_prob_exceeds(n: int, y: int, threshold: float, a: float = 1.0, b: float = 1.0) -> float:
+    """Pr(p > threshold) for p ~ Beta(a + y, b + n - y): y DLTs in n patients under a
+    Beta(a, b) prior (the regularised incomplete beta function, no scipy.stats)."""
+    from scipy.special import betaincc
+
+    return float(betaincc(a + y, b + n - y, threshold))
+
+
+def _trial_size(value, name: str) -> int:
+    v = V.integer(value, name, minimum=1)
+    if v > V.MAX_PATIENTS:
+        raise ValueError(f"{name} must be at most {V.MAX_PATIENTS} patients, got {v}: no dose-finding trial comes "
+                         f"near that size, and larger values only make tables and simulations run for hours")
+    return v
+
+
+__all__ = ["Design", "beta_prob_exceeds", "to_level", "to_index"]

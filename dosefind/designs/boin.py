@@ -19,7 +19,10 @@ With the defaults :math:`\phi_1 = 0.6\phi`, :math:`\phi_2 = 1.4\phi` and :math:`
 :math:`\lambda_e = 0.2365` and :math:`\lambda_d = 0.3585` (the papers print 0.236 and
 0.358).  In counts, with :math:`n` patients at the dose: escalate if
 :math:`y \le \lfloor \lambda_e n \rfloor`, de-escalate if :math:`y \ge \lceil \lambda_d n
-\rceil` (see :meth:`BOIN.boundaries`).
+\rceil`, except that when :math:`\lambda_d n` is within :math:`10^{-12}` of a whole number
+:math:`k` the de-escalation count is :math:`k + 1` (BOIN 2.7.2's ``get.boundary``; see
+:meth:`BOIN.boundaries`).  With :math:`\lambda_d = 1/2` (target 0.3, ``p_tox=0.7``), 1 DLT
+in 2 patients therefore stays, and 2 of 2 de-escalate.
 
 Safety.  With a Beta(1, 1) prior, if :math:`n_j \ge 3` and
 :math:`\Pr(p_j > \phi \mid y_j, n_j) > c_{eli}` (``cutoff_eli``, default 0.95), dose
@@ -34,11 +37,13 @@ the MTD is the dose whose isotonic estimate is closest to :math:`\phi`.
 
 How the package does it (followed here; the papers are silent or differ)
 -----------------------------------------------------------------------
-Sources read: CRAN mirror ``cran/BOIN``: ``R/get.boundary.R``, ``R/get.oc.R`` (2.7.1,
-the release that added ``boundMTD``) and ``R/select.mtd.R`` (2.7.0 and 2.7.1).
+Sources read: CRAN mirror ``cran/BOIN``: ``R/get.boundary.R``, ``R/get.oc.R`` and
+``R/select.mtd.R`` (2.7.0, 2.7.1 -- the release that added ``boundMTD`` -- and 2.7.2).
 
 * The de-escalation count is capped by the elimination count:
-  ``deescalate_if_dlt_ge = min(ceil(lambda_d n), eliminate_if_dlt_ge)``.
+  ``deescalate_if_dlt_ge = min(ceil(lambda_d n), eliminate_if_dlt_ge)``, where (2.7.2)
+  ``ceil(lambda_d n)`` becomes ``round(lambda_d n) + 1`` when ``lambda_d n`` is within
+  1e-12 of a whole number: an observed rate exactly equal to lambda_d stays.
 * The boundary table ``$boundary_tab`` lists n = cohort_size, 2*cohort_size, ... up to
   ``min(max_n, n_earlystop)``; ``$full_boundary_tab`` (only when cohort size > 1) lists
   every n from 1.  Decisions always use the full table.
@@ -54,8 +59,9 @@ the release that added ``boundMTD``) and ``R/select.mtd.R`` (2.7.0 and 2.7.1).
 * Ties in MTD selection: the package adds ``k * 1e-10`` to the k-th admissible estimate
   and takes the first minimum of ``|estimate - target|``.  Among doses pooled to the same
   value, the highest wins when the value is below the target and the lowest when above.
-* ``bound_mtd`` (``boundMTD``, BOIN 2.7.1): only doses whose isotonic estimate is below
-  :math:`\lambda_d` may be selected; none means no MTD.
+* ``bound_mtd`` (``boundMTD``, BOIN 2.7.2): only doses whose isotonic estimate (with the
+  tie-break added) is at or below :math:`\lambda_d` may be selected; none means no MTD
+  (2.7.1 required strictly below).
 * The per-dose estimates reported by ``select.mtd`` pool *all* tried doses, including
   eliminated ones; untried doses have none.  We report the same, to 4 decimals (the
   package prints 2).  ``details`` adds Pr(DLT rate > target) and 95% credible limits as
@@ -72,9 +78,18 @@ Trial size.  The R functions require ``ncohort`` and ``cohortsize``; here ``max_
 ``n_cohorts=10`` (30 patients with cohorts of 3, the setting of the package's own
 ``get.boundary`` example).  The trial stops when ``max_n`` patients have been treated.
 
+Estimates.  :meth:`BOIN.tox_estimates` gives the isotonic estimates that
+:meth:`BOIN.select_mtd` reports, and :meth:`BOIN.prob_tox_exceeds` the isotonic
+(pool-adjacent-violators) Beta(y + 0.05, n - y + 0.05) tails that ``select.mtd`` reports
+as overdosing probabilities and that escalation's BOIN selector returns (None for untried
+doses in both).  The elimination rule itself uses the Beta(1, 1) posterior of each dose.
+
 Parameters and ranges
 ---------------------
-target : 0.05 <= target <= 0.6 (the range BOIN 2.7 accepts).
+target : 0.05 <= target <= 0.6 (the range of BOIN 2.7's ``get.boundary`` and ``get.oc``;
+    ``select.mtd`` alone checks no range, but dosefind builds one design for decisions
+    and selection alike, so the same range applies to both).
+max_n : whole number from 1 to 10,000 (``dosefind._validate.MAX_PATIENTS``).
 p_saf : 0 < p_saf <= 0.9*target (default 0.6*target).
 p_tox : 1.1*target <= p_tox < 1 (default 1.4*target).
 cutoff_eli : 0 < cutoff_eli < 1 (default 0.95).
@@ -111,31 +126,46 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
-from scipy.stats import beta as beta_dist
 
 from dosefind import _validate as V
-from dosefind.designs.base import Design
+from dosefind.designs.base import Design, beta_prob_exceeds
 from dosefind.designs.isotonic import pava
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
 
-__all__ = ["BOIN", "CONTINUE", "STOP_MAX_N", "STOP_TOXICITY", "STOP_EXTRASAFE", "STOP_EARLY"]
-
-#: Stop-reason codes returned by :meth:`BOIN.decide_batch`.
-CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE, STOP_EARLY = 0, 1, 2, 3, 4
+__all__ = ["BOIN"]
 
 _NONE = np.iinfo(np.int64).max // 4  # "no boundary": a count no trial reaches
+_TOL = 1e-12                          # get.boundary's tolerance for "lambda_d * n is a whole number"
 
 
-def _first_count_exceeding(target: float, n: int, cutoff: float) -> int | None:
-    """Smallest y in 1..n with Pr(p > target | y of n, Beta(1,1) prior) > cutoff, or None.
+def _deescalation_counts(lambda_d: float, ns) -> np.ndarray:
+    """ceil(lambda_d * n), or round(lambda_d * n) + 1 when lambda_d * n is within 1e-12
+    of a whole number (BOIN 2.7.2's get.boundary)."""
+    x = lambda_d * np.asarray(ns, dtype=float)
+    r = np.rint(x)
+    return np.where(np.abs(r - x) < _TOL, r + 1, np.ceil(x)).astype(np.int64)
 
-    The search over y mirrors get.boundary; the probability is increasing in y."""
-    for y in range(1, n + 1):
-        if beta_dist.sf(target, y + 1, n - y + 1) > cutoff:
-            return y
-    return None
+
+def _first_count_exceeding(target: float, ns, cutoff: float) -> np.ndarray:
+    """For each n, the smallest y in 1..n with Pr(p > target | y of n, Beta(1,1) prior) >
+    cutoff (n + 1 where there is none).
+
+    get.boundary scans y = 1, 2, ... for every n, O(n^2) in all.  The probability
+    1 - I_target(y + 1, n - y + 1) increases with y, so a bisection over y finds the same
+    first count with the same comparisons in O(log n) evaluations per n."""
+    from scipy.special import betaincc  # lazy: scipy loads in a fraction of a second, not at import
+
+    ns = np.asarray(ns, dtype=np.int64)
+    lo, hi = np.ones_like(ns), ns + 1           # the answer lies in [lo, hi]; hi = n + 1: none
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = np.minimum((lo + hi) // 2, ns)
+        ok = betaincc(mid + 1.0, ns - mid + 1.0, target) > cutoff
+        hi = np.where(active & ok, mid, hi)
+        lo = np.where(active & ~ok, mid + 1, lo)
 
 
 class BOIN(Design):
@@ -147,11 +177,6 @@ class BOIN(Design):
 
     name = "BOIN"
     memory = "counts"
-    #: Readable text of the stop codes returned by :meth:`decide_batch`.
-    REASONS = {CONTINUE: "continue", STOP_MAX_N: "maximum sample size reached",
-               STOP_TOXICITY: "stopped for toxicity: the lowest dose is eliminated",
-               STOP_EXTRASAFE: "stopped by the extra safety rule at the lowest dose",
-               STOP_EARLY: "stopped early: n_earlystop reached at a dose the rule would keep"}
 
     def __init__(self, target: float, num_doses: int | None = None, *, cohort_size: int = 3,
                  max_n: int | None = None, n_cohorts: int | None = None, p_saf: float | None = None,
@@ -160,7 +185,8 @@ class BOIN(Design):
                  bound_mtd: bool = False, doses: DoseLevels | None = None):
         target = V.probability(target, "target")
         if not 0.05 <= target <= 0.6:
-            raise ValueError(f"target must be between 0.05 and 0.6 (the range BOIN 2.7 accepts), got {target:g}")
+            raise ValueError(f"target must be between 0.05 and 0.6 for BOIN, got {target:g} (the range of BOIN 2.7's "
+                             f"get.boundary and get.oc; dosefind applies it to MTD selection too)")
         cohort_size = V.integer(cohort_size, "cohort_size", minimum=1)
         if n_cohorts is not None:
             n_cohorts = V.integer(n_cohorts, "n_cohorts", minimum=1)
@@ -168,6 +194,10 @@ class BOIN(Design):
             max_n = V.integer(max_n, "max_n", minimum=1)
         if max_n is None:
             n_cohorts = 10 if n_cohorts is None else n_cohorts
+            if n_cohorts * cohort_size > V.MAX_PATIENTS:
+                raise ValueError(f"n_cohorts * cohort_size must be at most {V.MAX_PATIENTS} patients, got {n_cohorts} "
+                                 f"* {cohort_size} = {n_cohorts * cohort_size}: no dose-finding trial comes near "
+                                 f"that size")
             max_n = n_cohorts * cohort_size
         elif n_cohorts is not None and max_n != n_cohorts * cohort_size:
             raise ValueError(f"max_n ({max_n}) must equal n_cohorts * cohort_size ({n_cohorts} * {cohort_size} = "
@@ -179,13 +209,13 @@ class BOIN(Design):
         if not 0 < p_saf < target:
             raise ValueError(f"p_saf must be between 0 and target ({target:g}), exclusive, got {p_saf:g}")
         if (target - p_saf) < (0.1 * target):
-            raise ValueError(f"p_saf must be at most 0.9 * target ({0.9 * target:g}): BOIN 2.7 rejects a p_saf "
+            raise ValueError(f"p_saf must be at most 0.9 * target ({0.9 * target:g}): BOIN 2.7's get.boundary rejects a p_saf "
                              f"higher than or too close to the target, got {p_saf:g}")
         p_tox = 1.4 * target if p_tox is None else V._num(p_tox, "p_tox")
         if not target < p_tox < 1:
             raise ValueError(f"p_tox must be between target ({target:g}) and 1, exclusive, got {p_tox:g}")
         if (p_tox - target) < (0.1 * target):
-            raise ValueError(f"p_tox must be at least 1.1 * target ({1.1 * target:g}): BOIN 2.7 rejects a p_tox "
+            raise ValueError(f"p_tox must be at least 1.1 * target ({1.1 * target:g}): BOIN 2.7's get.boundary rejects a p_tox "
                              f"lower than or too close to the target, got {p_tox:g}")
         self.p_saf, self.p_tox = p_saf, p_tox
         self.cutoff_eli = V.probability(cutoff_eli, "cutoff_eli")
@@ -195,15 +225,15 @@ class BOIN(Design):
         if offset >= self.cutoff_eli:
             raise ValueError(f"offset must be smaller than cutoff_eli ({self.cutoff_eli:g}), got {offset:g}")
         self.offset = offset
-        self.extrasafe = _flag(extrasafe, "extrasafe")
-        self.bound_mtd = _flag(bound_mtd, "bound_mtd")
+        self.extrasafe = V.boolean(extrasafe, "extrasafe")
+        self.bound_mtd = V.boolean(bound_mtd, "bound_mtd")
         self.n_earlystop = V.integer(n_earlystop, "n_earlystop", minimum=1)
         if self.n_earlystop <= 6:
             warnings.warn(f"n_earlystop={self.n_earlystop} is too low to ensure good operating characteristics; "
                           f"BOIN 2.7 recommends 9 to 18", UserWarning, stacklevel=2)
         self.n_cohorts = max_n // cohort_size if max_n % cohort_size == 0 else None
-        self._tables = None
-        self._build_tables(self.max_n)
+        self._tables = self._boundary_arrays(np.arange(self.max_n + 1))
+        self._extra: dict[int, tuple[int, int, int, int]] = {}
 
     # ------------------------------------------------------------------ boundaries
     @property
@@ -218,32 +248,32 @@ class BOIN(Design):
         t, p = self.target, self.p_tox
         return math.log((1 - t) / (1 - p)) / math.log(p * (1 - t) / (t * (1 - p)))
 
-    def _build_tables(self, n_max: int) -> None:
-        """Per-n lookup arrays, index n = 0..n_max (index 0 unused): escalate if y <= esc[n],
-        de-escalate if y >= deesc[n], eliminate if y >= elim[n], extrasafe stop if
-        y1 >= stop[n] at the lowest dose (_NONE where there is no such count)."""
-        le, ld = self.lambda_e, self.lambda_d
-        esc = np.full(n_max + 1, -1, dtype=np.int64)
-        deesc = np.full(n_max + 1, _NONE, dtype=np.int64)
-        elim = np.full(n_max + 1, _NONE, dtype=np.int64)
-        stop = np.full(n_max + 1, _NONE, dtype=np.int64)
-        for n in range(1, n_max + 1):
-            esc[n] = math.floor(le * n)
-            deesc[n] = math.ceil(ld * n)
-            if n >= 3:
-                e = _first_count_exceeding(self.target, n, self.cutoff_eli)
-                if e is not None:
-                    elim[n] = e
-                    deesc[n] = min(deesc[n], e)
-                    if self.extrasafe:  # get.oc checks extrasafe only where elimination is possible
-                        s = _first_count_exceeding(self.target, n, self.cutoff_eli - self.offset)
-                        stop[n] = _NONE if s is None else s
-        self._tables = (esc, deesc, elim, stop)
+    def _boundary_arrays(self, ns) -> tuple[np.ndarray, ...]:
+        """Boundaries for an array of sample sizes n (n = 0 gives "no boundary"): escalate
+        if y <= esc, de-escalate if y >= deesc, eliminate if y >= elim, extrasafe stop if
+        y1 >= stop at the lowest dose (_NONE where there is no such count)."""
+        ns = np.asarray(ns, dtype=np.int64)
+        esc = np.where(ns > 0, np.floor(self.lambda_e * ns), -1).astype(np.int64)
+        deesc = np.where(ns > 0, _deescalation_counts(self.lambda_d, ns), _NONE)
+        first = _first_count_exceeding(self.target, ns, self.cutoff_eli)
+        elim = np.where((ns >= 3) & (first <= ns), first, _NONE)
+        deesc = np.minimum(deesc, elim)
+        stop = np.full(ns.shape, _NONE, dtype=np.int64)
+        if self.extrasafe:  # get.oc checks extrasafe only where elimination is possible
+            s = _first_count_exceeding(self.target, ns, self.cutoff_eli - self.offset)
+            stop = np.where((elim != _NONE) & (s <= ns), s, _NONE)
+        return esc, deesc, elim, stop
 
-    def _table(self, n_needed: int):
-        if n_needed >= len(self._tables[0]):
-            self._build_tables(int(n_needed))
-        return self._tables
+    def _bounds(self, n: int) -> tuple[int, int, int, int]:
+        """(esc, deesc, elim, stop) at sample size n, from the table up to max_n or, for
+        larger n (states beyond the design's own size), computed once and cached."""
+        n = int(n)
+        if n < len(self._tables[0]):
+            return tuple(int(a[n]) for a in self._tables)
+        b = self._extra.get(n)
+        if b is None:
+            b = self._extra[n] = tuple(int(a[0]) for a in self._boundary_arrays([n]))
+        return b
 
     def boundaries(self, full: bool = False) -> pd.DataFrame:
         """The decision table of R BOIN 2.7's ``get.boundary``.
@@ -252,9 +282,11 @@ class BOIN(Design):
         ``full=True`` gives ``$full_boundary_tab`` (every n from 1).  Both stop at
         ``min(max_n, n_earlystop)``.  ``eliminate_if_dlt_ge`` is <NA> where no count
         eliminates (n < 3, or too few patients to be sure)."""
+        import pandas as pd  # lazy: pandas costs a fraction of a second at import
+
         last = min(self.max_n, self.n_earlystop)
         ns = list(range(1, last + 1)) if full else [k * self.cohort_size for k in range(1, last // self.cohort_size + 1)]
-        esc, deesc, elim, _ = self._table(last)
+        esc, deesc, elim, _ = self._tables
         return pd.DataFrame({
             "n": pd.array(ns, dtype="Int64"),
             "escalate_if_dlt_le": pd.array([int(esc[n]) for n in ns], dtype="Int64"),
@@ -262,32 +294,53 @@ class BOIN(Design):
             "eliminate_if_dlt_ge": pd.array([None if elim[n] == _NONE else int(elim[n]) for n in ns], dtype="Int64"),
         })
 
-    def prob_tox_exceeds(self, n: int, y: int) -> float:
+    def _beta_exceeds(self, n: int, y: int) -> float:
         """Pr(DLT rate > target | y DLTs in n patients) under a Beta(1, 1) prior."""
-        return float(beta_dist.sf(self.target, y + 1, n - y + 1))
+        return beta_prob_exceeds(n, y, self.target)
+
+    def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
+        """The isotonic DLT estimates of :meth:`select_mtd` (None for untried doses)."""
+        return self.select_mtd(state).estimates
+
+    def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
+        """Pr(DLT rate > threshold | data) per tried dose, as the R package escalation's BOIN
+        selector gives it (``pava_bb_prob_tox_exceeds``) and as ``select.mtd`` computes its
+        overdosing probabilities: the Beta(y + 0.05, n - y + 0.05) tail at each tried dose,
+        made non-decreasing by pool-adjacent-violators.  None for untried doses."""
+        from scipy.special import betaincc
+
+        self._check_state(state)
+        threshold = V.probability(threshold, "threshold")
+        n = np.array(state.n_at_dose, dtype=float)
+        y = np.array(state.tox_at_dose, dtype=float)
+        tried = np.flatnonzero(n > 0)
+        out: list[float | None] = [None] * self.num_doses
+        if tried.size:
+            smooth = pava(betaincc(y[tried] + 0.05, n[tried] - y[tried] + 0.05, threshold))
+            for k, j in enumerate(tried):
+                out[j] = float(smooth[k])
+        return tuple(out)
 
     # ------------------------------------------------------------------ decisions
     def _eliminated_from(self, n_at_dose, tox_at_dose) -> int:
         """0-based index of the lowest eliminated dose (num_doses if none)."""
-        _, _, elim, _ = self._table(max(n_at_dose))
         for j, (n, y) in enumerate(zip(n_at_dose, tox_at_dose)):
-            if n >= 3 and y >= elim[n]:
+            if n >= 3 and y >= self._bounds(n)[2]:
                 return j
         return self.num_doses
 
     def _decide(self, state: TrialState) -> Decision:
         n_all, y_all = state.n_at_dose, state.tox_at_dose
-        esc, deesc, elim, stop = self._table(max(n_all))
         first_elim = self._eliminated_from(n_all, y_all)
         if first_elim == 0:
             return Decision.halt(
                 f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > {self.target:g}) = "
-                f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected",
+                f"{self._beta_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected",
                 R.LOWEST_TOO_TOXIC)
-        if self.extrasafe and n_all[0] >= 3 and y_all[0] >= stop[n_all[0]]:
+        if self.extrasafe and n_all[0] >= 3 and y_all[0] >= self._bounds(n_all[0])[3]:
             return Decision.halt(
                 f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > {self.target:g}) = "
-                f"{self.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > cutoff_eli - offset = "
+                f"{self._beta_exceeds(n_all[0], y_all[0]):.3f} > cutoff_eli - offset = "
                 f"{self.cutoff_eli - self.offset:g}; no dose is selected", R.EXTRA_SAFE)
 
         d = state.current_index
@@ -295,7 +348,7 @@ class BOIN(Design):
         lvl = to_level(d)
         top = d == self.num_doses - 1
         next_out = d + 1 >= first_elim
-        be, bd = int(esc[n]), int(deesc[n])
+        be, bd, elim_n, _ = self._bounds(n)
 
         if n >= self.n_earlystop and ((be < y < bd) or (d == 0 and y >= bd) or ((top or next_out) and y <= be)):
             return Decision.halt(f"stop: dose {lvl} has {n} patients (n_earlystop={self.n_earlystop}) and the rule "
@@ -309,9 +362,9 @@ class BOIN(Design):
                 nxt, why = d, f"stay: {frac} <= {be} (escalation boundary at n={n}), but dose {lvl + 1} is eliminated"
         elif y >= bd and d != 0:
             nxt = d - 1
-            if y >= elim[n]:
-                why = (f"de-escalate and eliminate: {frac} >= {int(elim[n])} (Pr(DLT rate > {self.target:g}) = "
-                       f"{self.prob_tox_exceeds(n, y):.3f} > {self.cutoff_eli:g}); doses {lvl} and above are eliminated")
+            if y >= elim_n:
+                why = (f"de-escalate and eliminate: {frac} >= {elim_n} (Pr(DLT rate > {self.target:g}) = "
+                       f"{self._beta_exceeds(n, y):.3f} > {self.cutoff_eli:g}); doses {lvl} and above are eliminated")
             else:
                 why = f"de-escalate: {frac} >= {bd} (de-escalation boundary at n={n})"
         elif y <= be:
@@ -326,106 +379,61 @@ class BOIN(Design):
         code = R.ESCALATE if nxt > d else (R.DE_ESCALATE if nxt < d else R.STAY)
         return Decision.treat(nxt, why, code)
 
-    def decide_batch(self, n_at_dose, tox_at_dose, current_index, n_total):
-        """Vectorised :meth:`decide` for many trials at once.
-
-        Parameters
-        ----------
-        n_at_dose, tox_at_dose : int arrays, shape (T, D)
-        current_index : int array, shape (T,); 0-based current dose, -1 before the first cohort
-        n_total : int array, shape (T,); patients treated so far
-
-        Returns
-        -------
-        next_index : int array (T,), 0-based next dose, -1 for stop
-        code : int array (T,): CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE or STOP_EARLY
-        """
-        N = np.asarray(n_at_dose, dtype=np.int64)
-        Y = np.asarray(tox_at_dose, dtype=np.int64)
-        cur = np.asarray(current_index, dtype=np.int64)
-        tot = np.asarray(n_total, dtype=np.int64)
-        T, D = N.shape
-        if D != self.num_doses:
-            raise ValueError(f"n_at_dose has {D} doses but the design has {self.num_doses}")
-        esc, deesc, elim, stop = self._table(int(N.max()) if N.size else 0)
-        rows = np.arange(T)
-
-        elim_mask = (N >= 3) & (Y >= elim[N])
-        first_elim = np.where(elim_mask.any(axis=1), elim_mask.argmax(axis=1), D)
-        started = cur >= 0
-        d = np.where(started, cur, 0)
-        n, y = N[rows, d], Y[rows, d]
-        be, bd = esc[n], deesc[n]
-        top = d == D - 1
-        next_out = d + 1 >= first_elim
-
-        up = (y <= be) & ~top
-        down = ~up & (y >= bd) & (d != 0)
-        nxt = np.where(up & ~next_out, d + 1, np.where(down, d - 1, d))
-        nxt = np.minimum(nxt, first_elim - 1)
-
-        code = np.full(T, CONTINUE, dtype=np.int64)
-        stay_rule = (be < y) & (y < bd) | (d == 0) & (y >= bd) | (top | next_out) & (y <= be)
-        early = (n >= self.n_earlystop) & stay_rule
-        extra = np.zeros(T, dtype=bool)
-        if self.extrasafe:
-            extra = (N[:, 0] >= 3) & (Y[:, 0] >= stop[N[:, 0]])
-        # Later assignments win, so write them from the lowest priority up.
-        code[started & early] = STOP_EARLY
-        code[started & extra] = STOP_EXTRASAFE
-        code[started & (first_elim == 0)] = STOP_TOXICITY
-        nxt = np.where(started, nxt, self.start_index)
-        code[tot >= self.max_n] = STOP_MAX_N
-        nxt = np.where(code == CONTINUE, nxt, -1)
-        return nxt, code
-
     # ------------------------------------------------------------------ MTD
+    def _admissible(self, n, y) -> np.ndarray:
+        """0-based tried doses below the lowest eliminated one (none if the extra safety
+        rule removes every dose)."""
+        first_elim = self._eliminated_from(n, y)
+        if self.extrasafe and n[0] >= 3 and self._beta_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
+            first_elim = 0
+        return np.array([j for j in range(first_elim) if n[j] > 0], dtype=np.int64)
+
+    def _select_index(self, n, y) -> tuple[int | None, np.ndarray, np.ndarray]:
+        """The selection rule of ``select.mtd``: (0-based MTD or None, admissible doses,
+        their isotonic estimates).  The one place the rule is written."""
+        adm = self._admissible(n, y)
+        if adm.size == 0:
+            return None, adm, np.empty(0)
+        ya, na = np.asarray(y, float)[adm], np.asarray(n, float)[adm]
+        iso_adm = pava((ya + 0.05) / (na + 0.1), 1.0 / _smoothed_var(ya, na))
+        phat = iso_adm + np.arange(1, len(iso_adm) + 1) * 1e-10  # the package's tie-break
+        idx = np.arange(len(phat))
+        if self.bound_mtd:
+            idx = idx[phat <= self.lambda_d]                      # 2.7.2: phat[phat <= lambda_d]
+            if idx.size == 0:
+                return None, adm, iso_adm
+        k = int(idx[np.argmin(np.abs(phat[idx] - self.target))])  # first minimum, as R's stable sort
+        return int(adm[k]), adm, iso_adm
+
     def select_mtd_batch(self, n_at_dose, tox_at_dose):
-        """:meth:`select_mtd` for many final states (simulation engines): the 0-based MTD of
-        each row (-1: no MTD), by the same rule but without the per-dose summaries
-        (credible limits, overdose probabilities).  Distinct rows are computed once."""
+        """The 0-based MTD (-1: none) of each row of counts, for simulation engines: the
+        rule of :meth:`select_mtd` (same code) without its per-dose summaries; distinct
+        rows are computed once."""
         N = np.asarray(n_at_dose, dtype=np.int64)
         Y = np.asarray(tox_at_dose, dtype=np.int64)
-        T, D = N.shape
-        out = np.full(T, -1, dtype=np.int64)
-        if T == 0:
-            return out
-        _, _, elim, _ = self._table(int(N.max()))
-        elim_mask = (N >= 3) & (Y >= elim[N])
-        first_elim = np.where(elim_mask.any(axis=1), elim_mask.argmax(axis=1), D)
-        if self.extrasafe:
-            n0, y0 = N[:, 0], Y[:, 0]
-            extra = (n0 >= 3) & (beta_dist.sf(self.target, y0 + 1, n0 - y0 + 1) > self.cutoff_eli - self.offset)
-            first_elim = np.where(extra, 0, first_elim)
+        out = np.full(N.shape[0], -1, dtype=np.int64)
         seen: dict = {}
-        for t in range(T):
-            fe = int(first_elim[t])
-            adm = [j for j in range(fe) if N[t, j] > 0]
-            if not adm:
-                continue
-            key = (tuple(N[t, adm]), tuple(Y[t, adm]), adm[-1])
+        for t in range(N.shape[0]):
+            key = (tuple(N[t]), tuple(Y[t]))
             k = seen.get(key)
             if k is None:
-                ya, na = Y[t, adm].astype(float), N[t, adm].astype(float)
-                phat = pava((ya + 0.05) / (na + 0.1), 1.0 / _smoothed_var(ya, na))
-                phat = phat + np.arange(1, len(phat) + 1) * 1e-10  # the package's tie-break
-                if self.bound_mtd:
-                    phat = phat[phat < self.lambda_d]
-                k = seen[key] = -1 if phat.size == 0 else int(np.argmin(np.abs(phat - self.target)))
-            if k >= 0:
-                out[t] = adm[k]
+                j = self._select_index(key[0], key[1])[0]
+                k = seen[key] = -1 if j is None else j
+            out[t] = k
         return out
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
-        """MTD as R BOIN 2.7's ``select.mtd`` (with ``boundMTD`` as in 2.7.1)."""
+        """MTD as R BOIN 2.7.2's ``select.mtd`` (with ``boundMTD``)."""
+        from scipy.special import betaincc, betaincinv
+
         self._check_state(state)
         n = np.array(state.n_at_dose, dtype=float)
         y = np.array(state.tox_at_dose, dtype=float)
         D, t = self.num_doses, self.target
-
-        first_elim = self._eliminated_from(state.n_at_dose, state.tox_at_dose)
-        eliminated = np.arange(D) >= first_elim
-        if self.extrasafe and n[0] >= 3 and self.prob_tox_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
+        mtd, adm, iso_adm = self._select_index(state.n_at_dose, state.tox_at_dose)
+        first_ok = self._eliminated_from(state.n_at_dose, state.tox_at_dose)
+        eliminated = np.arange(D) >= first_ok
+        if self.extrasafe and n[0] >= 3 and self._beta_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
             eliminated[:] = True
 
         tried = n > 0
@@ -435,9 +443,9 @@ class BOIN(Design):
             yt, nt = y[tried], n[tried]
             w = 1.0 / _smoothed_var(yt, nt)
             iso_all = pava((yt + 0.05) / (nt + 0.1), w)
-            over = pava(beta_dist.sf(t, yt + 0.05, nt - yt + 0.05))
-            lo = pava(beta_dist.ppf(0.025, yt + 0.05, nt - yt + 0.05), w)
-            hi = pava(beta_dist.ppf(0.975, yt + 0.05, nt - yt + 0.05), w)
+            over = pava(betaincc(yt + 0.05, nt - yt + 0.05, t))
+            lo = pava(betaincinv(yt + 0.05, nt - yt + 0.05, 0.025), w)
+            hi = pava(betaincinv(yt + 0.05, nt - yt + 0.05, 0.975), w)
             over_all, lo_all, hi_all = [None] * D, [None] * D, [None] * D
             for k, j in enumerate(np.flatnonzero(tried)):
                 est[j] = round(float(iso_all[k]), 4)
@@ -445,28 +453,19 @@ class BOIN(Design):
                 lo_all[j], hi_all[j] = round(float(lo[k]), 4), round(float(hi[k]), 4)
             details.update(prob_overdose=over_all, ci_lower=lo_all, ci_upper=hi_all)
 
-        if eliminated[0] or n[~eliminated].sum() == 0:
+        if adm.size == 0:
             why = ("no MTD: the lowest dose is too toxic" if eliminated[0]
                    else "no MTD: no patient was treated at an admissible dose")
             return MTDSelection(None, tuple(est), why, details)
-
-        adm = np.flatnonzero(tried & ~eliminated)
-        ya, na = y[adm], n[adm]
-        iso_adm = pava((ya + 0.05) / (na + 0.1), 1.0 / _smoothed_var(ya, na))
-        phat = iso_adm + np.arange(1, len(iso_adm) + 1) * 1e-10  # the package's tie-break
-        if self.bound_mtd:
-            keep = phat < self.lambda_d
-            if not keep.any():
-                return MTDSelection(None, tuple(est), f"no MTD: every admissible dose has an isotonic estimate at or "
-                                                      f"above lambda_d = {self.lambda_d:.4f} (bound_mtd)", details)
-            phat = phat[keep]
-        k = int(np.argmin(np.abs(phat - t)))  # first minimum, as R's stable sort
-        j = int(adm[k])
-        why = (f"MTD is dose {to_level(j)}: isotonic DLT estimate {iso_adm[k]:.4f} is the closest to the target "
+        if mtd is None:
+            return MTDSelection(None, tuple(est), f"no MTD: every admissible dose has an isotonic estimate above "
+                                                  f"lambda_d = {self.lambda_d:.4f} (bound_mtd)", details)
+        k = int(np.flatnonzero(adm == mtd)[0])
+        why = (f"MTD is dose {to_level(mtd)}: isotonic DLT estimate {iso_adm[k]:.4f} is the closest to the target "
                f"{t:g} among doses {', '.join(str(to_level(a)) for a in adm)}")
         if self.bound_mtd:
-            why += f" with estimate below lambda_d = {self.lambda_d:.4f}"
-        return MTDSelection(j, tuple(est), why, details)
+            why += f" with estimate at or below lambda_d = {self.lambda_d:.4f}"
+        return MTDSelection(mtd, tuple(est), why, details)
 
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:
@@ -476,6 +475,8 @@ class BOIN(Design):
                 "n_earlystop": self.n_earlystop, "start_dose": self.start_dose, "bound_mtd": self.bound_mtd}
 
     def describe(self) -> str:
+        import pandas as pd
+
         tab = self.boundaries()
         cols = "; ".join(
             f"n={r.n}: escalate if DLTs <= {r.escalate_if_dlt_le}, de-escalate if >= {r.deescalate_if_dlt_ge}"
@@ -501,7 +502,7 @@ class BOIN(Design):
         text += (" At the end, the MTD is the dose, among admissible doses, whose isotonic estimate of the DLT "
                  "rate (pool-adjacent-violators on (y+0.05)/(n+0.1), weighted by inverse posterior variance) is "
                  "closest to the target"
-                 + (f" and below lambda_d" if self.bound_mtd else "")
+                 + (f" and at or below lambda_d" if self.bound_mtd else "")
                  + "; ties go to the higher dose below the target and the lower dose above it.")
         return text
 
@@ -509,9 +510,3 @@ class BOIN(Design):
 def _smoothed_var(y, n):
     """Variance BOIN uses to weight the isotonic fit of (y+0.05)/(n+0.1)."""
     return (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
-
-
-def _flag(value, name: str) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ValueError(f"{name} must be True or False, got {value!r}")

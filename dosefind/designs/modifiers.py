@@ -8,14 +8,24 @@ changes; in a chain, later links win::
 
 Modifiers follow the chained selectors of the R package *escalation* (Brock 2019):
 ``stop_at_n``, ``dont_skip_doses``, ``stop_when_too_toxic`` and ``stop_when_n_at_dose``.
+Like escalation's selectors they ask the design they wrap for its estimates
+(:meth:`Design.prob_tox_exceeds`), so a rule works with any model.
+
+A chain's :meth:`Modified.params` lists its modifiers, and
+:meth:`Design.from_params` rebuilds the chain from them:
+
+>>> from dosefind.designs import BOIN, StopAtN
+>>> d = BOIN(target=0.3, num_doses=5).then(StopAtN(12))
+>>> d.params()["modifiers"]
+[{'type': 'StopAtN', 'n': 12}]
+>>> BOIN.from_params(d.params()).params() == d.params()
+True
 """
 
 from __future__ import annotations
 
-from scipy.stats import beta as beta_dist
-
 from dosefind import _validate as V
-from dosefind.designs.base import Design
+from dosefind.designs.base import Design, beta_prob_exceeds
 from dosefind.state import Decision, MTDSelection, TrialState, to_index, to_level
 from dosefind.state import ReasonCode as R
 
@@ -96,8 +106,18 @@ class Modified(Design):
     def select_mtd(self, state: TrialState) -> MTDSelection:
         return self.modifier.select_mtd(state, self.parent.select_mtd(state), self.parent)
 
+    def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
+        return self.parent.tox_estimates(state)
+
+    def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
+        return self.parent.prob_tox_exceeds(state, threshold)
+
     def params(self) -> dict:
-        return self.parent.params()
+        """The innermost design's options plus ``"modifiers"``: one dict per link, in
+        order, with its ``"type"`` and options (rebuild with :meth:`Design.from_params`)."""
+        out = dict(self.base.params())
+        out["modifiers"] = [{"type": type(m).__name__, **m.params()} for m in self.modifiers]
+        return out
 
     def describe(self) -> str:
         return self.parent.describe() + " " + self.modifier.describe()
@@ -152,25 +172,42 @@ class StopWhenNAtDose(Modifier):
 
 
 class DontSkipDoses(Modifier):
-    """Never escalate by more than one level above the highest dose tried (and, with
-    ``when_deescalating=True``, never de-escalate by more than one level at a time)."""
+    """Never escalate by more than one level (and, with ``when_deescalating=True``, never
+    de-escalate by more than one level) at a time.
+
+    ``relative_to`` names the dose the cap counts from; both rules are in use:
+
+    * ``"current"`` (default): one level above the dose the last cohort received, as
+      escalation's ``dont_skip_doses`` (``last_d + 1``) and dfcrm's ``crmsim`` restriction.
+      After ``1N 2N 3N 1N`` the next dose is at most 2.
+    * ``"highest_tried"``: one level above the highest dose tried so far, which only
+      forbids untried doses (after ``1N 2N 3N 1N``: at most 4).
+
+    De-escalation is always counted from the current dose (escalation's ``last_d - 1``).
+    """
 
     name = "don't skip doses"
+    RELATIVE_TO = ("current", "highest_tried")
 
-    def __init__(self, when_escalating: bool = True, when_deescalating: bool = False):
-        self.when_escalating = bool(when_escalating)
-        self.when_deescalating = bool(when_deescalating)
+    def __init__(self, when_escalating: bool = True, when_deescalating: bool = False,
+                 relative_to: str = "current"):
+        self.when_escalating = V.boolean(when_escalating, "when_escalating")
+        self.when_deescalating = V.boolean(when_deescalating, "when_deescalating")
+        if relative_to not in self.RELATIVE_TO:
+            raise ValueError(f"relative_to must be 'current' or 'highest_tried', got {relative_to!r}")
+        self.relative_to = relative_to
 
     def decide(self, state, decision, design):
-        if decision.stop or state.current_index is None:
+        if decision.stop or decision.wait or state.current_index is None:
             return decision
         d = decision.dose_index
         if self.when_escalating:
-            top = state.max_tried_index
-            cap = 0 if top is None else top + 1
+            ref = state.current_index if self.relative_to == "current" else state.max_tried_index
+            cap = ref + 1
             if d > cap:
-                return Decision.treat(cap, decision.reason + f"; capped at dose {to_level(cap)} (no skipping of untried "
-                                                  "doses)", decision.code)
+                what = "the current dose" if self.relative_to == "current" else "the highest dose tried"
+                return Decision.treat(cap, decision.reason + f"; capped at dose {to_level(cap)}, one level above "
+                                                             f"{what} (no skipping)", R.ESCALATE)
         if self.when_deescalating and d < state.current_index - 1:
             lo = state.current_index - 1
             return Decision.treat(lo, decision.reason + f"; de-escalate one level at a time, to dose {to_level(lo)}",
@@ -178,35 +215,51 @@ class DontSkipDoses(Modifier):
         return decision
 
     def params(self):
-        return {"when_escalating": self.when_escalating, "when_deescalating": self.when_deescalating}
+        return {"when_escalating": self.when_escalating, "when_deescalating": self.when_deescalating,
+                "relative_to": self.relative_to}
 
     def describe(self):
         parts = []
         if self.when_escalating:
-            parts.append("no untried dose is skipped when escalating")
+            ref = "the current dose" if self.relative_to == "current" else "the highest dose tried so far"
+            parts.append(f"escalation is by at most one dose level above {ref}")
         if self.when_deescalating:
             parts.append("de-escalation is by one level at a time")
         return ("Additionally, " + " and ".join(parts) + ".") if parts else ""
 
 
 class StopWhenTooToxic(Modifier):
-    """Safety rule on the posterior of the DLT rate at one dose.
+    """Safety rule on the posterior probability that the DLT rate at one dose is too high.
 
-    With a Beta(``prior_a``, ``prior_b``) prior, if Pr(p_dose > ``threshold`` | data) >
-    ``confidence`` at a dose with at least ``min_n`` patients, that dose and all above it
-    are removed: if ``dose`` is the lowest dose the trial stops with no MTD; otherwise the
-    next dose and the selected MTD are capped below it (escalation's
-    ``stop_when_too_toxic``).
+    If Pr(p_dose > ``threshold`` | data) >= ``confidence`` (escalation's comparison) at a
+    dose with at least ``min_n`` patients, that dose and all above it are removed: if
+    ``dose`` is the lowest dose the trial stops with no MTD; otherwise the next dose and
+    the selected MTD are capped below it.
+
+    ``estimate`` says whose probability is used:
+
+    * ``"design"`` (default): the wrapped design's own :meth:`Design.prob_tox_exceeds`,
+      as escalation's ``stop_when_too_toxic`` asks its parent model (the CRM's posterior,
+      or the Beta(1, 1) posterior on the dose's counts for BOIN and 3+3);
+    * ``"beta"``: a Beta(``prior_a``, ``prior_b``) posterior on the dose's own counts,
+      whatever the design.
+
+    ``min_n=0`` applies the rule whatever the number of patients (escalation has no
+    minimum; a model-based design can then stop on its estimate for an untried dose).
     """
 
     name = "stop when too toxic"
+    ESTIMATES = ("design", "beta")
 
     def __init__(self, threshold: float, confidence: float = 0.9, dose: int = 1, min_n: int = 1,
-                 prior_a: float = 1.0, prior_b: float = 1.0):
+                 estimate: str = "design", prior_a: float = 1.0, prior_b: float = 1.0):
         self.threshold = V.probability(threshold, "threshold")
         self.confidence = V.probability(confidence, "confidence")
         self.dose = V.integer(dose, "dose", minimum=1)
-        self.min_n = V.integer(min_n, "min_n", minimum=1)
+        self.min_n = V.integer(min_n, "min_n", minimum=0)
+        if estimate not in self.ESTIMATES:
+            raise ValueError(f"estimate must be 'design' or 'beta', got {estimate!r}")
+        self.estimate = estimate
         self.prior_a = V.positive(prior_a, "prior_a")
         self.prior_b = V.positive(prior_b, "prior_b")
 
@@ -214,29 +267,42 @@ class StopWhenTooToxic(Modifier):
         if self.dose > design.num_doses:
             raise ValueError(f"dose must be between 1 and {design.num_doses}, got {self.dose}")
 
-    def prob_tox_exceeds(self, state: TrialState) -> float:
+    def prob_tox_exceeds(self, state: TrialState, design: Design | None = None) -> float | None:
+        """Pr(DLT rate at ``dose`` > threshold | data): the design's (``estimate="design"``,
+        needs ``design``) or the Beta posterior on the dose's counts (None: no estimate)."""
         i = to_index(self.dose)
+        if self.estimate == "design":
+            if design is None:
+                raise ValueError("estimate='design' needs the design whose estimate is asked")
+            return design.prob_tox_exceeds(state, self.threshold)[i]
         n, y = state.n_at_dose[i], state.tox_at_dose[i]
-        return float(beta_dist.sf(self.threshold, self.prior_a + y, self.prior_b + n - y))
+        return beta_prob_exceeds(n, y, self.threshold, self.prior_a, self.prior_b)
 
-    def _too_toxic(self, state) -> bool:
+    def _too_toxic(self, state, design) -> tuple[bool, float | None]:
         i = to_index(self.dose)
-        return state.n_at_dose[i] >= self.min_n and self.prob_tox_exceeds(state) > self.confidence
+        if state.n_at_dose[i] < self.min_n:
+            return False, None
+        p = self.prob_tox_exceeds(state, design)
+        return (p is not None and p >= self.confidence), p
 
     def decide(self, state, decision, design):
-        if decision.stop or not self._too_toxic(state):
+        if decision.stop or decision.wait:
             return decision
-        why = (f"Pr(DLT rate at dose {self.dose} > {self.threshold:g}) = {self.prob_tox_exceeds(state):.3f} "
-               f"exceeds {self.confidence:g}")
+        too, p = self._too_toxic(state, design)
+        if not too:
+            return decision
+        why = f"Pr(DLT rate at dose {self.dose} > {self.threshold:g}) = {p:.3f} reaches {self.confidence:g}"
         i = to_index(self.dose)
         if i == 0:
             return Decision.halt(f"stop: the lowest dose is too toxic, {why}", R.LOWEST_TOO_TOXIC)
         if decision.dose_index >= i:
-            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead", R.DE_ESCALATE)
+            cur = state.current_index
+            code = R.DE_ESCALATE if i - 1 < cur else (R.ESCALATE if i - 1 > cur else R.STAY)
+            return Decision.treat(i - 1, f"{why}; treat at dose {i} instead", code)
         return decision
 
     def select_mtd(self, state, selection, design):
-        if not self._too_toxic(state):
+        if not self._too_toxic(state, design)[0]:
             return selection
         i = to_index(self.dose)
         if i == 0:
@@ -247,12 +313,19 @@ class StopWhenTooToxic(Modifier):
         return selection
 
     def params(self):
-        return {"threshold": self.threshold, "confidence": self.confidence, "dose": self.dose, "min_n": self.min_n}
+        return {"threshold": self.threshold, "confidence": self.confidence, "dose": self.dose, "min_n": self.min_n,
+                "estimate": self.estimate, "prior_a": self.prior_a, "prior_b": self.prior_b}
 
     def describe(self):
-        return (f"If Pr(DLT rate at dose {self.dose} > {self.threshold:g}) exceeds {self.confidence:g} "
-                f"under a Beta({self.prior_a:g}, {self.prior_b:g}) prior, dose {self.dose} and all higher doses are "
-                f"excluded{' and the trial stops' if self.dose == 1 else ''}.")
+        source = ("the design's posterior" if self.estimate == "design"
+                  else f"a Beta({self.prior_a:g}, {self.prior_b:g}) posterior on its own counts")
+        return (f"If Pr(DLT rate at dose {self.dose} > {self.threshold:g}), from {source}, reaches {self.confidence:g}"
+                + (f" with at least {self.min_n} patients there" if self.min_n > 0 else "")
+                + f", dose {self.dose} and all higher doses are excluded"
+                + (" and the trial stops." if self.dose == 1 else "."))
 
 
-__all__ = ["Modifier", "Modified", "StopAtN", "StopWhenNAtDose", "DontSkipDoses", "StopWhenTooToxic"]
+#: Modifier classes by name, for :meth:`Design.from_params`.
+MODIFIERS = {c.__name__: c for c in (StopAtN, StopWhenNAtDose, DontSkipDoses, StopWhenTooToxic)}
+
+__all__ = ["MODIFIERS", "Modifier", "Modified", "StopAtN", "StopWhenNAtDose", "DontSkipDoses", "StopWhenTooToxic"]

@@ -66,7 +66,10 @@ def getprior(halfwidth: float, target: float, nu: int, num_doses: int, model: st
         1-based dose level believed a priori to be the MTD (1..num_doses); its skeleton
         value equals ``target``.
     num_doses : int
-        Number of dose levels (>= 1).
+        Number of dose levels (>= 1), at most as many as keep every skeleton value at
+        least 1e-6 away from 0 and 1 (e.g. 51 for halfwidth 0.05, target 0.25, nu 3):
+        the recursion approaches 1 quickly above ``nu`` and 0 below it, and more doses
+        are refused with a message giving the limit.
     model : {"empiric", "logistic"}
         Working model the skeleton is calibrated for (must match the CRM's model).
     intercept : float
@@ -93,7 +96,7 @@ def getprior(halfwidth: float, target: float, nu: int, num_doses: int, model: st
     steps = [nu - 1 - k for k in range(num_doses)]  # (nu - k) with 0-based k
     if model == "empiric":
         rho = math.log(lo) / math.log(hi)
-        return tuple(target ** (rho ** s) for s in steps)
+        return _checked(tuple(target ** (rho ** s) for s in steps), target, halfwidth, nu, num_doses)
     intercept = V._num(intercept, "intercept")
     if not math.isfinite(intercept) or not intercept > _logit(hi):
         raise ValueError(
@@ -102,4 +105,27 @@ def getprior(halfwidth: float, target: float, nu: int, num_doses: int, model: st
         )
     rho = (_logit(lo) - intercept) / (_logit(hi) - intercept)
     x0 = _logit(target) - intercept
-    return tuple(1.0 / (1.0 + math.exp(-(intercept + x0 * rho ** s))) for s in steps)
+    return _checked(tuple(1.0 / (1.0 + math.exp(-(intercept + x0 * rho ** s))) for s in steps),
+                    target, halfwidth, nu, num_doses)
+
+
+#: Skeleton values must stay this far from 0 and 1: closer values print as 0 or 1, and in
+#: double precision the recursion soon returns exactly 1.0 (200 doses above the MTD guess).
+EDGE = 1e-6
+
+
+def _checked(values, target, halfwidth, nu, num_doses):
+    """Refuse skeletons whose values come within EDGE of 1 (too many doses above nu) or
+    of 0 (too many below), instead of returning values that are 1.0 or 0.0 in print."""
+    low = [k for k, v in enumerate(values) if v <= EDGE]
+    if low:
+        raise ValueError(f"nu must be between 1 and {nu - low[-1] - 1} for target={target:g} and "
+                         f"halfwidth={halfwidth:g}: with nu={nu} the skeleton values of doses 1 to {low[-1] + 1} "
+                         f"are within {EDGE:g} of 0, got nu={nu}")
+    top = [k for k, v in enumerate(values) if v >= 1 - EDGE or (k and v <= values[k - 1])]
+    if top:
+        ok = top[0]
+        raise ValueError(f"num_doses must be between 1 and {ok} for target={target:g}, halfwidth={halfwidth:g} and "
+                         f"nu={nu}: from dose {ok + 1} on the skeleton values are within {EDGE:g} of 1 (they "
+                         f"would print as 1.0), got {num_doses}")
+    return values

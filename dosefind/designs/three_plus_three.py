@@ -17,6 +17,10 @@ The traditional algorithmic design (Storer 1989; reviewed by Le Tourneau, Lee & 
 The MTD is the highest dose below the lowest too-toxic dose with <= 1 DLT in 6
 patients (or the highest dose when none is too toxic).
 
+The rule has no model: :meth:`~dosefind.designs.base.Design.tox_estimates` gives the
+observed rates y/n and :meth:`~dosefind.designs.base.Design.prob_tox_exceeds` the Beta(1, 1)
+posterior on each dose's counts (None for untried doses), the defaults of the base class.
+
 Variants (both switches default to the standard rule above):
 
 ``expand_lower=False``
@@ -47,6 +51,7 @@ Example
 
 from __future__ import annotations
 
+from dosefind import _validate as V
 from dosefind.designs.base import Design
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
@@ -78,8 +83,8 @@ class ThreePlusThree(Design):
     def __init__(self, num_doses: int | None = None, *, start_dose: int = 1, expand_lower: bool = True,
                  expand_top: bool = True, max_n: int | None = None, doses: DoseLevels | None = None):
         super().__init__(num_doses, cohort_size=3, max_n=max_n, start_dose=start_dose, doses=doses)
-        self.expand_lower = bool(expand_lower)
-        self.expand_top = bool(expand_top)
+        self.expand_lower = V.boolean(expand_lower, "expand_lower")
+        self.expand_top = V.boolean(expand_top, "expand_top")
 
     # ------------------------------------------------------------------ rules
     @staticmethod

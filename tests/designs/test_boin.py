@@ -1,5 +1,4 @@
-"""BOIN decisions cohort by cohort, safety rules, MTD selection, validation, and the
-conformance of decide_batch with decide.
+"""BOIN decisions cohort by cohort, safety rules, MTD selection and validation.
 
 Expected values come from the BOIN rules worked out by hand (boundaries for target 0.3,
 n=3: escalate if 0 DLTs, de-escalate if >= 2, eliminate if 3; n=9: <= 2, >= 4, >= 5) or
@@ -15,7 +14,6 @@ from scipy.optimize import isotonic_regression
 from scipy.stats import beta
 
 from dosefind.designs import BOIN, StopAtN
-from dosefind.designs.boin import CONTINUE, STOP_EARLY, STOP_EXTRASAFE, STOP_MAX_N, STOP_TOXICITY
 from dosefind.designs.isotonic import pava
 from dosefind.state import TrialState
 
@@ -231,7 +229,7 @@ def test_works_inside_a_modifier_chain():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(target=1.3), r"target must be between 0 and 1 \(exclusive\), got 1.3"),
-    (dict(target=0.7), r"target must be between 0.05 and 0.6 \(the range BOIN 2.7 accepts\), got 0.7"),
+    (dict(target=0.7), r"target must be between 0.05 and 0.6 for BOIN, got 0.7 \(the range of BOIN 2.7.s get.boundary"),
     (dict(target="x"), r"target must be a number, got 'x'"),
     (dict(p_saf=0.35), r"p_saf must be between 0 and target \(0.3\), exclusive, got 0.35"),
     (dict(p_saf=0.29), r"p_saf must be at most 0.9 \* target \(0.27\).*got 0.29"),
@@ -243,8 +241,8 @@ def test_works_inside_a_modifier_chain():
     (dict(offset=0.2, cutoff_eli=0.15), r"offset must be smaller than cutoff_eli \(0.15\), got 0.2"),
     (dict(n_earlystop=0), r"n_earlystop must be >= 1, got 0"),
     (dict(n_earlystop=2.5), r"n_earlystop must be a whole number, got 2.5"),
-    (dict(extrasafe="yes"), r"extrasafe must be True or False, got 'yes'"),
-    (dict(bound_mtd=1), r"bound_mtd must be True or False, got 1"),
+    (dict(extrasafe="yes"), r"extrasafe must be true or false \(a boolean, not text or a number\), got .yes."),
+    (dict(bound_mtd=1), r"bound_mtd must be true or false \(a boolean, not text or a number\), got 1"),
     (dict(max_n=31, n_cohorts=10), r"max_n \(31\) must equal n_cohorts \* cohort_size \(10 \* 3 = 30\)"),
     (dict(n_cohorts=0), r"n_cohorts must be >= 1, got 0"),
     (dict(max_n=0), r"max_n must be >= 1, got 0"),
@@ -257,82 +255,6 @@ def test_validation_messages(kwargs, message):
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match=message):
             boin(**kwargs)
-
-
-# ---------------------------------------------------------------- decide_batch conformance
-_CODES = [("maximum sample size", STOP_MAX_N), ("stop: the lowest dose", STOP_TOXICITY),
-          ("stop (extra safety", STOP_EXTRASAFE), ("stop: dose", STOP_EARLY)]
-
-
-def _scalar(design, state):
-    d = design.decide(state)
-    if not d.stop:
-        return d.dose_index, CONTINUE
-    return -1, next(code for prefix, code in _CODES if d.reason.startswith(prefix))
-
-
-def _check_batch(design, states):
-    N = np.array([s.n_at_dose for s in states])
-    Y = np.array([s.tox_at_dose for s in states])
-    cur = np.array([-1 if s.current_index is None else s.current_index for s in states])
-    nxt, code = design.decide_batch(N, Y, cur, N.sum(axis=1))
-    expected = [_scalar(design, s) for s in states]
-    assert nxt.tolist() == [e[0] for e in expected]
-    assert code.tolist() == [e[1] for e in expected]
-
-
-BATCH_DESIGNS = [
-    dict(),
-    dict(extrasafe=True, n_earlystop=9),
-    dict(target=0.5, extrasafe=True, offset=0.1),
-    dict(target=0.2, cohort_size=1, max_n=20, n_earlystop=7, cutoff_eli=0.9),
-]
-
-
-@pytest.mark.parametrize("kw", BATCH_DESIGNS)
-def test_decide_batch_matches_decide_on_enumerated_states(kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        design = boin(num_doses=3, **kw)
-    states = [TrialState.empty(3)]
-    cells = [(n, y) for n in range(0, 13) for y in range(n + 1)]
-    for (n1, y1), (n2, y2) in itertools.product(cells, cells):
-        for cur in (0, 1):
-            if (n1, n2)[cur] > 0:
-                states.append(TrialState.from_counts([n1, n2, 0], [y1, y2, 0], current_dose=cur + 1))
-    _check_batch(design, states)
-
-
-@pytest.mark.parametrize("kw", BATCH_DESIGNS)
-def test_decide_batch_matches_decide_on_random_trials(kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        design = boin(**kw)
-    rng = np.random.default_rng(2024)
-    states = []
-    for true_tox in ([0.05, 0.1, 0.2, 0.3, 0.5], [0.4, 0.5, 0.6, 0.7, 0.8], [0.1, 0.3, 0.5, 0.6, 0.7]):
-        for _ in range(40):
-            s = TrialState.empty(5)
-            states.append(s)
-            for _ in range(40):
-                d = design.decide(s)
-                if d.stop:
-                    break
-                s = s.add_cohort(d.dose_index, rng.random(design.cohort_size) < true_tox[d.dose_index])
-                states.append(s)
-    # plus arbitrary count states, including ones BOIN itself cannot reach
-    for _ in range(2000):
-        n = rng.integers(0, 10, size=5)
-        y = rng.binomial(n, rng.random(5))
-        cur = int(rng.integers(0, 5))
-        n[cur] = max(n[cur], 1)
-        y[cur] = min(y[cur], n[cur])
-        states.append(TrialState.from_counts(n, y, current_dose=cur + 1))
-    _check_batch(design, states)
-
-
-def test_every_batch_code_has_readable_text():
-    assert set(BOIN.REASONS) == {CONTINUE, STOP_MAX_N, STOP_TOXICITY, STOP_EXTRASAFE, STOP_EARLY}
 
 
 def test_select_mtd_details_are_beta_posterior_summaries_on_the_right_dose():

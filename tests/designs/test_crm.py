@@ -169,7 +169,10 @@ def test_mle_matches_bounded_optimiser(outcomes):
     assert not sel.details["mle_approximated"]
 
 
-def test_mle_without_heterogeneity_uses_dispersed_prior_like_crmsim():
+def test_mle_without_heterogeneity_uses_the_whole_dispersed_posterior_by_default():
+    # integration="exact": the posterior mean under Normal(0, 500^2) over the whole line
+    # (crmsim's truncated fallback is integration="dfcrm";
+    # tests/published/test_crm_dfcrm_integration.py checks both against scipy quad).
     crm = CRM(SKEL, 0.25, method="mle")
     none = crm.select_mtd(state("1NNN 2NNN"))
     assert none.details["mle_approximated"] and none.details["beta_mean"] > 100 and none.mtd == 5
@@ -195,6 +198,7 @@ def test_toxicity_stop_fires_and_selects_no_mtd():
 @pytest.mark.parametrize("kwargs", [
     dict(), dict(model="logistic"), dict(cohort_size=3, target=0.3), dict(method="mle"),
     dict(estimate="posterior_mean", stop_tox_cutoff=0.8), dict(restrict=False, max_n=20),
+    dict(method="mle", integration="dfcrm"), dict(prior_var=0.01, stop_tox_cutoff=0.9),
 ])
 def test_decide_batch_equals_decide(kwargs):
     kw = dict(skeleton=SKEL, target=0.25)
@@ -207,16 +211,22 @@ def test_decide_batch_equals_decide(kwargs):
         for _ in range(rng.integers(1, 10)):
             s = s.add_cohort(int(rng.integers(0, 5)), rng.random(crm.cohort_size) < 0.3)
         states.append(s)
+    if crm.max_n is None:   # narrow posteriors (fitted grid) in the same batch as wide ones
+        for m in (300, 3000):
+            states.append(TrialState.empty(5).add_cohort(2, [1] * (m // 4) + [0] * (m - m // 4)))
     n = np.array([s.n_at_dose for s in states])
     y = np.array([s.tox_at_dose for s in states])
     cur = np.array([-1 if s.current_index is None else s.current_index for s in states])
     last = np.array([-1 if s.last_cohort is None else s.last_cohort.tox for s in states])
     top = np.array([-1 if s.max_tried_index is None else s.max_tried_index for s in states])
     nxt, why = crm.decide_batch(n, y, cur, last, top)
+    codes = {1: "escalate", 2: "stay", 3: "lowest_too_toxic", 4: "max_n", 5: "start"}
     for s, k, r in zip(states, nxt, why):
         d = crm.decide(s)
         assert (k == -1) == d.stop and (d.stop or k == d.dose_index), (str(s), k, d)
         assert r in REASONS
+        if int(r) in codes:                      # the typed code says the same as the batch code
+            assert d.code.value == codes[int(r)], (str(s), r, d)
 
 
 def test_decision_depends_only_on_state_key():
@@ -235,12 +245,15 @@ def test_decision_depends_only_on_state_key():
     (dict(model="probit"), "model must be 'empiric' or 'logistic'"),
     (dict(method="mcmc"), "method must be 'bayes' or 'mle'"),
     (dict(estimate="median"), "estimate must be 'plugin' or 'posterior_mean'"),
+    (dict(integration="R"), "integration must be 'exact' or 'dfcrm', got 'R'"),
+    (dict(max_n=20_000), "max_n must be at most 10000 patients, got 20000"),
+    (dict(skip_escalation="no"), "skip_escalation must be true or false"),
     (dict(estimate="posterior_mean", method="mle"), "needs method='bayes'"),
     (dict(prior_var=0), "prior_var must be a positive number"),
     (dict(model="logistic", intercept=0.0), "intercept must exceed logit"),
     (dict(stop_tox_cutoff=1.5), "stop_tox_cutoff must be between 0 and 1"),
     (dict(conf_level=0), "conf_level must be between 0 and 1"),
-    (dict(restrict="yes"), "restrict must be True or False"),
+    (dict(restrict="yes"), "restrict must be true or false"),
     (dict(cohort_size=0), "cohort_size must be >= 1"),
     (dict(start_dose=6), "start_dose must be between 1 and 5"),
 ])

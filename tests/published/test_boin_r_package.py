@@ -101,3 +101,23 @@ def test_published_stopping_example(outcomes, expected):
     d = design.decide(TrialState.from_outcomes(outcomes, num_doses=5))
     assert d.next_dose == expected
     assert d.stop is (expected is None)
+
+
+def test_prob_tox_exceeds_as_escalation():
+    # escalation R/boin_selector.R: prob_tox_exceeds.boin_selector calls
+    # pava_bb_prob_tox_exceeds(x, threshold, alpha = 0.05, beta = 0.05) (R/helpers.R):
+    # pbeta(threshold, 0.05 + y, 0.05 + n - y, lower.tail = FALSE), PAVA over the doses
+    # given, NA for the others.  Computed here with scipy and an unweighted isotonic fit.
+    from scipy.optimize import isotonic_regression
+    from scipy.stats import beta
+
+    n = np.array([3, 6, 0, 9, 3])
+    y = np.array([0, 3, 0, 2, 1])          # dose 2 looks worse than dose 4: PAVA pools them
+    d = BOIN(target=0.3, num_doses=5)
+    got = d.prob_tox_exceeds(TrialState.from_counts(n, y, current_dose=4), 0.35)
+    given = n > 0
+    tail = beta.sf(0.35, 0.05 + y[given], 0.05 + n[given] - y[given])
+    expected = iter(isotonic_regression(tail).x)
+    assert got[2] is None
+    assert [g for g in got if g is not None] == pytest.approx(list(expected), abs=1e-12)
+    assert got[1] == pytest.approx(got[3], abs=1e-15) and got[1] < tail[1]

@@ -53,14 +53,21 @@ def test_chunk_seeds_are_spawned_children():
 
 
 def test_compare_uses_the_same_patients():
-    # The same design twice gives identical results only because compare gives every
-    # design the same simulated patients (separate patient streams per design would not).
-    res = compare([toy(), toy()], [P, [0.3, 0.4, 0.5, 0.6, 0.7]], n_trials=5000, seed=1, target=0.3)
-    frame = res.to_frame()
-    assert len(frame) == 4 and set(frame["design"]) == {"last-cohort rule", "last-cohort rule (2)"}
+    # Two DIFFERENT designs -- cohorts of 1 and cohorts of 3 -- that treat patients 1..12
+    # of every trial at dose 2.  Sharing patients (patient i of trial t has one latent
+    # uniform whatever the design and its cohort size) makes their DLT counts equal in
+    # every trial, so the means and standard errors agree exactly in both scenarios; with
+    # separate patient streams per design they would differ by Monte Carlo noise.
+    designs = {"cohorts of 1": AlwaysAt(1, num_doses=3, cohort_size=1, max_n=12),
+               "cohorts of 3": AlwaysAt(1, num_doses=3, cohort_size=3, max_n=12)}
+    scenarios = [[0.1, 0.35, 0.6], [0.05, 0.2, 0.3]]
+    res = compare(designs, scenarios, n_trials=3000, seed=1, target=0.3)
     for s in ("1", "2"):
-        assert res[(s, "last-cohort rule")].to_dict()["selection_pct"] == \
-            res[(s, "last-cohort rule (2)")].to_dict()["selection_pct"]
+        a, b = (res[(s, k)].to_dict() for k in designs)
+        assert a["dlt_mean"] == b["dlt_mean"] and a["se"]["dlt_mean"] == b["se"]["dlt_mean"]
+    # the equality is not automatic: other patients (another seed) give other counts
+    other = compare(designs, scenarios[:1], n_trials=3000, seed=2, target=0.3)
+    assert other[("1", "cohorts of 1")].to_dict()["dlt_mean"] != res[("1", "cohorts of 1")].to_dict()["dlt_mean"]
 
 
 class AlwaysAt(Design):
