@@ -458,8 +458,10 @@ def _apply_modifiers(where: _Where, key: str, design, mods: dict):
                 if isinstance(value, bool):
                     m = DontSkipDoses() if value else None
                 elif isinstance(value, dict):
-                    _unknown(where, k, value, {"when_escalating", "when_deescalating"})
+                    _unknown(where, k, value, {"when_escalating", "when_deescalating", "relative_to"})
                     for sub, flag in value.items():
+                        if sub == "relative_to":
+                            continue  # text; DontSkipDoses names the allowed values
                         try:
                             boolean(flag, sub)
                         except ValueError as exc:
@@ -473,7 +475,8 @@ def _apply_modifiers(where: _Where, key: str, design, mods: dict):
             else:  # stop_when_too_toxic
                 if not isinstance(value, dict):
                     raise ValueError("must be a table, e.g. {threshold = 0.35, confidence = 0.95, dose = 1}")
-                _unknown(where, k, value, {"threshold", "confidence", "dose", "min_n", "prior_a", "prior_b"})
+                _unknown(where, k, value, {"threshold", "confidence", "dose", "min_n", "estimate", "prior_a",
+                                           "prior_b"})
                 if "threshold" not in value:
                     raise ValueError("needs threshold (the DLT rate that is too toxic)")
                 m = StopWhenTooToxic(**value)

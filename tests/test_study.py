@@ -173,3 +173,19 @@ def test_user_text_is_data_not_code(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text(GOOD.replace("[study]\n", '[study]\ntitle = "__import__(\'os\').system(\'false\')"\n'))
     assert load_study(p).title == "__import__('os').system('false')"
+
+
+def test_modifier_options_of_issue_8_reach_the_design():
+    # DontSkipDoses(relative_to=...) and StopWhenTooToxic(estimate=...) are design options
+    # (docs/designs/modifiers.md); the study file passes them through and the modifier's own
+    # check names the allowed values.
+    from dosefind.designs.modifiers import Modified
+
+    s = parse_study(GOOD.replace('type = "boin"', 'type = "boin"\n'
+                                 'dont_skip_doses = {relative_to = "highest_tried"}\n'
+                                 'stop_when_too_toxic = {threshold = 0.3, estimate = "beta"}'))
+    chain = s.designs[0].design
+    assert isinstance(chain, Modified)
+    assert "relative_to='highest_tried'" in repr(chain) and "estimate='beta'" in repr(chain)
+    with pytest.raises(ValueError, match="relative_to must be 'current' or 'highest_tried'"):
+        parse_study(GOOD.replace('type = "boin"', 'type = "boin"\ndont_skip_doses = {relative_to = "up"}'))
