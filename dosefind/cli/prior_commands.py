@@ -35,6 +35,17 @@ def _dose(x: float) -> str:
     return f"{x:.1e}".replace(".0e", "e").replace("e+0", "e").replace("e+", "e")
 
 
+def _check_out_folder(out) -> None:
+    """An output file's folder must exist: dosefind does not create folders a user did
+    not ask for (a typo in --out would otherwise scatter files)."""
+    from pathlib import Path
+
+    folder = Path(out).expanduser().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--out {out}: folder {folder} does not exist; create it first "
+                                f"(mkdir -p {folder})")
+
+
 def _echo_json(obj):
     click.echo(json.dumps(obj, indent=2, allow_nan=False))
 
@@ -93,6 +104,7 @@ def fit(endpoint, model, doses, reference_dose, with_response, tau_scale, robust
     """Fit a prior with PyMC (NUTS) and save it (ArviZ netCDF) for the other commands."""
     from dosefind.priors import fit_dose_response, fit_map
 
+    _check_out_folder(out)  # before the fit, not after it
     table = _table(evidence, strict_evidence)
     common = dict(tau_scale=tau_scale, draws=draws, tune=tune, chains=chains, seed=seed,
                   target_accept=target_accept, on_fail="raise" if strict else "warn")
@@ -184,6 +196,8 @@ def scenarios(fit_file, n, seed, out):
     """Dose-toxicity curves drawn from the posterior predictive, as a scenario-set CSV."""
     from dosefind.priors import draw_scenarios, load_fit
 
+    if out:
+        _check_out_folder(out)
     frame = draw_scenarios(load_fit(fit_file), n, seed)
     if out:
         frame.to_csv(out, index=False)
@@ -203,5 +217,6 @@ def plot(fit_file, out, response, prob):
     from dosefind.priors import load_fit, plot_fit
 
     prob = _validate.probability(prob, "prob")
+    _check_out_folder(out)
     path = plot_fit(load_fit(fit_file), out, prob=prob, response=response)
     click.echo(f"Wrote {path}")
