@@ -125,6 +125,10 @@ def fit(endpoint, model, doses, reference_dose, with_response, tau_scale, robust
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"Warning: {w.message}", err=True)
+    from dosefind.priors.checks import fit_warnings
+
+    for w in fit_warnings(result):
+        click.echo(f"Warning: {w.text}", err=True)
     d = result.diagnostics()
     click.echo(f"Saved {result.kind} fit of {result.endpoint} ({len(result.meta['evidence'])} rows) to {out}: "
                f"R-hat max {d.r_hat_max:.3f}, ESS min {min(d.ess_bulk_min, d.ess_tail_min):.0f}, "
@@ -154,11 +158,19 @@ def summary(fit_file, prob, fmt):
                f"ESS tail min {s['ess_tail_min']:.0f}, divergences {s['divergences']}")
     for p in s["problems"]:
         click.echo(f"Warning: {p}")
-    click.echo(f"{prob:.0%} central intervals (new trial):")
+    for w in s["warnings"]:
+        click.echo(f"Warning: {w['text']}")
+    click.echo(f"{prob:.0%} central intervals (new trial), with the Monte Carlo standard error (mcse_*) "
+               f"of each quantile:")
     click.echo(result.to_frame(prob).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if s["kind"] == "dose_response":
+        click.echo(f"ESS per dose: ess_elir = {s['ess_methods']['ess_elir']}; "
+                   f"ess_moment = {s['ess_methods']['ess_moment']}")
     if s["kind"] == "map":
         b = s["beta_approximation"]
-        click.echo(f"Beta approximation: Beta({b['a']:.3f}, {b['b']:.3f}), effective sample size {b['ess']:.1f}")
+        click.echo(f"Beta approximation: Beta({b['a']:.3f}, {b['b']:.3f}); effective sample size "
+                   f"{b['ess']:.1f} by {s['ess_methods']['ess_moment']}, {b['ess_elir']:.1f} by "
+                   f"{s['ess_methods']['ess_elir']}")
         if "robust_mixture" in s:
             r = s["robust_mixture"]
             click.echo(f"Robust mixture: {1 - r['weight_vague']:.2f} Beta({b['a']:.3f}, {b['b']:.3f}) + "

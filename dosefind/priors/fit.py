@@ -166,11 +166,16 @@ class PriorFit:
         out["parameters"] = {name: _describe(self.draws(name), lo, hi)
                              for name in ("mu", "alpha", "beta", "tau", "alpha_response", "beta_response",
                                           "tau_response") if name in self.idata["posterior"]}
+        from dosefind.priors.checks import fit_warnings, prior_ess
+
+        out["warnings"] = [w.to_dict() for w in fit_warnings(self)]
+        ess = prior_ess(self)
         if self.kind == "map":
             pred = self.draws("prob_new")
-            out["predictive"] = _describe(pred, lo, hi)
+            out["predictive"] = dict(_describe(pred, lo, hi), **self._mcse("prob_new", None, lo, hi))
             a, b = moment_matched_beta(pred)
-            out["beta_approximation"] = dict(a=a, b=b, ess=a + b)
+            out["beta_approximation"] = dict(a=a, b=b, ess=a + b, ess_method="moment",
+                                             ess_elir=ess[0]["ess_elir"])
             w = self.meta.get("robust_weight")
             if w is not None:
                 out["robust_mixture"] = robust_mixture(a, b, w)
@@ -178,13 +183,26 @@ class PriorFit:
         else:
             out["reference_dose"] = self.meta["reference_dose"]
             tox = self.prob_tox_draws()
-            out["doses"] = [dict(level=i + 1, dose=d, **_describe(tox[:, i], lo, hi))
+            out["doses"] = [dict(level=i + 1, dose=d, **_describe(tox[:, i], lo, hi),
+                                 **self._mcse("prob_tox", i, lo, hi),
+                                 ess_elir=ess[i]["ess_elir"], ess_moment=ess[i]["ess_moment"])
                             for i, d in enumerate(self.doses)]
             if self.has_response:
                 resp = self.prob_response_draws()
                 out["response_doses"] = [dict(level=i + 1, dose=d, **_describe(resp[:, i], lo, hi))
                                          for i, d in enumerate(self.doses)]
+        out["ess_methods"] = {"ess_elir": ess[0]["elir_method"], "ess_moment": ess[0]["moment_method"]}
         return out
+
+    def _mcse(self, name: str, column: int | None, lo: float, hi: float) -> dict:
+        """MCSE of the reported quantiles (ArviZ, chains kept)."""
+        from dosefind.priors.checks import quantile_mcse
+
+        arr = np.asarray(self.idata["posterior"][name].values, dtype=float)
+        if column is not None:
+            arr = arr[..., column]
+        return dict(mcse_lower=quantile_mcse(arr, lo), mcse_median=quantile_mcse(arr, 0.5),
+                    mcse_upper=quantile_mcse(arr, hi))
 
     def to_frame(self, prob: float = 0.95):
         """Per-dose table (dose-response) or one-row table (MAP) of the summary."""
@@ -192,7 +210,9 @@ class PriorFit:
 
         s = self.summary(prob)
         if self.kind == "map":
-            return pd.DataFrame([dict(endpoint=self.endpoint, **s["predictive"], ess=s["beta_approximation"]["ess"])])
+            return pd.DataFrame([dict(endpoint=self.endpoint, **s["predictive"],
+                                      ess_moment=s["beta_approximation"]["ess"],
+                                      ess_elir=s["beta_approximation"]["ess_elir"])])
         frame = pd.DataFrame(s["doses"])
         if self.has_response:
             resp = pd.DataFrame(s["response_doses"])
