@@ -232,3 +232,41 @@ def plot(fit_file, out, response, prob):
     _check_out_folder(out)
     path = plot_fit(load_fit(fit_file), out, prob=prob, response=response)
     click.echo(f"Wrote {path}")
+
+
+@priors.command("blrm-prior")
+@click.argument("fit_file", metavar="FIT", type=click.Path(dir_okay=False))
+@click.option("--endpoint", help="Refuse the fit unless it is of this endpoint (e.g. dlt).")
+@click.option("--robust-weight", type=float, default=0.2, show_default=True,
+              help="Weight of the robust N(mean, diag(2^2, 1^2)) component (0 = none).")
+@click.option("--components", default="auto", show_default=True,
+              help="Bivariate normal components of the MAP approximation (1-3 or auto, by BIC).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def blrm_prior(fit_file, endpoint, robust_weight, components, fmt):
+    """BLRM prior of (log alpha, log beta) from a dose-response fit: MAP mixture + robust part."""
+    from dosefind.designs.blrm import BLRM
+    from dosefind.priors import blrm_prior_from_fit, load_fit
+    from dosefind.state import TrialState
+
+    if components != "auto":
+        try:
+            components = int(components)
+        except ValueError:
+            raise ValueError(f"--components must be 1, 2, 3 or auto, got {components!r}") from None
+    prior = blrm_prior_from_fit(load_fit(fit_file), endpoint=endpoint, robust_weight=robust_weight,
+                                n_components=components)
+    design = BLRM(**prior.design_kwargs(), max_increase=None)
+    post = design.posterior(TrialState.empty(len(prior.doses)))
+    if fmt == "json":
+        _echo_json(dict(prior.to_dict(), prior_at_doses=post.to_frame(prior.doses).to_dict(orient="records")))
+        return
+    if fmt == "csv":
+        click.echo(prior.to_frame().to_csv(index=False), nl=False)
+        return
+    click.echo(f"BLRM prior for {prior.endpoint}: logit p(d) = log(alpha) + beta log(d / {_dose(prior.reference_dose)}), "
+               f"mixture of bivariate normals on (log alpha, log beta), robust weight {prior.robust_weight:g}:")
+    click.echo(prior.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    click.echo("Prior DLT rate and interval probabilities at the candidate doses (quadrature):")
+    click.echo(post.to_frame(prior.doses).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    click.echo("Use in Python: BLRM(**blrm_prior_from_fit(load_fit(FIT), robust_weight=...).design_kwargs(), "
+               "cohort_size=3, max_n=30)")
