@@ -270,3 +270,91 @@ def blrm_prior(fit_file, endpoint, robust_weight, components, fmt):
     click.echo(post.to_frame(prior.doses).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     click.echo("Use in Python: BLRM(**blrm_prior_from_fit(load_fit(FIT), robust_weight=...).design_kwargs(), "
                "cohort_size=3, max_n=30)")
+
+
+def _floats(text, name):
+    try:
+        return [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
+
+
+@priors.command()
+@click.option("--endpoint", required=True, help=ENDPOINT_HELP)
+@click.option("--doses", required=True, help="Candidate doses in CAR-T cells/kg, comma-separated.")
+@click.option("--tau-scales", default="1,0.5,0.25", show_default=True,
+              help="Half-normal scales of tau to compare; the first is the base fit.")
+@click.option("--pooled-weights", default="0.25,0.75", show_default=True,
+              help="Pooled-row weights to compare with the base 0.5 (empty: none).")
+@click.option("--no-strict", is_flag=True, help="Skip the strict reading of implied zeros.")
+@click.option("--no-case-reports-variant", "no_case", is_flag=True, help="Skip the variant without case reports.")
+@click.option("--draws", type=int, default=500, show_default=True, help="Draws per chain of each refit.")
+@click.option("--tune", type=int, default=500, show_default=True)
+@click.option("--chains", type=int, default=2, show_default=True)
+@click.option("--seed", type=int, default=20240601, show_default=True)
+@click.option("--evidence", type=click.Path(dir_okay=False), help="Your own evidence table (CSV).")
+@click.option("--column", type=click.Choice(["upper", "median", "lower", "upper_shift"]), default="upper",
+              show_default=True, help="Quantity shown in the wide table.")
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Also draw the table (.png/.svg/.pdf).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def sensitivity(endpoint, doses, tau_scales, pooled_weights, no_strict, no_case, draws, tune, chains, seed,
+                evidence, column, plot_out, fmt):
+    """How the prior at each dose moves: tau prior, implied zeros, case reports, pooled weight."""
+    from dosefind.priors.sensitivity import prior_sensitivity
+
+    if plot_out:
+        _check_out_folder(plot_out)
+    sens = prior_sensitivity(evidence, endpoint, doses, tau_scales=_floats(tau_scales, "--tau-scales"),
+                             pooled_weights=_floats(pooled_weights, "--pooled-weights"), strict=not no_strict,
+                             case_reports=not no_case, seed=seed,
+                             sampling=dict(draws=draws, tune=tune, chains=chains))
+    if plot_out:
+        from dosefind.priors.plots import plot_sensitivity
+
+        plot_sensitivity(sens, plot_out)
+    if fmt == "json":
+        _echo_json(sens.to_dict())
+    elif fmt == "csv":
+        click.echo(sens.to_frame().to_csv(index=False), nl=False)
+    else:
+        click.echo(f"{endpoint}: {column} of the {sens.prob:.0%} predictive interval per dose under each variant "
+                   f"(* = dose beyond the data; MCSE of the upper bound in --format csv/json):")
+        wide = sens.wide(column)
+        beyond = dict(zip(sens.to_frame()["dose"], sens.to_frame()["beyond_data"]))
+        wide.index = [f"{_dose(d)}{'*' if beyond[d] else ''}" for d in wide.index]
+        click.echo(wide.to_string(float_format=lambda x: f"{x:.3f}"))
+        for note in sens.warnings:
+            click.echo(f"Note: {note}")
+    if plot_out:
+        click.echo(f"Wrote {plot_out}", err=fmt != "table")
+
+
+@priors.command()
+@click.argument("fit_file", metavar="FIT", type=click.Path(dir_okay=False))
+@click.option("--loo", is_flag=True, help="Also leave each study out, refit, and predict it as a new study.")
+@click.option("--draws", type=int, default=500, show_default=True, help="Draws per chain of each LOO refit.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Figure (.png/.svg/.pdf).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def check(fit_file, loo, draws, seed, plot_out, fmt):
+    """Posterior predictive (and leave-one-study-out) checks per study, table and figure."""
+    from dosefind.priors import load_fit
+    from dosefind.priors.checks import predictive_checks
+
+    if plot_out:
+        _check_out_folder(plot_out)
+    res = predictive_checks(load_fit(fit_file), loo=loo, seed=seed, sampling=dict(draws=draws, tune=draws, chains=2))
+    if plot_out:
+        from dosefind.priors.plots import plot_checks
+
+        plot_checks(res, plot_out)
+    if fmt == "json":
+        _echo_json(res.to_dict())
+    elif fmt == "csv":
+        click.echo(res.to_frame().to_csv(index=False), nl=False)
+    else:
+        click.echo(f"Predictive checks of the {res.endpoint} fit (rates; p = Pr(replicate >= observed), "
+                   f"Pr(replicate <= observed); below 0.05 = the model does not reproduce the study):")
+        click.echo(res.to_frame().to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        for note in res.notes:
+            click.echo(f"Note: {note}")

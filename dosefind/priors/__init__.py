@@ -23,6 +23,8 @@ _PUBLIC = {
     "blrm_theta_draws": "blrm_prior", "prior_ess": "checks", "fit_warnings": "checks", "FitWarning": "checks",
     "prior_strength": "checks", "PriorStrength": "checks", "ess_elir_beta_mixture": "ess",
     "ess_elir_draws": "ess", "ess_moment": "ess", "validate_fit": "fit",
+    "prior_sensitivity": "sensitivity", "Sensitivity": "sensitivity", "predictive_checks": "checks",
+    "PredictiveChecks": "checks", "plot_sensitivity": "plots", "plot_checks": "plots",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -144,3 +144,100 @@ def prior_strength(fit, *, sensitivity=None) -> PriorStrength:
     """ESS and warnings of ``fit`` (and a :class:`~dosefind.priors.sensitivity.Sensitivity`
     if given), as one object for reports."""
     return PriorStrength(fit.endpoint, fit.kind, tuple(prior_ess(fit)), fit_warnings(fit), sensitivity)
+
+
+@dataclass(frozen=True)
+class PredictiveChecks:
+    """Per study: observed rate, its posterior predictive interval with the study's own
+    effect (within-fit check) and, if computed, its leave-one-study-out predictive
+    interval as a new study; tail p-values Pr(y_rep >= y) and Pr(y_rep <= y)."""
+
+    endpoint: str
+    rows: tuple[dict, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    def to_dict(self) -> dict:
+        return dict(endpoint=self.endpoint, rows=list(self.rows), notes=list(self.notes))
+
+
+def _row_prob(fit, draws, row, intercept):
+    from dosefind.priors.models import _covariate_code
+
+    ref = fit.meta["reference_dose"]
+    w = fit.meta.get("pooled_weight", 0.5)
+    low = row["dose_low"] if row.get("dose_low") is not None else row["dose_per_kg"]
+    high = row["dose_high"] if row.get("dose_high") is not None else row["dose_per_kg"]
+    u = intercept
+    covs = fit.meta.get("covariates") or []
+    if covs:
+        x = np.array([_covariate_code(c, row[c]) for c in covs])
+        u = u + draws["gamma"] @ x
+    beta = draws["beta"]
+    pl = 1 / (1 + np.exp(-(u + beta * np.log(low / ref))))
+    ph = 1 / (1 + np.exp(-(u + beta * np.log(high / ref))))
+    return w * pl + (1 - w) * ph
+
+
+def _summarise(y_rep, y, n, prefix):
+    rate = y_rep / n
+    return {f"{prefix}_median": float(np.median(rate)), f"{prefix}_lower": float(np.quantile(rate, 0.025)),
+            f"{prefix}_upper": float(np.quantile(rate, 0.975)), f"{prefix}_p_upper": float((y_rep >= y).mean()),
+            f"{prefix}_p_lower": float((y_rep <= y).mean())}
+
+
+def predictive_checks(fit, *, loo: bool = False, seed: int = 0, sampling: dict | None = None) -> PredictiveChecks:
+    """Posterior predictive check per study and, with ``loo=True``, leave-one-study-out
+    predictions (one refit per study, with ``sampling`` settings, default draws=500,
+    tune=500, chains=2). A small tail p-value (< 0.05) says the model does not reproduce
+    that study."""
+    import pandas as pd
+
+    fit.require_dose_response("predictive checks")
+    rng = np.random.default_rng(seed)
+    names = ("alpha", "beta", "tau", "gamma")
+    post = fit.idata["posterior"]
+    draws = {k: fit.draws(k) for k in names if k in post}
+    z = fit.draws("z")                                              # (S, trials)
+    trials = [str(t) for t in post["trial"].values]
+    rows_out, notes = [], []
+    evidence = fit.meta.get("evidence") or []
+    for row in evidence:
+        y, n = int(row[fit.endpoint]), int(row["n"])
+        t = trials.index(str(row["source"]))
+        p = _row_prob(fit, draws, row, draws["alpha"] + draws["tau"] * z[:, t])
+        y_rep = rng.binomial(n, p)
+        rows_out.append(dict(source=row["source"], n=n, events=y, observed=y / n, **_summarise(y_rep, y, n, "ppc")))
+    if loo:
+        from dosefind.priors.evidence import validate_evidence
+        from dosefind.priors.models import fit_dose_response
+
+        table = validate_evidence(pd.DataFrame(evidence).astype(object).where(pd.DataFrame(evidence).notna(), ""))
+        m = fit.meta
+        samp = dict(dict(draws=500, tune=500, chains=2), **(sampling or {}))
+        for out in rows_out:
+            rest = table[table["source"] != out["source"]].reset_index(drop=True)
+            if rest["source"].nunique() < 1 or len(rest) == 0:
+                notes.append(f"{out['source']}: no other study, no leave-one-out prediction")
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    f2 = fit_dose_response(rest, fit.endpoint, fit.doses, reference_dose=m["reference_dose"],
+                                           tau_scale=m["tau_scale"], intercept_mean=m["intercept_mean"],
+                                           intercept_sd=m["intercept_sd"], slope_sd=m["slope_sd"],
+                                           pooled_weight=m["pooled_weight"], covariates=m.get("covariates") or (),
+                                           new_trial=m.get("new_trial"), covariate_sd=m.get("covariate_sd", 1.0),
+                                           seed=m["sampling"]["seed"], **samp)
+                except ValueError as exc:
+                    notes.append(f"{out['source']}: leave-one-out fit failed ({exc})")
+                    continue
+            d2 = {k: f2.draws(k) for k in names if k in f2.idata["posterior"]}
+            row = next(r for r in evidence if r["source"] == out["source"])
+            p = _row_prob(f2, d2, row, d2["alpha"] + d2["tau"] * f2.draws("z_new"))
+            out.update(_summarise(rng.binomial(out["n"], p), out["events"], out["n"], "loo"))
+    return PredictiveChecks(fit.endpoint, tuple(rows_out), tuple(notes))
