@@ -46,7 +46,7 @@ with the highest Pr(target); no MTD if none does.
 
 Posterior by quadrature, never MCMC
 -----------------------------------
-Integrals are computed on a 64 x 64 grid scaled to the posterior: theta = m + L (u, v)
+Integrals are computed on a 48 x 48 grid scaled to the posterior: theta = m + L (u, v)
 with L the Cholesky factor (log beta first) of the posterior covariance, u and v in
 [-8, 8]. The grid starts from the prior's mean and covariance and is re-centred and
 re-scaled on the moments it finds until they settle (at most 8 passes; the covariance is
@@ -120,7 +120,7 @@ __all__ = ["BLRM", "BLRMPosterior", "DEFAULT_PRIOR"]
 #: OncoBayes2's single-agent example prior on (log alpha, log beta).
 DEFAULT_PRIOR = BivariateNormalMixture.normal((0.0, 0.0), (2.0, 1.0))
 
-_N = 64          # grid nodes per axis
+_N = 48          # grid nodes per axis
 _R = 8.0         # grid half-width, in posterior standard deviations
 _PASSES = 8      # most re-scalings of the grid
 _CACHE = 4096    # posteriors kept per design (a memo: decisions do not depend on it)
@@ -166,12 +166,12 @@ class _Grid:
         th1 = self.m[0] + l21 * t[:, None] + l11 * t[None, :]       # (rows, cols): log alpha
         self.th1, self.th2 = th1, th2
         self.beta = np.exp(th2)
-        theta = np.stack([th1, np.broadcast_to(th2[:, None], th1.shape)], axis=-1)
-        logf = prior.logpdf(theta)
-        for d in np.flatnonzero(n):                                  # only doses with patients
-            eta = th1 + (self.beta * x[d])[:, None]
-            log_p = -np.logaddexp(0.0, -eta)                          # log(1 - p) = log p - eta
-            logf = logf + n[d] * log_p - (n[d] - y[d]) * eta
+        logf = prior.logpdf_xy(th1, th2[:, None])
+        used = np.flatnonzero(n)                                     # only doses with patients
+        if used.size:
+            # log-likelihood sum_d y_d eta_d - n_d log(1 + e^eta_d), all doses at once.
+            eta = th1[..., None] + self.beta[:, None, None] * x[used]
+            logf = logf + eta @ y[used] - np.logaddexp(0.0, eta) @ n[used]
         logf = logf - logf.max()
         self.logw = logf
         self.w = np.exp(logf)
@@ -307,10 +307,10 @@ class BLRM(Design):
             return hit[0]
         grid = self._grid(state.n_at_dose, state.tox_at_dose)
         below = grid.prob_below(self.intervals)                # (D, 2)
-        w = grid.w / grid.w.sum()
-        p = expit(grid.eta)
-        mean = np.einsum("rc,rcd->d", w, p)
-        sd = np.sqrt(np.maximum(np.einsum("rc,rcd->d", w, p * p) - mean ** 2, 0.0))
+        w = (grid.w / grid.w.sum()).ravel()
+        p = expit(grid.eta).reshape(w.size, -1)
+        mean = w @ p
+        sd = np.sqrt(np.maximum(w @ (p * p) - mean ** 2, 0.0))
         under, over = below[:, 0], 1.0 - below[:, 1]
         target = np.clip(below[:, 1] - below[:, 0], 0.0, 1.0)
         m, c = grid.moments()

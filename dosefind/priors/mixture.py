@@ -145,17 +145,20 @@ class BivariateNormalMixture:
     def logpdf(self, theta) -> np.ndarray:
         """Log density at ``theta`` (shape (..., 2))."""
         theta = np.asarray(theta, dtype=float)
-        out = []
+        return self.logpdf_xy(theta[..., 0], theta[..., 1])
+
+    def logpdf_xy(self, x, y) -> np.ndarray:
+        """Log density at (x, y) = (log alpha, log beta), arrays broadcast together."""
+        out = None
         for w, m, c in zip(self.weights, self.means, self.covs):
             if w == 0:
                 continue
-            c = np.asarray(c)
-            det = c[0, 0] * c[1, 1] - c[0, 1] ** 2
-            inv = np.array([[c[1, 1], -c[0, 1]], [-c[1, 0], c[0, 0]]]) / det
-            d = theta - np.asarray(m)
-            q = np.einsum("...i,ij,...j->...", d, inv, d)
-            out.append(math.log(w) - math.log(2 * math.pi) - 0.5 * math.log(det) - 0.5 * q)
-        return np.logaddexp.reduce(np.stack(out), axis=0)
+            det = c[0][0] * c[1][1] - c[0][1] ** 2
+            dx, dy = x - m[0], y - m[1]
+            q = (c[1][1] * dx * dx - 2 * c[0][1] * dx * dy + c[0][0] * dy * dy) / det
+            term = (math.log(w) - math.log(2 * math.pi) - 0.5 * math.log(det)) - 0.5 * q
+            out = term if out is None else np.logaddexp(out, term)
+        return out
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws, shape (n, 2)."""
