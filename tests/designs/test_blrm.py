@@ -258,3 +258,15 @@ def test_doses_that_can_never_be_reached_refused():
     with pytest.raises(ValueError, match="could never escalate past dose 1"):
         BLRM([1, 2.5, 5])
     BLRM([1, 2.5, 5], max_increase=None, max_step_levels=1)  # allowed
+
+
+def test_exact_engine_agrees_with_monte_carlo():
+    """memory = "counts": the exact engine serves the BLRM; Monte Carlo agrees within 4 SE."""
+    from dosefind.simulations import simulate
+
+    d = BLRM(DOSES, cohort_size=3, max_n=9)
+    truth = [0.05, 0.15, 0.3, 0.45, 0.6]
+    ex = simulate(d, truth, method="exact", target=0.25).to_dict()
+    mc = simulate(d, truth, method="mc", n_trials=4000, seed=3, target=0.25).to_dict()
+    for a, b, se in zip(ex["selection_pct"], mc["selection_pct"], mc["se"]["selection_pct"]):
+        assert abs(a - b) <= 4 * se + 1e-9
