@@ -392,9 +392,8 @@ class BLRM(Design):
         tried = [i for i in range(self.num_doses) if state.n_at_dose[i] > 0]
         mtd = self._best(post, tried)
         if mtd is None:
-            why = ("no dose given yet" if not tried else
-                   "no MTD: no dose given satisfies EWOC" if not post.ewoc_ok[0] or all(not post.ewoc_ok[i] for i in tried)
-                   else "no MTD")
+            why = ("no MTD: no dose given yet" if not tried else
+                   f"no MTD: no dose given satisfies EWOC (Pr(overdose) <= {self.ewoc:g})")
             return MTDSelection(None, post.mean, why, details)
         return MTDSelection(mtd, post.mean, f"dose {to_level(mtd)} has the highest Pr(target) "
                             f"({post.prob_target[mtd]:.3f}) among doses given that satisfy EWOC", details)

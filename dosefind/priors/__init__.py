@@ -25,6 +25,7 @@ _PUBLIC = {
     "ess_elir_draws": "ess", "ess_moment": "ess", "validate_fit": "fit",
     "prior_sensitivity": "sensitivity", "Sensitivity": "sensitivity", "predictive_checks": "checks",
     "PredictiveChecks": "checks", "plot_sensitivity": "plots", "plot_checks": "plots",
+    "prior_for_design": "for_designs", "DesignPrior": "for_designs", "fit_file_sha256": "for_designs",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -68,3 +68,21 @@ def test_cli_blrm_prior(dose_fit_file):
     assert abs(sum(data["prior"]["weights"]) - 1) < 1e-9 and len(data["prior_at_doses"]) == 5
     bad = run(main, ["priors", "blrm-prior", str(dose_fit_file), "--endpoint", "dlt"])
     assert bad.exit_code == 2 and "not dlt" in bad.output
+
+
+def test_prior_for_design(dose_fit_file):
+    from dosefind.designs import CRM
+    from dosefind.priors import prior_for_design
+
+    b = prior_for_design(dose_fit_file, "blrm", endpoint="crs_grade3")
+    design = BLRM(**b.kwargs, cohort_size=3)
+    assert design.prior.n_components >= 2 and len(b.sha256) == 64
+    assert b.strength.ess and json.dumps(b.to_dict())
+    c = prior_for_design(dose_fit_file, "crm", target=0.25)
+    CRM(c.kwargs["skeleton"], target=0.25)
+    with pytest.raises(ValueError, match="not dlt"):
+        prior_for_design(dose_fit_file, "blrm", endpoint="dlt")
+    with pytest.raises(ValueError, match="needs the target"):
+        prior_for_design(dose_fit_file, "crm")
+    with pytest.raises(ValueError, match="'blrm' or 'crm'"):
+        prior_for_design(dose_fit_file, "boin")
