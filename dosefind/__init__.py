@@ -24,6 +24,7 @@ _LAZY = {
     "ThreePlusThree": "dosefind.designs",
     "BOIN": "dosefind.designs",
     "CRM": "dosefind.designs",
+    "BLRM": "dosefind.designs.blrm",
     "StopAtN": "dosefind.designs",
     "StopWhenNAtDose": "dosefind.designs",
     "DontSkipDoses": "dosefind.designs",

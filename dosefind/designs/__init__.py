@@ -12,11 +12,12 @@ from dosefind.designs.modifiers import (
 from dosefind.designs.three_plus_three import ThreePlusThree
 from dosefind.designs.boin import BOIN
 from dosefind.designs.crm import CRM
+from dosefind.designs.blrm import BLRM
 
 #: Every registered design, by the name used on the command line.
-REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "crm": CRM}
+REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "crm": CRM, "blrm": BLRM}
 
 __all__ = [
-    "BOIN", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
+    "BLRM", "BOIN", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
     "StopWhenNAtDose", "StopWhenTooToxic", "ThreePlusThree",
 ]

@@ -19,6 +19,13 @@ _PUBLIC = {
     "skeleton_from_fit": "derived", "draw_scenarios": "derived", "SkeletonResult": "derived",
     "moment_matched_beta": "derived", "robust_mixture": "derived",
     "plot_fit": "plots",
+    "BivariateNormalMixture": "mixture", "BLRMPrior": "blrm_prior", "blrm_prior_from_fit": "blrm_prior",
+    "blrm_theta_draws": "blrm_prior", "prior_ess": "checks", "fit_warnings": "checks", "FitWarning": "checks",
+    "prior_strength": "checks", "PriorStrength": "checks", "ess_elir_beta_mixture": "ess",
+    "ess_elir_draws": "ess", "ess_moment": "ess", "validate_fit": "fit",
+    "prior_sensitivity": "sensitivity", "Sensitivity": "sensitivity", "predictive_checks": "checks",
+    "PredictiveChecks": "checks", "plot_sensitivity": "plots", "plot_checks": "plots",
+    "prior_for_design": "for_designs", "DesignPrior": "for_designs", "fit_file_sha256": "for_designs",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -1,11 +1,13 @@
 r"""What a design takes from a fitted prior: Beta approximations and effective sample
 size, the robust mixture, a CRM skeleton, and prior scenarios.
 
-Effective sample size (moment matching, as in Morita, Thall and Mueller 2008 and RBesT's
-``ess(method="moment")``): a Beta(a, b) with the mean m and variance s^2 of the
-predictive draws has
+Effective sample size by moment matching (RBesT's ``ess(method="moment")``): a Beta(a, b)
+with the mean m and variance s^2 of the predictive draws has
 
 .. math::  a + b = m (1 - m) / s^2 - 1, \quad a = m (a + b), \quad \mathrm{ESS} = a + b.
+
+(Morita, Thall and Mueller 2008 define a different, curvature-based ESS; the ELIR ESS of
+Neuenschwander et al. 2020 is in ``dosefind.priors.ess``.)
 
 Robust mixture (Schmidli et al. 2014, Biometrics 70:1023-1032): ``(1 - w) Beta(a, b) + w
 Beta(1, 1)``, where w is the user's weight on the vague component (prior-data conflict

@@ -60,10 +60,16 @@ class PriorFit:
     # -- what was fitted --------------------------------------------------------------
     @property
     def kind(self) -> str:
+        if "kind" not in self.meta:
+            raise ValueError("this fit's description lacks 'kind' (the model: 'map' or 'dose_response'); "
+                             "refit with dosefind priors fit --out FILE")
         return self.meta["kind"]
 
     @property
     def endpoint(self) -> str:
+        if "endpoint" not in self.meta:
+            raise ValueError("this fit's description lacks 'endpoint' (the endpoint fitted); "
+                             "refit with dosefind priors fit --out FILE")
         return self.meta["endpoint"]
 
     @property
@@ -160,11 +166,16 @@ class PriorFit:
         out["parameters"] = {name: _describe(self.draws(name), lo, hi)
                              for name in ("mu", "alpha", "beta", "tau", "alpha_response", "beta_response",
                                           "tau_response") if name in self.idata["posterior"]}
+        from dosefind.priors.checks import fit_warnings, prior_ess
+
+        out["warnings"] = [w.to_dict() for w in fit_warnings(self)]
+        ess = prior_ess(self)
         if self.kind == "map":
             pred = self.draws("prob_new")
-            out["predictive"] = _describe(pred, lo, hi)
+            out["predictive"] = dict(_describe(pred, lo, hi), **self._mcse("prob_new", None, lo, hi))
             a, b = moment_matched_beta(pred)
-            out["beta_approximation"] = dict(a=a, b=b, ess=a + b)
+            out["beta_approximation"] = dict(a=a, b=b, ess=a + b, ess_method="moment",
+                                             ess_elir=ess[0]["ess_elir"])
             w = self.meta.get("robust_weight")
             if w is not None:
                 out["robust_mixture"] = robust_mixture(a, b, w)
@@ -172,13 +183,26 @@ class PriorFit:
         else:
             out["reference_dose"] = self.meta["reference_dose"]
             tox = self.prob_tox_draws()
-            out["doses"] = [dict(level=i + 1, dose=d, **_describe(tox[:, i], lo, hi))
+            out["doses"] = [dict(level=i + 1, dose=d, **_describe(tox[:, i], lo, hi),
+                                 **self._mcse("prob_tox", i, lo, hi),
+                                 ess_elir=ess[i]["ess_elir"], ess_moment=ess[i]["ess_moment"])
                             for i, d in enumerate(self.doses)]
             if self.has_response:
                 resp = self.prob_response_draws()
                 out["response_doses"] = [dict(level=i + 1, dose=d, **_describe(resp[:, i], lo, hi))
                                          for i, d in enumerate(self.doses)]
+        out["ess_methods"] = {"ess_elir": ess[0]["elir_method"], "ess_moment": ess[0]["moment_method"]}
         return out
+
+    def _mcse(self, name: str, column: int | None, lo: float, hi: float) -> dict:
+        """MCSE of the reported quantiles (ArviZ, chains kept)."""
+        from dosefind.priors.checks import quantile_mcse
+
+        arr = np.asarray(self.idata["posterior"][name].values, dtype=float)
+        if column is not None:
+            arr = arr[..., column]
+        return dict(mcse_lower=quantile_mcse(arr, lo), mcse_median=quantile_mcse(arr, 0.5),
+                    mcse_upper=quantile_mcse(arr, hi))
 
     def to_frame(self, prob: float = 0.95):
         """Per-dose table (dose-response) or one-row table (MAP) of the summary."""
@@ -186,7 +210,9 @@ class PriorFit:
 
         s = self.summary(prob)
         if self.kind == "map":
-            return pd.DataFrame([dict(endpoint=self.endpoint, **s["predictive"], ess=s["beta_approximation"]["ess"])])
+            return pd.DataFrame([dict(endpoint=self.endpoint, **s["predictive"],
+                                      ess_moment=s["beta_approximation"]["ess"],
+                                      ess_elir=s["beta_approximation"]["ess_elir"])])
         frame = pd.DataFrame(s["doses"])
         if self.has_response:
             resp = pd.DataFrame(s["response_doses"])
@@ -231,7 +257,53 @@ def load_fit(path) -> PriorFit:
     raw = tree.attrs.get("dosefind")
     if raw is None or "posterior" not in tree.children:
         raise ValueError(f"{path} is not a dosefind prior fit (no 'dosefind' description or no posterior)")
-    return PriorFit(tree, json.loads(raw))
+    try:
+        meta = json.loads(raw)
+    except (TypeError, ValueError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: its 'dosefind' description is not a JSON object; "
+                         "refit with dosefind priors fit --out FILE")
+    return validate_fit(PriorFit(tree, meta), str(path))
+
+
+#: What every fit file's description must name, and what each field means (for messages).
+REQUIRED_META = {"kind": "the model ('map' or 'dose_response')", "endpoint": "the endpoint fitted"}
+KINDS = ("map", "dose_response")
+
+
+def validate_fit(fit: PriorFit, name: str = "fit") -> PriorFit:
+    """Refuse a fit that would give wrong numbers: missing description fields, unknown
+    kind, NaN or infinite draws, probabilities outside [0, 1], or a dose-response fit
+    whose draws do not have one column per candidate dose. Returns ``fit``."""
+    fix = "refit with dosefind priors fit --out FILE (a file written by dosefind is never edited by hand)"
+    missing = [f"'{k}' ({what})" for k, what in REQUIRED_META.items() if k not in fit.meta]
+    if missing:
+        raise ValueError(f"{name}: the fit description lacks {', '.join(missing)}; {fix}")
+    if fit.kind not in KINDS:
+        raise ValueError(f"{name}: kind must be one of {', '.join(KINDS)}, got {fit.kind!r}; {fix}")
+    post = fit.idata["posterior"]
+    for var in post.data_vars:
+        vals = np.asarray(post[var].values, dtype=float)
+        bad = int((~np.isfinite(vals)).sum())
+        if bad:
+            raise ValueError(f"{name}: {bad} of {vals.size} draws of {var!r} are NaN or infinite; {fix}")
+    probs = ["prob_new"] if fit.kind == "map" else ["prob_tox"] + (["prob_response"] if fit.has_response else [])
+    for var in probs:
+        if var not in post:
+            raise ValueError(f"{name}: a {fit.kind} fit needs the variable {var!r}, which is missing; {fix}")
+        vals = np.asarray(post[var].values, dtype=float)
+        if vals.size and not (vals.min() >= 0 and vals.max() <= 1):
+            raise ValueError(f"{name}: draws of {var!r} must be probabilities in [0, 1], found values in "
+                             f"[{vals.min():.4g}, {vals.max():.4g}]; {fix}")
+        if fit.kind == "dose_response":
+            if not fit.doses:
+                raise ValueError(f"{name}: a dose_response fit must list its candidate doses ('doses'); {fix}")
+            if vals.ndim != 3 or vals.shape[-1] != len(fit.doses):
+                cols = vals.shape[-1] if vals.ndim == 3 else "no"
+                raise ValueError(f"{name}: {var!r} has {cols} dose column(s) but the fit lists "
+                                 f"{len(fit.doses)} candidate doses; {fix}")
+    return fit
 
 
 def _describe(x: np.ndarray, lo: float, hi: float) -> dict:

@@ -172,6 +172,8 @@ def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
                       reference_dose: float | None = None, with_response: bool = False,
                       tau_scale: float = 1.0, intercept_mean: float = 0.0, intercept_sd: float = 2.0,
                       slope_sd: float = 1.0, pooled_weight: float = 0.5,
+                      covariates=(), new_trial: dict | None = None, covariate_sd: float = 1.0,
+                      exnex_weight: float = 1.0, drop_case_reports: bool = False,
                       draws: int = DEFAULT_DRAWS, tune: int = DEFAULT_TUNE, chains: int = DEFAULT_CHAINS,
                       seed: int = DEFAULT_SEED, target_accept: float = 0.95, on_fail: str = "warn") -> PriorFit:
     """Logistic dose-response in log(dose / reference dose), fitted to every row with a dose.
@@ -182,6 +184,16 @@ def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
     endpoint (independent model, same form, slope of either sign) so scenarios carry
     toxicity-response pairs. ``pooled_weight``: probability that a patient of a pooled
     row received ``dose_low`` (see the module docstring).
+
+    ``covariates``: study-level terms of the toxicity intercept, any of ``"product"``
+    (donor-derived = 1, autologous = 0) and ``"disease"`` (AML = 1, T-ALL = 0, a report
+    mixing both = 0.5), each with a Normal(0, ``covariate_sd``^2) coefficient;
+    ``new_trial`` names the planned trial's values (e.g. ``{"product": "autologous",
+    "disease": "AML"}``), required with covariates. ``exnex_weight``: probability that
+    the new trial is exchangeable with the studies (EXNEX, Neuenschwander et al. 2016);
+    with probability 1 - w its intercept is drawn from the intercept's own prior
+    N(intercept_mean, intercept_sd^2) instead (default 1: fully exchangeable).
+    ``drop_case_reports``: leave out rows whose ``report_type`` is "case report".
     """
     check_endpoint(endpoint)
     if endpoint == "response":
@@ -197,7 +209,12 @@ def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
     slope_sd = v.positive(slope_sd, "slope_sd")
     pooled_weight = v.probability(pooled_weight, "pooled_weight", open_interval=False)
     s = _sampling(draws, tune, chains, seed, target_accept)
+    covariates, new_x = _covariates(covariates, new_trial)
+    covariate_sd = v.positive(covariate_sd, "covariate_sd")
+    exnex_weight = v.probability(exnex_weight, "exnex_weight", open_interval=False)
     table = _table(evidence)
+    if drop_case_reports:
+        table = _drop_case_reports(table)
     endpoints = [endpoint] + (["response"] if with_response else [])
     used = {e: rows_for(table, e, need_dose=True) for e in endpoints}
     pm = _pymc()
@@ -219,6 +236,10 @@ def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
             tau = pm.HalfNormal(f"tau{sfx}", tau_scale)
             z = pm.Normal(f"z{sfx}", 0.0, 1.0, dims=f"trial{sfx}")
             u = alpha + tau * z[t_idx]
+            if e == endpoint and covariates:
+                X = np.column_stack([_covariate_values(rows, c) for c in covariates])
+                gamma = pm.Normal("gamma", 0.0, covariate_sd, shape=len(covariates))
+                u = u + pm.math.dot(X, gamma)
             p = pooled_weight * pm.math.invlogit(u + beta * x_low) \
                 + (1 - pooled_weight) * pm.math.invlogit(u + beta * x_high)
             pm.Binomial(f"events{sfx}", n=rows["n"].to_numpy(int), p=p, observed=rows[e].to_numpy(int))
@@ -226,10 +247,15 @@ def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
             name = "prob_tox" if sfx == "" else "prob_response"
             pm.Deterministic(name, pm.math.invlogit(alpha + tau * z_new + beta * x_new), dims="dose")
     idata = _sample(model, s)
+    if covariates or exnex_weight < 1:
+        _new_trial_intercept(idata, x_new, covariates, new_x, exnex_weight, intercept_mean, intercept_sd,
+                             s["seed"])
     meta = dict(kind="dose_response", endpoint=endpoint, with_response=with_response,
                 doses=[float(d) for d in doses], reference_dose=reference_dose, tau_scale=tau_scale,
                 intercept_mean=intercept_mean, intercept_sd=intercept_sd, slope_sd=slope_sd,
-                pooled_weight=pooled_weight, sampling=s,
+                pooled_weight=pooled_weight, sampling=s, covariates=list(covariates),
+                new_trial=dict(zip(covariates, new_x)) if covariates else None, covariate_sd=covariate_sd,
+                exnex_weight=exnex_weight, drop_case_reports=bool(drop_case_reports),
                 evidence=evidence_records(used[endpoint]),
                 evidence_response=evidence_records(used["response"]) if with_response else None)
     return PriorFit(idata, meta).checked(on_fail)
@@ -244,3 +270,75 @@ def _candidate_doses(doses) -> np.ndarray:
     if any(b <= a for a, b in zip(doses, doses[1:])):
         raise ValueError(f"doses must be strictly increasing, got {[f'{d:g}' for d in doses]}")
     return np.asarray(doses, dtype=float)
+
+
+#: Study-level covariates and how a row's text is coded (see ``fit_dose_response``).
+COVARIATES = {
+    "product": {"donor-derived": 1.0, "autologous": 0.0},
+    "disease": {"AML": 1.0, "T-ALL": 0.0},
+}
+
+
+def _covariate_code(name: str, value: str) -> float:
+    value = str(value).strip()
+    codes = COVARIATES[name]
+    if value in codes:
+        return codes[value]
+    parts = {p.strip() for p in value.split("/")}
+    hits = [codes[p] for p in parts if p in codes]
+    if name == "disease" and len(set(hits)) == 2:
+        return 0.5          # a report mixing AML and T-ALL patients
+    if len(set(hits)) == 1:
+        return hits[0]
+    raise ValueError(f"{name} {value!r} cannot be coded: expected one of {', '.join(codes)}")
+
+
+def _covariates(covariates, new_trial):
+    if isinstance(covariates, str):
+        covariates = [c.strip() for c in covariates.split(",") if c.strip()]
+    covariates = tuple(covariates)
+    for c in covariates:
+        if c not in COVARIATES:
+            raise ValueError(f"covariates must be among {', '.join(COVARIATES)}, got {c!r}")
+    if len(set(covariates)) != len(covariates):
+        raise ValueError(f"covariates must not repeat, got {list(covariates)}")
+    if not covariates:
+        if new_trial:
+            raise ValueError("new_trial is only used with covariates")
+        return (), ()
+    new_trial = dict(new_trial or {})
+    missing = [c for c in covariates if c not in new_trial]
+    if missing:
+        raise ValueError(f"new_trial must give the planned trial's {', '.join(missing)} (e.g. "
+                         f"new_trial={{'product': 'autologous', 'disease': 'AML'}})")
+    return covariates, tuple(_covariate_code(c, new_trial[c]) for c in covariates)
+
+
+def _covariate_values(rows, name: str) -> np.ndarray:
+    return np.array([_covariate_code(name, v) for v in rows[name]], dtype=float)
+
+
+def _drop_case_reports(table):
+    if "report_type" not in table.columns:
+        raise ValueError("drop_case_reports needs a report_type column in the evidence table")
+    keep = table["report_type"].astype(str).str.strip().str.lower() != "case report"
+    return table[keep].reset_index(drop=True)
+
+
+def _new_trial_intercept(idata, x_new, covariates, new_x, exnex_weight, m0, s0, seed):
+    """alpha_new = alpha + gamma . x_new + tau z_new (EX) or N(m0, s0^2) (NEX, probability
+    1 - exnex_weight), and prob_tox recomputed from it; seeded, so refits are identical."""
+    post = idata["posterior"]
+    ds = post.to_dataset()
+    alpha = ds["alpha"].values
+    ex = alpha + ds["tau"].values * ds["z_new"].values
+    if covariates:
+        ex = ex + ds["gamma"].values @ np.asarray(new_x, dtype=float)
+    rng = np.random.default_rng([seed, 13])
+    nex = rng.normal(m0, s0, size=ex.shape)
+    is_ex = rng.random(ex.shape) < exnex_weight
+    alpha_new = np.where(is_ex, ex, nex)
+    ds["alpha_new"] = (("chain", "draw"), alpha_new)
+    eta = alpha_new[..., None] + ds["beta"].values[..., None] * x_new
+    ds["prob_tox"] = (ds["prob_tox"].dims, 1 / (1 + np.exp(-eta)))
+    idata["posterior"] = ds

@@ -15,9 +15,14 @@ FORMATS = (".png", ".svg", ".pdf")
 def curve_draws(fit, grid: np.ndarray, response: bool = False) -> np.ndarray:
     """Predictive probability for a new trial on a dose grid, shape (samples, len(grid))."""
     sfx = "_response" if response else ""
-    alpha, beta, tau, z = (fit.draws(f"{name}{sfx}") for name in ("alpha", "beta", "tau", "z_new"))
+    beta = fit.draws(f"beta{sfx}")
+    if not response and "alpha_new" in fit.idata["posterior"]:   # covariates / EXNEX
+        intercept = fit.draws("alpha_new")
+    else:
+        alpha, tau, z = (fit.draws(f"{name}{sfx}") for name in ("alpha", "tau", "z_new"))
+        intercept = alpha + tau * z
     x = np.log(np.asarray(grid, dtype=float) / fit.meta["reference_dose"])
-    eta = (alpha + tau * z)[:, None] + beta[:, None] * x[None, :]
+    eta = intercept[:, None] + beta[:, None] * x[None, :]
     return 1.0 / (1.0 + np.exp(-eta))
 
 
@@ -68,6 +73,77 @@ def plot_fit(fit, path, *, prob: float = 0.95, response: bool = False):
     ax.set_ylabel(f"P({endpoint})")
     ax.set_title(f"{endpoint}: posterior predictive for a new trial")
     ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _figure_path(path):
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"plot file must end in {', '.join(FORMATS)}, got {path.name!r}")
+    return path
+
+
+def plot_sensitivity(sens, path):
+    """One panel: the predictive median and interval at each dose under every variant of a
+    :class:`~dosefind.priors.sensitivity.Sensitivity`, side by side. Returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = _figure_path(path)
+    f = sens.to_frame()
+    variants = list(dict.fromkeys(f["variant"]))
+    levels = sorted(f["level"].unique())
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(len(variants), 1)
+    for j, var in enumerate(variants):
+        g = f[f["variant"] == var].set_index("level").reindex(levels)
+        xs = np.arange(len(levels)) + (j - (len(variants) - 1) / 2) * width
+        ax.errorbar(xs, g["median"], yerr=[g["median"] - g["lower"], g["upper"] - g["median"]], fmt="o", ms=3,
+                    capsize=2, color=f"C{j % 10}", label=var)
+    dose_of = dict(zip(f["level"], f["dose"]))
+    beyond = dict(zip(f["level"], f["beyond_data"]))
+    ax.set_xticks(range(len(levels)))
+    ax.set_xticklabels([f"{dose_of[lv]:.1e}" + ("*" if beyond[lv] else "") for lv in levels])
+    ax.set_xlabel("candidate dose (CAR-T cells/kg; * beyond the data)")
+    ax.set_ylabel(f"P({sens.endpoint}), median and {sens.prob:.0%} interval")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{sens.endpoint}: prior sensitivity")
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_checks(checks, path):
+    """Observed rate of each study against its posterior predictive (within-fit) and
+    leave-one-study-out intervals, from :func:`~dosefind.priors.checks.predictive_checks`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = _figure_path(path)
+    f = checks.to_frame()
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(f) + 1.5))
+    y = np.arange(len(f))
+    ax.errorbar(f["ppc_median"], y + 0.12, xerr=[f["ppc_median"] - f["ppc_lower"], f["ppc_upper"] - f["ppc_median"]],
+                fmt="o", color="C0", capsize=3, label="posterior predictive (own study effect)")
+    if "loo_median" in f and f["loo_median"].notna().any():
+        ax.errorbar(f["loo_median"], y - 0.12,
+                    xerr=[f["loo_median"] - f["loo_lower"], f["loo_upper"] - f["loo_median"]],
+                    fmt="s", color="C1", capsize=3, label="leave-one-study-out (new study)")
+    ax.scatter(f["observed"], y, marker="x", color="C3", zorder=3, label="observed rate")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{s[:12]} ({e}/{n})" for s, e, n in zip(f["source"], f["events"], f["n"])])
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel(f"rate of {checks.endpoint} (95% predictive interval of the observed proportion)")
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
