@@ -13,7 +13,7 @@ them, and the designs and simulation engine are loaded on first use, so
 
 from importlib import import_module
 
-from dosefind.state import Cohort, Decision, DoseLevels, MTDSelection, ReasonCode, TrialState
+from dosefind.state import Cohort, Decision, DoseLevels, MTDSelection, Patient, ReasonCode, TrialState
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ _LAZY = {
     "StopWhenTooToxic": "dosefind.designs",
 }
 
-__all__ = ["Cohort", "Decision", "DoseLevels", "MTDSelection", "ReasonCode", "TrialState", "__version__", *_LAZY]
+__all__ = ["Cohort", "Decision", "DoseLevels", "MTDSelection", "Patient", "ReasonCode", "TrialState", "__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -10,6 +10,11 @@ to an :class:`~dosefind.state.MTDSelection`.  No method mutates the design.
 * ``"counts"``: only ``state.key()`` (per-dose counts, current dose, last cohort's DLT
   count).  Engines merge states with equal keys (exact propagation, decision caching).
 * ``"history"``: the whole cohort history; engines must not merge states.
+* ``"patients"``: per-patient records including pending follow-up and the state's time
+  (TITE designs); engines must not merge such states by count key.
+
+A ``"counts"`` or ``"history"`` design reads completed patients only: while any patient
+is pending, :meth:`Design.decide` returns ``Decision.pause`` (code ``WAIT_FOLLOWUP``).
 
 Rules compose with :meth:`Design.then`: ``BOIN(...).then(StopAtN(24))``.
 """
@@ -57,6 +62,9 @@ class Design(ABC):
     def decide(self, state: TrialState) -> Decision:
         """Next dose (or stop) given the whole history."""
         self._check_state(state)
+        if self.memory != "patients" and state.n_pending:
+            return Decision.pause(f"wait for the DLT follow-up of {state.n_pending} pending patient(s)",
+                                  ReasonCode.WAIT_FOLLOWUP)
         if self.max_n is not None and state.total_n >= self.max_n:
             return Decision.halt(f"maximum sample size reached ({state.total_n} of max_n={self.max_n})",
                                  ReasonCode.MAX_N)
