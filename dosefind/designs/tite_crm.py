@@ -1,0 +1,475 @@
+r"""Time-to-event continual reassessment method (TITE-CRM), as in the R package dfcrm.
+
+Idea
+----
+The TITE-CRM (Cheung & Chappell 2000) lets a CRM trial enrol the next patient while
+earlier patients are still inside their DLT window.  A patient who has been followed for
+``u`` of the ``W`` days of the window without a DLT counts as a *fraction* of a non-DLT:
+the binomial likelihood is replaced by the weighted likelihood
+
+.. math::
+
+    L(\beta) = \prod_{j} p_{d_j}(\beta)^{y_j} \{1 - w_j\, p_{d_j}(\beta)\}^{1 - y_j},
+
+where :math:`y_j` is 1 if a DLT has been observed, :math:`w_j \in [0, 1]` the patient's
+weight and :math:`d_j` the dose infused.  A patient with a DLT, or with complete follow-up,
+has weight 1, so with every patient complete the TITE-CRM is exactly the CRM
+(:class:`~dosefind.designs.crm.CRM`, same model, prior and restrictions).
+
+Weights (dfcrm ``titecrm(scheme=...)``)
+---------------------------------------
+* ``scheme="linear"``: :math:`w_j = \min(u_j / W, 1)`.
+* ``scheme="adaptive"`` (Cheung & Chappell 2000, section 2.2): with
+  :math:`t_{(1)} \le \dots \le t_{(z)}` the days of the DLTs observed so far and
+  :math:`m_j` the number of them at or before :math:`u_j`,
+  :math:`w_j = \{m_j + (u_j - t_{(m_j)}) / (t_{(m_j+1)} - t_{(m_j)})\} / (z + 1)` with
+  :math:`t_{(0)} = 0` and :math:`t_{(z+1)} = W` (so :math:`w_j = u_j / \{t_{(1)}(z+1)\}`
+  before the first DLT time); with no DLT yet it is the linear weight.  Capped at 1.
+* a patient with a DLT has weight 1 (dfcrm: ``weights[tox == 1] <- 1``); so has a complete
+  patient.  Pending patients need their follow-up (``Patient.followup``, days); the
+  adaptive scheme also needs the day of each DLT (``Patient.followup`` of a DLT patient).
+
+Model, estimation and the integration range
+-------------------------------------------
+The working models are the CRM's (``model="empiric"``: :math:`p_i = s_i^{\exp\beta}`;
+``"logistic"``: :math:`\mathrm{logit}\, p_i = a + e^\beta x_i`), with
+:math:`\beta \sim N(0, \sigma^2)`, ``prior_var`` :math:`= \sigma^2` (dfcrm ``scale^2``).
+The model code and the quadrature grid are imported from :mod:`dosefind.designs.crm`.
+
+* ``method="bayes"``: as dfcrm ``titecrm``, the estimate is
+  :math:`\hat\beta = \int_{-10}^{10} \beta\, \pi(\beta) L(\beta)\, d\beta \big/
+  \int_{-\infty}^{\infty} \pi(\beta) L(\beta)\, d\beta`, i.e. **the numerator is
+  integrated over [-10, 10] and the normalising constant over the whole line**; the
+  posterior variance is :math:`\int_{-10}^{10}\beta^2 \pi L / \int \pi L - \hat\beta^2`.
+  With the default prior (sd 1.16) the truncation changes nothing visible (the prior mass
+  beyond 10 is below 1e-17); it matters for the dispersed prior below.
+* ``method="mle"``: :math:`\hat\beta` maximises :math:`\log L` on [-10, 10] (dfcrm's
+  ``optimize`` interval; dfcrm's tolerance is 1e-4 in beta, ours is exact).  The variance
+  is dfcrm's: :math:`\int_{-10}^{10}\beta^2 \pi_{500} L / \int_{-10}^{10} \pi_{500} L -
+  \hat\beta^2` with a N(0, 500^2) prior.  When no DLT or only DLTs have been observed
+  (dfcrm: "mle does not exist") the estimate is the Bayes estimate above under the
+  dispersed N(0, 500^2) prior, with dfcrm's truncated numerator, as ``titesim`` does
+  (``titecrm(..., scale = 500)``).
+
+Integrals use the CRM's trapezoid grid (step 0.04, analytic Gaussian tails); they agree
+with R's adaptive ``integrate`` to better than 1e-6 (tests compare with scipy's ``quad``
+on dfcrm's integrands).
+
+Recommendation and restrictions (dfcrm ``titesim``)
+---------------------------------------------------
+The recommended dose is dfcrm's: closest to the target on the plug-in estimates
+:math:`p_i(\hat\beta)`, the top dose if every estimate is <= target, dose 1 if every
+estimate is >= target.  With ``restrict=True`` (default, as ``titesim``) escalation is by
+at most one level above the current dose.  dfcrm's help page says ``restrict`` also
+forbids escalation right after a toxic outcome, but ``titesim``'s code applies only the
+no-skipping rule (``cur <- min(obj$mtd, cur + 1)``); we follow the code, so
+``escalate_after_dlt`` defaults to True.  ``escalate_after_dlt=False`` adds the CRM's
+coherence rule (no escalation when the last cohort's observed DLT count divided by
+``cohort_size`` is at least the target), which makes the design with complete data
+identical to ``CRM(restrict=True)``.  The trial stops at ``max_n`` patients; dfcrm has
+no other stopping rule (compose :class:`~dosefind.designs.modifiers.StopWhenTooToxic`,
+which asks :meth:`TITECRM.prob_tox_exceeds`).
+
+The final MTD (:meth:`TITECRM.select_mtd`) is the recommendation from the same fit.
+``titesim`` selects after following every patient for the whole window (weights 1); an
+engine should do the same (a state with pending patients is fitted with its weights).
+
+Parameters
+----------
+skeleton : sequence of float
+    Strictly increasing prior DLT rates in (0, 1), one per dose.
+target : float
+    Target DLT rate in (0, 1).
+dlt_window : float
+    Length W of the DLT assessment window in days (> 0; dfcrm ``obswin``).
+scheme : {"linear", "adaptive"}
+    Weight function (dfcrm ``scheme``).
+model, prior_var, intercept, method, conf_level : as :class:`~dosefind.designs.crm.CRM`.
+cohort_size : int
+    Patients per cohort (default 1, as ``titesim``).
+
+References
+----------
+Cheung YK, Chappell R. Sequential designs for phase I clinical trials with late-onset
+toxicities. Biometrics 2000;56:1177-1182.
+
+Cheung YK. Dose Finding by the Continual Reassessment Method. Chapman & Hall/CRC 2011
+(chapter on the TITE-CRM).
+
+Cheung YK. dfcrm: Dose-Finding by the Continual Reassessment Method. R package 0.2-2.1
+(functions ``titecrm`` and ``titesim``).
+
+Example
+-------
+Patient 3 at dose 2 is pending after 14 of 28 days (weight 0.5):
+
+>>> from dosefind import TrialState
+>>> design = TITECRM([0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, dlt_window=28)
+>>> state = TrialState.from_records([1, 2, 2], [0, 1, 0], num_doses=5,
+...                                 followup=[28, 10, 14], complete=[True, True, False])
+>>> design.decide(state).next_dose
+2
+>>> [round(p, 3) for p in design.tox_estimates(state)]
+[0.118, 0.212, 0.357, 0.498, 0.632]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import logit
+from scipy.stats import norm
+
+from dosefind import _validate as V
+from dosefind.designs.base import Design
+from dosefind.designs.crm import CRM, _Quadrature
+from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+from dosefind.state import ReasonCode as R
+
+__all__ = ["TITECRM", "tite_weights"]
+
+_BOUND = 10.0          # dfcrm: numerator integrals and the MLE search run over [-10, 10]
+_DISPERSED_SD = 500.0  # dfcrm titesim's prior sd when the MLE does not exist
+_SCHEMES = ("linear", "adaptive")
+#: Integer codes of :meth:`TITECRM.decide_batch` (mirroring the CRM's).
+REASONS = {0: "model recommendation", 1: "capped one level above the current dose (no skipping)",
+           2: "capped at the current dose (no escalation after a DLT)", 4: "stop: maximum sample size reached",
+           5: "start dose"}
+
+
+def tite_weights(followup, dlt, window: float, scheme: str = "linear") -> np.ndarray:
+    """dfcrm ``titecrm``'s patient weights for one trial.
+
+    ``followup`` holds each patient's days of follow-up (for a patient with a DLT, the day
+    of the DLT), ``dlt`` 0/1.  Returns weights in [0, 1]; DLT patients get 1.
+
+    >>> tite_weights([28, 14, 7], [0, 0, 0], 28).tolist()
+    [1.0, 0.5, 0.25]
+    """
+    window = V.positive(window, "dlt_window")
+    if scheme not in _SCHEMES:
+        raise ValueError(f"scheme must be 'linear' or 'adaptive', got {scheme!r}")
+    u = np.asarray(followup, dtype=float)
+    y = np.asarray(dlt, dtype=int)
+    if u.shape != y.shape or u.ndim != 1:
+        raise ValueError(f"followup and dlt must be 1-d arrays of the same length, got {u.shape} and {y.shape}")
+    if np.any(~np.isfinite(u)) or np.any(u < 0):
+        raise ValueError("followup must hold days >= 0 (finite numbers)")
+    w = u / window
+    support = np.sort(u[y == 1])
+    z = support.size
+    if scheme == "adaptive" and z:
+        m = np.searchsorted(support, u, side="right")          # DLT times at or before u
+        lo = np.where(m > 0, support[np.maximum(m - 1, 0)], 0.0)
+        hi = np.where(m < z, support[np.minimum(m, z - 1)], window)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(hi > lo, (u - lo) / (hi - lo), 1.0)  # hi == lo only when u >= t_(z) = W
+        w = (m + frac) / (z + 1)
+    w = np.minimum(w, 1.0)
+    w[y == 1] = 1.0
+    return w
+
+
+class TITECRM(Design):
+    """Time-to-event CRM (dfcrm's ``titecrm`` and ``titesim``); see the module docstring."""
+
+    name = "TITE-CRM"
+    memory = "patients"
+
+    def __init__(self, skeleton, target: float, *, dlt_window: float, scheme: str = "linear",
+                 model: str = "empiric", prior_var: float = 1.34, intercept: float = 3.0, method: str = "bayes",
+                 cohort_size: int = 1, max_n: int | None = None, start_dose: int = 1, restrict: bool = True,
+                 skip_escalation: bool | None = None, escalate_after_dlt: bool | None = None,
+                 conf_level: float = 0.90, doses: DoseLevels | None = None):
+        if dlt_window is None:
+            raise ValueError("dlt_window must be given: the DLT assessment window in days (a number > 0)")
+        self.dlt_window = V.positive(dlt_window, "dlt_window")
+        if scheme not in _SCHEMES:
+            raise ValueError(f"scheme must be 'linear' or 'adaptive', got {scheme!r}")
+        self.scheme = scheme
+        restrict = V.boolean(restrict, "restrict")
+        skip = (not restrict) if skip_escalation is None else V.boolean(skip_escalation, "skip_escalation")
+        after = True if escalate_after_dlt is None else V.boolean(escalate_after_dlt, "escalate_after_dlt")
+        # The CRM validates the model options and holds the working model and quadrature grid.
+        self._crm = CRM(skeleton, target, model=model, prior_var=prior_var, intercept=intercept, method=method,
+                        cohort_size=cohort_size, max_n=max_n, start_dose=start_dose, restrict=restrict,
+                        skip_escalation=skip, escalate_after_dlt=after, conf_level=conf_level, doses=doses)
+        crm = self._crm
+        super().__init__(crm.num_doses, cohort_size=cohort_size, max_n=max_n, start_dose=start_dose, doses=doses)
+        self.skeleton, self.target, self.model, self.method = crm.skeleton, crm.target, crm.model, crm.method
+        self.prior_var, self.intercept, self.conf_level = crm.prior_var, crm.intercept, crm.conf_level
+        self.restrict, self.skip_escalation, self.escalate_after_dlt = restrict, skip, after
+        self._quad = crm._quad
+        self._quad_dispersed = _Quadrature(crm, _DISPERSED_SD)
+        self._restricted = {id(q): _restricted_weights(q.b) for q in (self._quad, self._quad_dispersed)}
+
+    # ------------------------------------------------------------------ data
+    def patient_arrays(self, state: TrialState):
+        """The likelihood's data for one state: ``(n_full, y, pending_dose, pending_weight)``.
+
+        ``n_full`` (D,) counts the patients with weight 1 (complete, or with a DLT) per dose,
+        ``y`` (D,) the DLTs; ``pending_dose`` and ``pending_weight`` (P,) list the pending
+        patients' doses and weights.  States built from counts only have no pending patient.
+        """
+        y = np.asarray(state.tox_at_dose, dtype=float)
+        pending = [p for p in state.patients if not p.complete]
+        if not pending:
+            return np.asarray(state.n_at_dose, dtype=float), y, np.zeros(0, int), np.zeros(0)
+        if any(p.followup is None for p in pending):
+            raise ValueError("TITE-CRM needs the follow-up (days) of every pending patient; "
+                             "a pending Patient has followup=None")
+        full = np.asarray(state.completed_at_dose, dtype=float)
+        dose = np.array([p.dose_index for p in pending], dtype=int)
+        u = np.array([p.followup for p in pending], dtype=float)
+        if self.scheme == "linear":
+            w = np.minimum(u / self.dlt_window, 1.0)
+        else:
+            dlts = [p for p in state.patients if p.dlt]
+            if any(p.followup is None for p in dlts):
+                raise ValueError("the adaptive weights need the day of every observed DLT "
+                                 "(Patient.followup of each patient with a DLT)")
+            times = np.array([p.followup for p in dlts] + list(u), dtype=float)
+            flags = np.array([1] * len(dlts) + [0] * len(u), dtype=int)
+            w = tite_weights(times, flags, self.dlt_window, "adaptive")[len(dlts):]
+        return full, y, dose, w
+
+    # ------------------------------------------------------------------ weighted fit (arrays over T trials)
+    def _loglik(self, quad: _Quadrature, n, y, pdose, pw):
+        """Weighted log-likelihood on the grid (T, G) and its limits as beta -> -inf / +inf."""
+        ll = np.hstack([y, n - y]) @ quad.log_both
+        for k in range(pw.shape[1]):                         # one pending slot at a time: (T, G) memory
+            ll += np.log1p(-pw[:, k, None] * quad.p[pdose[:, k]])
+        Y, N = y.sum(1), n.sum(1)
+        ll_right = np.where(Y == 0, 0.0, -np.inf)            # p -> 0
+        pl = self._crm._p_left                               # p -> pl as beta -> -inf
+        with np.errstate(divide="ignore"):
+            if self.model == "empiric":                      # pl = 1: any complete non-DLT gives 0
+                ll_left = np.where(N - Y > 0, -np.inf, np.log1p(-pw).sum(1))
+            else:
+                ll_left = Y * math.log(pl) + (N - Y) * math.log1p(-pl) + np.log1p(-pw * pl).sum(1)
+        return ll, ll_left, ll_right
+
+    def _posterior(self, quad, n, y, pdose, pw):
+        """Integrand f on the grid (trapezoid weights included) and the normaliser z over the
+        whole line; ``m1``/``m2`` are dfcrm's truncated moments (numerator on [-10, 10])."""
+        ll, ll_left, ll_right = self._loglik(quad, n, y, pdose, pw)
+        m = np.maximum(ll.max(1), np.maximum(ll_left, ll_right))
+        f = np.exp(ll - m[:, None] + quad.log_w)
+        cl, cr = np.exp(ll_left - m), np.exp(ll_right - m)
+        z = f.sum(1) + cl * quad.tail_left[0] + cr * quad.tail_right[0]
+        rw = self._restricted[id(quad)]
+        return f, cl, z, (f @ (rw * quad.b)) / z, (f @ (rw * quad.b ** 2)) / z, (f @ rw) / z
+
+    def fit_arrays(self, n, y, pending_dose, pending_weight):
+        """beta estimate and its variance for T trials (arrays (T, D), (T, D), (T, P), (T, P);
+        pad unused pending slots with dose -1 and weight 0).  Returns a dict with ``beta``, ``var``,
+        ``approx`` (MLE replaced by the dispersed-prior estimate) and the posterior pieces
+        used by :meth:`prob_tox_exceeds`."""
+        n = np.atleast_2d(np.asarray(n, dtype=float))
+        y = np.atleast_2d(np.asarray(y, dtype=float))
+        pdose = np.asarray(pending_dose, dtype=int).reshape(len(n), -1)
+        pw = np.asarray(pending_weight, dtype=float).reshape(len(n), -1)
+        f, cl, z, m1, m2, _ = self._posterior(self._quad, n, y, pdose, pw)
+        out = {"f": f, "cl": cl, "z": z, "approx": np.zeros(len(n), bool)}
+        if self.method == "bayes":
+            out["beta"], out["var"] = m1, m2 - m1 ** 2
+            return out
+        Y, N = y.sum(1), n.sum(1) + np.count_nonzero(pdose >= 0, axis=1)   # dfcrm: length(tox), pending included
+        approx = (Y == 0) | (Y == N)
+        _, _, _, d1, d2, d0 = self._posterior(self._quad_dispersed, n, y, pdose, pw)
+        mle = self._mle(n, y, pdose, pw)
+        # dfcrm: approximated MLE = dispersed Bayes (truncated numerator / full normaliser);
+        # variance of the MLE = E[beta^2] - mle^2 with both integrals on [-10, 10].
+        out["beta"] = np.where(approx, d1, mle)
+        out["var"] = np.maximum(np.where(approx, d2 - d1 ** 2, d2 / d0 - mle ** 2), 0.0)
+        out["approx"] = approx
+        return out
+
+    def _mle(self, n, y, pdose, pw, iters: int = 60):
+        """Maximiser of the weighted log-likelihood on [-10, 10]: grid, then golden section."""
+        quad = self._quad_dispersed
+        inside = np.abs(quad.b) <= _BOUND + 1e-9
+        ll, _, _ = self._loglik(quad, n, y, pdose, pw)
+        grid = quad.b[inside]
+        k = ll[:, inside].argmax(1)
+        h = quad.b[1] - quad.b[0]
+        lo, hi = np.maximum(grid[k] - h, -_BOUND), np.minimum(grid[k] + h, _BOUND)
+        T = len(n)
+        rows = np.arange(T)
+
+        def loglik(b):
+            lp, l1 = self._crm._log_probs(b)                 # (D, T)
+            v = (y * lp.T).sum(1) + ((n - y) * l1.T).sum(1)
+            p = np.exp(lp)
+            for j in range(pw.shape[1]):
+                v = v + np.log1p(-pw[:, j] * p[pdose[:, j], rows])
+            return v
+
+        r = (math.sqrt(5) - 1) / 2
+        c, d = hi - r * (hi - lo), lo + r * (hi - lo)
+        fc, fd = loglik(c), loglik(d)
+        for _ in range(iters):
+            left = fc >= fd
+            hi, lo = np.where(left, d, hi), np.where(left, lo, c)
+            c_new, d_new = hi - r * (hi - lo), lo + r * (hi - lo)
+            c, d = np.where(left, c_new, d), np.where(left, c, d_new)
+            f_new = loglik(np.where(left, c, d))
+            fc, fd = np.where(left, f_new, fd), np.where(left, fc, f_new)
+        return (lo + hi) / 2
+
+    def _state_fit(self, state: TrialState):
+        n, y, pd, pw = self.patient_arrays(state)
+        return self.fit_arrays(n[None], y[None], pd[None], pw[None]), len(pw)
+
+    # ------------------------------------------------------------------ rule (arrays), scalar = batch of one
+    def _rule(self, est, cur, last_tox):
+        """dfcrm's recommendation and titesim's restrictions for T trials: (next index, code)."""
+        rec = self._crm._recommend(est)
+        code = np.zeros(len(rec), dtype=int)
+        if not self.escalate_after_dlt:
+            block = (np.maximum(last_tox, 0) / self.cohort_size >= self.target) & (rec > cur)
+            rec, code = np.where(block, cur, rec), np.where(block, 2, code)
+        if not self.skip_escalation:
+            cap = rec > cur + 1
+            rec, code = np.where(cap, cur + 1, rec), np.where(cap, 1, code)
+        return rec, code
+
+    def decide_batch(self, n_full, tox, pending_dose, pending_weight, current_index, last_cohort_tox, n_total):
+        """Vectorised :meth:`decide` for T trials (what the scalar call runs, as a batch of one).
+
+        ``n_full``/``tox`` (T, D): weight-1 patients and DLTs per dose; ``pending_dose`` /
+        ``pending_weight`` (T, P): pending patients (pad with dose -1, weight 0); ``current_index``
+        (T,) 0-based, -1 before the first patient; ``last_cohort_tox`` (T,); ``n_total`` (T,)
+        patients treated.  Returns ``(next_index, code)`` with -1 for stop and codes in
+        :data:`REASONS`.
+        """
+        n = np.atleast_2d(np.asarray(n_full, dtype=float))
+        cur = np.asarray(current_index, dtype=int).reshape(-1)
+        tot = np.asarray(n_total).reshape(-1)
+        nxt = np.full(len(n), -1, dtype=int)
+        code = np.zeros(len(n), dtype=int)
+        full = (tot >= self.max_n) if self.max_n is not None else np.zeros(len(n), bool)
+        start = (cur < 0) & ~full
+        nxt[start], code[start], code[full] = self.start_index, 5, 4
+        todo = ~full & ~start
+        if todo.any():
+            fit = self.fit_arrays(n[todo], np.atleast_2d(tox)[todo], np.asarray(pending_dose).reshape(len(n), -1)[todo],
+                                  np.asarray(pending_weight, dtype=float).reshape(len(n), -1)[todo])
+            rec, why = self._rule(self._crm.prob_tox(fit["beta"]), cur[todo],
+                                  np.asarray(last_cohort_tox, dtype=float).reshape(-1)[todo])
+            nxt[todo], code[todo] = rec, why
+        return nxt, code
+
+    def _decide(self, state: TrialState) -> Decision:
+        n, y, pd, pw = self.patient_arrays(state)
+        last = state.last_cohort
+        last_tox = 0 if last is None else last.tox
+        fit = self.fit_arrays(n[None], y[None], pd[None], pw[None])
+        est = self._crm.prob_tox(fit["beta"])
+        cur = state.current_index
+        rec, why = self._rule(est, np.array([cur]), np.array([last_tox]))
+        nxt, why = int(rec[0]), int(why[0])
+        best = int(self._crm._recommend(est)[0])
+        text = (f"estimated DLT rate {est[0, best]:.3f} at dose {to_level(best)} is closest to the target "
+                f"{self.target:g}")
+        if len(pw):
+            text += (f" (weighted likelihood: {len(pw)} pending patient(s), weights "
+                     + ", ".join(f"{w:.2f}" for w in pw) + ")")
+        if why == 2:
+            return Decision.treat(nxt, text + f"; no escalation after {last_tox} DLT(s) in the last cohort, stay at "
+                                             f"dose {to_level(nxt)}", R.STAY)
+        if why == 1:
+            return Decision.treat(nxt, text + f"; escalate one level only, to dose {to_level(nxt)}", R.ESCALATE)
+        return Decision.treat(nxt, text, R.ESCALATE if nxt > cur else (R.DE_ESCALATE if nxt < cur else R.STAY))
+
+    # ------------------------------------------------------------------ shared estimate interface
+    def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
+        """Plug-in DLT-rate estimates p_i(beta_hat) (dfcrm ``ptox``) from the weighted fit."""
+        self._check_state(state)
+        fit, _ = self._state_fit(state)
+        return tuple(float(v) for v in self._crm.prob_tox(fit["beta"])[0])
+
+    def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
+        """Posterior Pr(DLT rate at dose i > threshold | data) under the weighted likelihood
+        and the design's Normal(0, prior_var) prior (normaliser over the whole line)."""
+        self._check_state(state)
+        t = V.probability(threshold, "threshold")
+        fit, _ = self._state_fit(state)
+        probs = self._crm._prob_below(self._quad, fit["f"], fit["cl"], fit["z"], self._b_star(t))
+        return tuple(float(v) for v in probs[0])
+
+    def _b_star(self, t: float) -> np.ndarray:
+        """beta at which p_i(beta) = t (p_i decreases in beta): Pr(p_i > t) = Pr(beta < b*_i)."""
+        x = self._crm._x
+        if self.model == "empiric":
+            return np.log(np.log(t) / np.log(x))
+        ratio = (logit(t) - self.intercept) / x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)), -np.inf)
+
+    def select_mtd(self, state: TrialState) -> MTDSelection:
+        self._check_state(state)
+        n, y, pd, pw = self.patient_arrays(state)
+        fit = self.fit_arrays(n[None], y[None], pd[None], pw[None])
+        beta, var = float(fit["beta"][0]), float(fit["var"][0])
+        est = self._crm.prob_tox(fit["beta"])
+        rec = int(self._crm._recommend(est)[0])
+        zc = float(norm.ppf(0.5 + self.conf_level / 2))
+        sd = math.sqrt(var)
+        exceeds = self._crm._prob_below(self._quad, fit["f"], fit["cl"], fit["z"], self._b_star(self.target))[0]
+        details = {"beta_mean": beta, "beta_var": var,
+                   "lower": tuple(float(v) for v in self._crm.prob_tox(beta + zc * sd)),
+                   "upper": tuple(float(v) for v in self._crm.prob_tox(beta - zc * sd)),
+                   "prob_tox_exceeds": tuple(float(v) for v in exceeds), "conf_level": self.conf_level,
+                   "method": self.method, "mle_approximated": bool(fit["approx"][0]),
+                   "pending": len(pw), "pending_weights": tuple(float(w) for w in pw)}
+        estimates = tuple(float(v) for v in est[0])
+        return MTDSelection(rec, estimates, f"estimated DLT rate {est[0, rec]:.3f} at dose {to_level(rec)} is "
+                                            f"closest to the target {self.target:g}", details)
+
+    # ------------------------------------------------------------------ reporting
+    def params(self) -> dict:
+        return {"skeleton": list(self.skeleton), "target": self.target, "dlt_window": self.dlt_window,
+                "scheme": self.scheme, "model": self.model, "prior_var": self.prior_var,
+                "intercept": self.intercept, "method": self.method, "cohort_size": self.cohort_size,
+                "max_n": self.max_n, "start_dose": self.start_dose, "restrict": self.restrict,
+                "skip_escalation": self.skip_escalation, "escalate_after_dlt": self.escalate_after_dlt,
+                "conf_level": self.conf_level}
+
+    def describe(self) -> str:
+        skel = ", ".join(f"{p:.3g}" for p in self.skeleton)
+        form = ("the empiric (power) working model p_i = s_i^exp(beta)" if self.model == "empiric" else
+                f"the one-parameter logistic working model logit p_i = {self.intercept:g} + exp(beta) x_i")
+        weights = ("linear weights (days of follow-up divided by the window)" if self.scheme == "linear" else
+                   "the adaptive weights of Cheung and Chappell (2000), based on the observed times to DLT")
+        fit = (f"beta is estimated by its posterior mean under a Normal(0, {self.prior_var:g}) prior"
+               if self.method == "bayes" else "beta is estimated by maximum likelihood")
+        text = (f"Doses are assigned by the time-to-event continual reassessment method (TITE-CRM; Cheung and "
+                f"Chappell 2000) targeting a DLT rate of {self.target:g} within a {self.dlt_window:g}-day DLT "
+                f"window, using {form}, skeleton s = ({skel}). Patients still in their window without a DLT "
+                f"enter the likelihood with {weights}; patients with a DLT or complete follow-up count fully. "
+                f"Before each cohort of {self.cohort_size}, {fit} and the cohort receives the dose whose "
+                f"estimated DLT rate is closest to the target; the trial starts at dose {self.start_dose}.")
+        rules = []
+        if not self.skip_escalation:
+            rules.append("escalation is by at most one dose level above the current dose")
+        if not self.escalate_after_dlt:
+            rules.append("there is no escalation when the proportion of DLTs observed in the last cohort is at "
+                         "least the target")
+        if rules:
+            joined = "; ".join(rules)
+            text += " " + joined[0].upper() + joined[1:] + "."
+        if self.max_n is not None:
+            text += f" The maximum sample size is {self.max_n}."
+        return text
+
+
+def _restricted_weights(b: np.ndarray) -> np.ndarray:
+    """Factor turning the grid's full trapezoid weights into trapezoid weights on [-10, 10]:
+    1 inside, 1/2 at the end nodes, 0 outside."""
+    inside = np.abs(b) <= _BOUND + 1e-9
+    rw = inside.astype(float)
+    idx = np.flatnonzero(inside)
+    rw[idx[0]] = rw[idx[-1]] = 0.5
+    return rw
