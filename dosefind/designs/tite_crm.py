@@ -101,16 +101,18 @@ Cheung YK. dfcrm: Dose-Finding by the Continual Reassessment Method. R package 0
 
 Example
 -------
-Patient 3 at dose 2 is pending after 14 of 28 days (weight 0.5):
+Three patients complete at dose 1; at dose 2 a DLT on day 10 and one patient pending
+after 7 of 28 days (weight 0.25):
 
 >>> from dosefind import TrialState
 >>> design = TITECRM([0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, dlt_window=28)
->>> state = TrialState.from_records([1, 2, 2], [0, 1, 0], num_doses=5,
-...                                 followup=[28, 10, 14], complete=[True, True, False])
+>>> state = TrialState.from_records([1, 1, 1, 2, 2], [0, 0, 0, 1, 0], num_doses=5,
+...                                 followup=[28, 28, 28, 10, 7],
+...                                 complete=[True, True, True, True, False])
 >>> design.decide(state).next_dose
 2
 >>> [round(p, 3) for p in design.tox_estimates(state)]
-[0.118, 0.212, 0.357, 0.498, 0.632]
+[0.16, 0.274, 0.429, 0.571, 0.694]
 """
 
 from __future__ import annotations

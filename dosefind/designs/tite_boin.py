@@ -1,0 +1,368 @@
+r"""Time-to-event BOIN (TITE-BOIN): BOIN decisions while DLT outcomes are still pending.
+
+Idea
+----
+TITE-BOIN (Yuan, Lin, Li, Nie & Warren 2018) keeps BOIN's boundaries
+:math:`\lambda_e, \lambda_d` (imported from :class:`~dosefind.designs.boin.BOIN`) but
+compares them with an estimate of the DLT rate at the current dose that uses the partial
+follow-up of patients whose DLT window is not over.  At the current dose let :math:`n` be
+the patients treated, :math:`y` the DLTs observed, :math:`m` the patients pending (no DLT
+yet, window not over) and :math:`\mathrm{STFT} = \sum_{\text{pending}} u_i / W` the
+standardised total follow-up time (:math:`u_i` days followed, :math:`W` = ``dlt_window``).
+With no pending patient the estimate is :math:`y/n` and the design **is** BOIN.
+
+Two estimators (``estimator=``)
+-------------------------------
+* ``"ess"`` (default; the reference implementation, R package TITEgBOIN 0.4.0,
+  ``next_TITE_QuasiBOIN`` as called by ``get_oc_TITE_QuasiBOIN``; Lin & Yuan 2020's
+  approximated likelihood): :math:`\hat p = y / (n - m + \mathrm{STFT})`, the DLT count over
+  the effective sample size (complete patients count 1, a pending patient :math:`u_i/W`).
+* ``"imputation"`` (the paper, Yuan et al. 2018): single mean imputation of the pending
+  outcomes under a uniform time to DLT and a Beta(:math:`\phi/2, 1-\phi/2`) prior,
+  :math:`\hat p = \{y + \frac{\tilde\pi}{1-\tilde\pi}(m - \mathrm{STFT})\}/n` with
+  :math:`\tilde\pi = (y + \phi/2)/(n - m + 1)`.  Coherence: with pending data the dose is
+  de-escalated only if the observed rate :math:`y/n` exceeds the target (the imputed rate
+  is never below :math:`y/n`, so escalation needs no such rule).  This reproduces the
+  paper's decision table (target 0.2, as reprinted in PMC9260438, Table 1).
+
+Rules, in order (for the next cohort; the trial starts at ``start_dose``)
+------------------------------------------------------------------------
+1. ``max_n`` patients treated: stop.
+2. Elimination (as BOIN, Beta(1, 1) prior, n >= 3): dose j and all higher doses are
+   eliminated when Pr(p_j > target | y_j, n_j) > ``cutoff_eli``, with :math:`n_j` counting
+   every patient treated (pending ones as DLT-free, TITEgBOIN's choice).  Lowest dose
+   eliminated: stop, no MTD.  ``extrasafe`` as BOIN.  Current dose eliminated: treat the
+   highest dose below the eliminated ones.
+3. Accrual suspension: if more than ``maxpen`` of the patients at the current dose are
+   pending (:math:`m > \text{maxpen}\cdot n`), wait (``Decision.pause``, code
+   ``WAIT_PENDING``) until more data arrive.  With ``estimator="imputation"`` the paper's
+   table does not suspend when the observed data alone already require de-escalation
+   (:math:`y/n \ge \lambda_d`).
+4. Escalate if :math:`\hat p \le \lambda_e` (stay at the highest dose or below an
+   eliminated one), de-escalate if :math:`\hat p \ge \lambda_d`, otherwise stay.  At the
+   lowest dose with :math:`\hat p \ge \lambda_d` and pending patients, wait (TITEgBOIN:
+   ``pending = 1``) instead of treating more patients there.
+5. ``n_earlystop``: stop when the current dose has that many patients and the rule stays.
+
+MTD selection (:meth:`TITEBOIN.select_mtd`) is TITEgBOIN's ``select_mtd_TITE_QuasiBOIN``:
+BOIN's rule (isotonic regression on the admissible doses, closest to the target, the
+package's 1e-10 tie-break) but with a Beta(0.005, 0.005) smoothing of the rates,
+:math:`(y+0.005)/(n+0.01)`, where BOIN 2.7 uses 0.05 (``selection_prior``; with 0.05 the
+selection is BOIN's own :meth:`~dosefind.designs.boin.BOIN.select_mtd`).  Both reference
+programs select after every patient has been followed for the whole window.
+
+Where TITEgBOIN (the reference implementation) and the paper differ
+-------------------------------------------------------------------
+* Estimator: TITEgBOIN's ESS estimate (Lin & Yuan 2020) versus the paper's imputation
+  estimate with a Beta(phi/2, 1 - phi/2) prior (``estimator``).
+* Coherence: TITEgBOIN may de-escalate on the pending-data estimate whatever the observed
+  rate; the paper's table never de-escalates while y/n is at or below the target.
+* Suspension: TITEgBOIN suspends whenever more than ``maxpen`` are pending (checked before
+  the estimate); the paper's table de-escalates without waiting when y/n >= lambda_d.
+* TITEgBOIN's ``get_oc`` checks the extra safety rule only while the current dose is dose 1;
+  BOIN (and this design) check it whatever the current dose, which matters only when a late
+  DLT at dose 1 is observed after escalation.
+* TITEgBOIN (``get_oc``) accepts maxpen in [0, 0.65]; here any maxpen in (0, 1].
+* MTD selection: TITEgBOIN smooths with 0.005 (``select_mtd_TITE_QuasiBOIN``) where BOIN
+  and the paper use BOIN's selection (0.05).  The prints of TITEgBOIN's ``select_mtd``
+  report estimates with 0.05 while selecting with 0.005.
+* Time-to-DLT weights: both use u/W (TITEgBOIN's piecewise "prior.p" transform is the
+  identity with its fixed uniform prior 1/3, 1/3, 1/3); other weight shapes are not offered.
+* With no follow-up at all at the current dose (every patient pending just after
+  infusion, possible only with ``maxpen = 1``) the ESS is 0 and TITEgBOIN's R code fails
+  (NaN comparison); here the design waits.
+
+Parameters and ranges
+---------------------
+target, p_saf, p_tox, cutoff_eli, extrasafe, offset, n_earlystop, cohort_size, max_n,
+n_cohorts, start_dose, doses : as :class:`~dosefind.designs.boin.BOIN` (validated there).
+dlt_window : float > 0, days (TITEgBOIN ``maxt``).
+maxpen : 0 < maxpen <= 1 (default 0.5).
+estimator : ``"ess"`` (default) or ``"imputation"``.
+selection_prior : a > 0 of the Beta(a, a) smoothing in MTD selection (default 0.005).
+
+References
+----------
+Yuan Y, Lin R, Li D, Nie L, Warren KE. Time-to-event Bayesian optimal interval design to
+accelerate phase I trials. Clinical Cancer Research 2018;24(20):4921-4930.
+
+Lin R, Yuan Y. Time-to-event model-assisted designs for dose-finding trials with delayed
+toxicity. Biostatistics 2020;21(4):807-824.
+
+Takeda K, Xia Q, Liu S, Rong A. TITE-gBOIN. Pharmaceutical Statistics 2022;21:496-506;
+R package TITEgBOIN 0.4.0 (``next_TITE_QuasiBOIN``, ``get_oc_TITE_QuasiBOIN``,
+``select_mtd_TITE_QuasiBOIN``).
+
+Example
+-------
+Three patients complete at dose 1; at dose 2 one DLT-free patient complete and two
+pending (14 and 7 of 28 days): 2 of 3 pending > 50%, so accrual waits.
+
+>>> from dosefind import TrialState
+>>> design = TITEBOIN(target=0.3, num_doses=5, max_n=30, dlt_window=28)
+>>> s = TrialState.from_records([1, 1, 1, 2, 2, 2], [0, 0, 0, 0, 0, 0], num_doses=5,
+...                             followup=[28, 28, 28, 28, 14, 7],
+...                             complete=[True, True, True, True, False, False])
+>>> design.decide(s).action
+'wait'
+>>> design.decide(s).code.value
+'wait_pending'
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import beta as beta_dist
+
+from dosefind import _validate as V
+from dosefind.designs.base import Design
+from dosefind.designs.boin import BOIN
+from dosefind.designs.isotonic import pava
+from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+from dosefind.state import ReasonCode as R
+
+__all__ = ["TITEBOIN", "ess_estimate", "imputation_estimate", "stft"]
+
+_ESTIMATORS = ("ess", "imputation")
+
+
+def stft(followup, window: float) -> float:
+    """Standardised total follow-up time of pending patients: sum of min(u, W) / W."""
+    u = np.asarray(followup, dtype=float)
+    return float(np.minimum(u, window).sum() / window) if u.size else 0.0
+
+
+def ess_estimate(y, n, pending, stft_):
+    """TITEgBOIN's estimate y / (n - m + STFT) (arrays broadcast; nan where the ESS is 0)."""
+    ess = np.asarray(n, dtype=float) - np.asarray(pending, dtype=float) + np.asarray(stft_, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ess > 0, np.asarray(y, dtype=float) / np.where(ess > 0, ess, 1.0), np.nan)
+
+
+def imputation_estimate(y, n, pending, stft_, target):
+    """Yuan et al. (2018)'s single-mean-imputation estimate
+    {y + pi/(1 - pi) (m - STFT)} / n with pi = (y + target/2) / (n - m + 1)."""
+    y, n, m, s = (np.asarray(v, dtype=float) for v in (y, n, pending, stft_))
+    pi = (y + target / 2) / (n - m + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (y + pi / (1 - pi) * (m - s)) / n
+
+
+class TITEBOIN(Design):
+    """TITE-BOIN (Yuan et al. 2018; TITEgBOIN's implementation); see the module docstring."""
+
+    name = "TITE-BOIN"
+    memory = "patients"
+
+    def __init__(self, target: float, num_doses: int | None = None, *, dlt_window: float, maxpen: float = 0.5,
+                 estimator: str = "ess", selection_prior: float = 0.005, cohort_size: int = 3,
+                 max_n: int | None = None, n_cohorts: int | None = None, p_saf: float | None = None,
+                 p_tox: float | None = None, cutoff_eli: float = 0.95, extrasafe: bool = False,
+                 offset: float = 0.05, n_earlystop: int = 100, start_dose: int = 1,
+                 doses: DoseLevels | None = None):
+        if dlt_window is None:
+            raise ValueError("dlt_window must be given: the DLT assessment window in days (a number > 0)")
+        self.dlt_window = V.positive(dlt_window, "dlt_window")
+        m = V._num(maxpen, "maxpen")
+        if not 0 < m <= 1:
+            raise ValueError(f"maxpen must be in (0, 1] (the largest share of pending patients at the current "
+                             f"dose before accrual is suspended), got {maxpen}")
+        self.maxpen = m
+        if estimator not in _ESTIMATORS:
+            raise ValueError(f"estimator must be 'ess' (TITEgBOIN) or 'imputation' (Yuan et al. 2018), "
+                             f"got {estimator!r}")
+        self.estimator = estimator
+        self.selection_prior = V.positive(selection_prior, "selection_prior")
+        # BOIN validates its options and owns the boundaries, elimination and BOIN's own MTD rule.
+        self._boin = BOIN(target, num_doses, cohort_size=cohort_size, max_n=max_n, n_cohorts=n_cohorts,
+                          p_saf=p_saf, p_tox=p_tox, cutoff_eli=cutoff_eli, extrasafe=extrasafe, offset=offset,
+                          n_earlystop=n_earlystop, start_dose=start_dose, doses=doses)
+        b = self._boin
+        super().__init__(b.num_doses, cohort_size=b.cohort_size, max_n=b.max_n, start_dose=b.start_dose,
+                         doses=b.doses)
+        self.target, self.p_saf, self.p_tox = b.target, b.p_saf, b.p_tox
+        self.cutoff_eli, self.extrasafe, self.offset, self.n_earlystop = b.cutoff_eli, b.extrasafe, b.offset, b.n_earlystop
+        self.n_cohorts = b.n_cohorts
+        self.lambda_e, self.lambda_d = b.lambda_e, b.lambda_d
+
+    # ------------------------------------------------------------------ data
+    def pending_summary(self, state: TrialState):
+        """Per dose: pending patients m_j and their STFT (sum of u_i / W)."""
+        m = [0] * self.num_doses
+        s = [0.0] * self.num_doses
+        for p in state.patients:
+            if not p.complete:
+                if p.followup is None:
+                    raise ValueError("TITE-BOIN needs the follow-up (days) of every pending patient; "
+                                     "a pending Patient has followup=None")
+                m[p.dose_index] += 1
+                s[p.dose_index] += min(p.followup, self.dlt_window) / self.dlt_window
+        return tuple(m), tuple(s)
+
+    def _estimate(self, y, n, m, s):
+        if self.estimator == "ess":
+            return float(ess_estimate(y, n, m, s))
+        return float(imputation_estimate(y, n, m, s, self.target))
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, state: TrialState) -> Decision:
+        pend, stfts = self.pending_summary(state)
+        d = state.current_index
+        if pend[d] == 0:
+            return self._boin._decide(state)      # no pending patient at the current dose: BOIN itself
+        boin = self._boin
+        n_all, y_all = state.n_at_dose, state.tox_at_dose
+        _, _, elim, stop = boin._table(max(n_all))
+        first_elim = boin._eliminated_from(n_all, y_all)
+        if first_elim == 0:
+            return Decision.halt(
+                f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > {self.target:g}) = "
+                f"{boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected",
+                R.LOWEST_TOO_TOXIC)
+        if self.extrasafe and n_all[0] >= 3 and y_all[0] >= stop[n_all[0]]:
+            return Decision.halt(
+                f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > {self.target:g}) = "
+                f"{boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > cutoff_eli - offset = "
+                f"{self.cutoff_eli - self.offset:g}; no dose is selected", R.EXTRA_SAFE)
+        lvl = to_level(d)
+        if d >= first_elim:
+            nxt = first_elim - 1
+            return Decision.treat(nxt, f"de-escalate: dose {to_level(first_elim)} and above are eliminated "
+                                       f"(Pr(DLT rate > {self.target:g}) > {self.cutoff_eli:g}); treat at dose "
+                                       f"{to_level(nxt)}", R.DE_ESCALATE)
+        n, y, m, s = n_all[d], y_all[d], pend[d], stfts[d]
+        observed = y / n
+        data = f"{y} DLT(s) in {n} patients at dose {lvl}, {m} pending (STFT {s:.2f})"
+        suspend = m > self.maxpen * n
+        if self.estimator == "imputation" and observed >= self.lambda_d:
+            suspend = False                       # the paper's table de-escalates without waiting
+        if suspend:
+            return Decision.pause(f"suspend accrual: {m} of {n} patients at dose {lvl} are pending "
+                                  f"(more than maxpen = {self.maxpen:g})", R.WAIT_PENDING)
+        phat = self._estimate(y, n, m, s)
+        if math.isnan(phat):
+            return Decision.pause(f"suspend accrual: no follow-up yet at dose {lvl} ({data})", R.WAIT_PENDING)
+        est = f"{data}: estimated DLT rate {phat:.3f}"
+        top = d == self.num_doses - 1
+        next_out = d + 1 >= first_elim
+        up = phat <= self.lambda_e
+        down = phat >= self.lambda_d and (self.estimator == "ess" or observed > self.target)
+        stays = (up and (top or next_out)) or (down and d == 0) or not (up or down)
+        if n >= self.n_earlystop and stays:
+            return Decision.halt(f"stop: dose {lvl} has {n} patients (n_earlystop={self.n_earlystop}) and the rule "
+                                 f"would stay there ({est}); select the MTD", R.N_AT_DOSE)
+        if up:
+            if stays:
+                why = "the highest dose" if top else f"dose {lvl + 1} is eliminated"
+                return Decision.treat(d, f"stay: {est} <= lambda_e = {self.lambda_e:.4f}, but {why}", R.STAY)
+            return Decision.treat(d + 1, f"escalate: {est} <= lambda_e = {self.lambda_e:.4f}", R.ESCALATE)
+        if down:
+            if d == 0:
+                return Decision.pause(f"suspend accrual: {est} >= lambda_d = {self.lambda_d:.4f} at the lowest "
+                                      f"dose; wait for the pending outcomes", R.WAIT_PENDING)
+            return Decision.treat(d - 1, f"de-escalate: {est} >= lambda_d = {self.lambda_d:.4f}", R.DE_ESCALATE)
+        why = (f"between the boundaries ({self.lambda_e:.4f} < rate < {self.lambda_d:.4f})"
+               if self.lambda_e < phat < self.lambda_d else
+               f"observed rate {observed:.3f} <= target {self.target:g} (no de-escalation on pending data)")
+        return Decision.treat(d, f"stay: {est}, {why}", R.STAY)
+
+    # ------------------------------------------------------------------ shared estimate interface
+    def _effective(self, state: TrialState):
+        pend, stfts = self.pending_summary(state)
+        n = np.array(state.n_at_dose, dtype=float)
+        return n, np.array(state.tox_at_dose, dtype=float), np.array(pend, float), np.array(stfts)
+
+    def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
+        """Per-dose DLT-rate estimate used by the rule: y/n without pending patients, else the
+        chosen estimator (capped at 1); None for untried doses or with no follow-up yet."""
+        self._check_state(state)
+        out = []
+        for n, y, m, s in zip(*self._effective(state)):
+            if n == 0:
+                out.append(None)
+                continue
+            p = y / n if m == 0 else self._estimate(y, n, m, s)
+            out.append(None if math.isnan(p) else min(float(p), 1.0))
+        return tuple(out)
+
+    def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
+        """Pr(DLT rate > threshold) per dose under a Beta(1, 1) prior with the effective
+        sample size: Beta(1 + y, 1 + n - m + STFT - y) (BOIN's Beta(1 + y, 1 + n - y) when no
+        patient is pending); None for untried doses."""
+        self._check_state(state)
+        t = V.probability(threshold, "threshold")
+        out = []
+        for n, y, m, s in zip(*self._effective(state)):
+            out.append(None if n == 0 else float(beta_dist.sf(t, 1 + y, 1 + (n - m + s) - y)))
+        return tuple(out)
+
+    # ------------------------------------------------------------------ MTD
+    def select_mtd(self, state: TrialState) -> MTDSelection:
+        """TITEgBOIN's ``select_mtd_TITE_QuasiBOIN`` (BOIN's rule with Beta(a, a) smoothing,
+        a = ``selection_prior``); pending patients count as treated without a DLT."""
+        self._check_state(state)
+        if self.selection_prior == 0.05:
+            return self._boin.select_mtd(state)   # BOIN 2.7's selection, exactly
+        boin, a, t = self._boin, self.selection_prior, self.target
+        n = np.array(state.n_at_dose, dtype=float)
+        y = np.array(state.tox_at_dose, dtype=float)
+        first_elim = boin._eliminated_from(state.n_at_dose, state.tox_at_dose)
+        if self.extrasafe and n[0] >= 3 and boin.prob_tox_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
+            first_elim = 0
+        eliminated = np.arange(self.num_doses) >= first_elim
+        tried = n > 0
+        est: list[float | None] = [None] * self.num_doses
+        if tried.any():
+            iso = pava(*_smoothed(y[tried], n[tried], a))
+            for k, j in enumerate(np.flatnonzero(tried)):
+                est[j] = round(float(iso[k]), 4)
+        details = {"eliminated": [to_level(j) for j in np.flatnonzero(eliminated)], "selection_prior": a}
+        if eliminated[0] or n[~eliminated].sum() == 0:
+            why = ("no MTD: the lowest dose is too toxic" if eliminated[0]
+                   else "no MTD: no patient was treated at an admissible dose")
+            return MTDSelection(None, tuple(est), why, details)
+        adm = np.flatnonzero(tried & ~eliminated)
+        iso_adm = pava(*_smoothed(y[adm], n[adm], a))
+        phat = iso_adm + np.arange(1, len(adm) + 1) * 1e-10   # TITEgBOIN's (and BOIN's) tie-break
+        k = int(np.argmin(np.abs(phat - t)))
+        j = int(adm[k])
+        return MTDSelection(j, tuple(est), f"MTD is dose {to_level(j)}: isotonic DLT estimate {iso_adm[k]:.4f} is "
+                                           f"the closest to the target {t:g} among doses "
+                                           f"{', '.join(str(to_level(i)) for i in adm)}", details)
+
+    # ------------------------------------------------------------------ reporting
+    def params(self) -> dict:
+        p = self._boin.params()
+        p.pop("bound_mtd", None)
+        p.update(dlt_window=self.dlt_window, maxpen=self.maxpen, estimator=self.estimator,
+                 selection_prior=self.selection_prior)
+        return p
+
+    def describe(self) -> str:
+        if self.estimator == "ess":
+            est = ("the number of DLTs divided by the effective sample size, in which a patient still in the "
+                   "DLT window counts as the fraction of the window already followed (Lin and Yuan 2020)")
+        else:
+            est = ("the DLT rate with the pending outcomes imputed from the follow-up so far (single mean "
+                   "imputation under a uniform time to DLT and a Beta(target/2, 1 - target/2) prior)")
+        text = (f"Dose finding follows the time-to-event Bayesian optimal interval (TITE-BOIN) design (Yuan et al. "
+                f"2018) with a target DLT rate of {self.target:g}, a {self.dlt_window:g}-day DLT window, "
+                f"{self.num_doses} dose levels, cohorts of {self.cohort_size} and at most {self.max_n} patients, "
+                f"starting at dose {self.start_dose}. Before each cohort, the DLT rate at the current dose is "
+                f"estimated by {est}; with no pending patient it is the observed rate and the design is BOIN. "
+                f"The estimate is compared with lambda_e = {self.lambda_e:.4f} and lambda_d = {self.lambda_d:.4f}: "
+                f"escalate at or below lambda_e, de-escalate at or above lambda_d, otherwise stay. Accrual is "
+                f"suspended while more than {self.maxpen:.0%} of the patients at the current dose have pending "
+                f"DLT outcomes. A dose with at least 3 patients and Pr(DLT rate > {self.target:g}) > "
+                f"{self.cutoff_eli:g} (Beta(1, 1) prior) is eliminated with all higher doses; the trial stops "
+                f"with no MTD if the lowest dose is eliminated. After every patient has completed follow-up, the "
+                f"MTD is the admissible dose whose isotonic estimate of the DLT rate is closest to the target.")
+        return text
+
+
+def _smoothed(y, n, a):
+    """Smoothed rates (y + a)/(n + 2a) and the inverse-variance weights of the isotonic fit."""
+    var = (y + a) * (n - y + a) / ((n + 2 * a) ** 2 * (n + 2 * a + 1))
+    return (y + a) / (n + 2 * a), 1.0 / var
