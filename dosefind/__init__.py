@@ -24,6 +24,8 @@ _LAZY = {
     "ThreePlusThree": "dosefind.designs",
     "BOIN": "dosefind.designs",
     "CRM": "dosefind.designs",
+    "TITEBOIN": "dosefind.designs",
+    "TITECRM": "dosefind.designs",
     "StopAtN": "dosefind.designs",
     "StopWhenNAtDose": "dosefind.designs",
     "DontSkipDoses": "dosefind.designs",
