@@ -518,6 +518,7 @@ class ReasonCode(str, Enum):
     LOWEST_TOO_TOXIC = "lowest_too_toxic", "stopped for toxicity: the lowest dose is too toxic"
     EXTRA_SAFE = "extra_safe", "stopped by the extra safety rule at the lowest dose"
     MTD_FOUND = "mtd_found", "the rule identified the MTD"
+    ACCRUAL_CAP = "accrual_cap", "no more patients: the accrual cap was reached"
     STOP = "stop", "stopped"
 
     def __str__(self) -> str:

@@ -199,8 +199,8 @@ def test_count_designs_wait_for_pending_followup():
     from dosefind.designs import BOIN, CRM, StopAtN, ThreePlusThree
 
     s = TrialState.from_patients([Patient(0)] * 2 + [Patient(0, 0, False, 3.0)], num_doses=5, time=60.0)
-    designs = [ThreePlusThree(num_doses=5), BOIN(target=0.3, num_doses=5, max_n=3),
-               CRM(target=0.25, skeleton=[0.05, 0.12, 0.25, 0.4, 0.55]), BOIN(target=0.3, num_doses=5).then(StopAtN(3))]
+    designs = [ThreePlusThree(num_doses=5), BOIN(target=0.3, num_doses=5, max_n=6),
+               CRM(target=0.25, skeleton=[0.05, 0.12, 0.25, 0.4, 0.55]), BOIN(target=0.3, num_doses=5).then(StopAtN(6))]
     for d in designs:
         dec = d.decide(s)
         assert dec.action == "wait" and dec.code is ReasonCode.WAIT_FOLLOWUP, d
@@ -208,3 +208,12 @@ def test_count_designs_wait_for_pending_followup():
     done = TrialState.from_patients([Patient(0)] * 3, num_doses=5)
     for d in designs:
         assert d.decide(done) == d.decide(TrialState.from_outcomes("1NNN", num_doses=5))
+
+
+def test_full_trial_stops_accrual_even_with_pending_patients():
+    from dosefind import Patient, ReasonCode
+    from dosefind.designs import BOIN
+
+    s = TrialState.from_patients([Patient(0)] * 2 + [Patient(0, 0, False, 3.0)], num_doses=5)
+    assert BOIN(target=0.3, num_doses=5, max_n=3).decide(s).code is ReasonCode.MAX_N
+    assert BOIN(target=0.3, num_doses=5, max_n=6).decide(s).code is ReasonCode.WAIT_FOLLOWUP
