@@ -64,8 +64,8 @@ at most one level above the current dose.  dfcrm's help page says ``restrict`` a
 forbids escalation right after a toxic outcome, but ``titesim``'s code applies only the
 no-skipping rule (``cur <- min(obj$mtd, cur + 1)``); we follow the code, so
 ``escalate_after_dlt`` defaults to True.  ``escalate_after_dlt=False`` adds the CRM's
-coherence rule (no escalation when the last cohort's observed DLT count divided by
-``cohort_size`` is at least the target), which makes the design with complete data
+coherence rule (no escalation when the DLTs observed so far among the last ``cohort_size``
+patients, divided by ``cohort_size``, are at least the target), which makes the design with complete data
 identical to ``CRM(restrict=True)``.  The trial stops at ``max_n`` patients; dfcrm has
 no other stopping rule (compose :class:`~dosefind.designs.modifiers.StopWhenTooToxic`,
 which asks :meth:`TITECRM.prob_tox_exceeds`).
@@ -126,7 +126,7 @@ from scipy.stats import norm
 from dosefind import _validate as V
 from dosefind.designs.base import Design
 from dosefind.designs.crm import CRM, _Quadrature
-from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
+from dosefind.state import Decision, DoseLevels, MTDSelection, Patient, TrialState, to_level
 from dosefind.state import ReasonCode as R
 
 __all__ = ["TITECRM", "tite_weights"]
@@ -134,10 +134,9 @@ __all__ = ["TITECRM", "tite_weights"]
 _BOUND = 10.0          # dfcrm: numerator integrals and the MLE search run over [-10, 10]
 _DISPERSED_SD = 500.0  # dfcrm titesim's prior sd when the MLE does not exist
 _SCHEMES = ("linear", "adaptive")
-#: Integer codes of :meth:`TITECRM.decide_batch` (mirroring the CRM's).
+#: Internal codes of the rule (``TITECRM._rule``).
 REASONS = {0: "model recommendation", 1: "capped one level above the current dose (no skipping)",
-           2: "capped at the current dose (no escalation after a DLT)", 4: "stop: maximum sample size reached",
-           5: "start dose"}
+           2: "capped at the current dose (no escalation after a DLT)"}
 
 
 def tite_weights(followup, dlt, window: float, scheme: str = "linear") -> np.ndarray:
@@ -158,19 +157,26 @@ def tite_weights(followup, dlt, window: float, scheme: str = "linear") -> np.nda
         raise ValueError(f"followup and dlt must be 1-d arrays of the same length, got {u.shape} and {y.shape}")
     if np.any(~np.isfinite(u)) or np.any(u < 0):
         raise ValueError("followup must hold days >= 0 (finite numbers)")
+    return _weights(u[None], (y == 1)[None], window, scheme)[0]
+
+
+def _weights(u, is_dlt, window: float, scheme: str) -> np.ndarray:
+    """Weights for B trials at once: follow-up ``u`` (B, K), DLT flags ``is_dlt`` (B, K)
+    (False for padding).  Adaptive: for each patient, m = DLT times <= u, lo/hi the DLT
+    times around u (0 and W at the ends), z DLTs in the trial."""
     w = u / window
-    support = np.sort(u[y == 1])
-    z = support.size
-    if scheme == "adaptive" and z:
-        m = np.searchsorted(support, u, side="right")          # DLT times at or before u
-        lo = np.where(m > 0, support[np.maximum(m - 1, 0)], 0.0)
-        hi = np.where(m < z, support[np.minimum(m, z - 1)], window)
+    if scheme == "adaptive" and is_dlt.any():
+        t = np.where(is_dlt, u, np.inf)[:, None, :]               # (B, 1, K) DLT times
+        le = t <= u[:, :, None]                                     # (B, K, K)
+        m = le.sum(2)
+        z = is_dlt.sum(1)[:, None]
+        lo = np.where(le, t, 0.0).max(2)
+        hi = np.where(~le & is_dlt[:, None, :], t, window).min(2)
         with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(hi > lo, (u - lo) / (hi - lo), 1.0)  # hi == lo only when u >= t_(z) = W
-        w = (m + frac) / (z + 1)
+            frac = np.where(hi > lo, (u - lo) / (hi - lo), 1.0)     # hi == lo only when u >= t_(z) = W
+        w = np.where(z > 0, (m + frac) / (z + 1), w)
     w = np.minimum(w, 1.0)
-    w[y == 1] = 1.0
-    return w
+    return np.where(is_dlt, 1.0, w)
 
 
 class TITECRM(Design):
@@ -207,34 +213,52 @@ class TITECRM(Design):
         self._restricted = {id(q): _restricted_weights(q.b) for q in (self._quad, self._quad_dispersed)}
 
     # ------------------------------------------------------------------ data
-    def patient_arrays(self, state: TrialState):
-        """The likelihood's data for one state: ``(n_full, y, pending_dose, pending_weight)``.
+    def state_arrays(self, state: TrialState):
+        """One state as the engine's padded arrays, shape (1, K): dose, dlt, followup,
+        complete (dfcrm's data: level, tox, followup)."""
+        pts = state.patients
+        if not pts and state.total_n:             # built from counts: every patient complete
+            pts = [Patient(d, int(k < y)) for d, (n, y) in enumerate(zip(state.n_at_dose, state.tox_at_dose))
+                   for k in range(n)]
+        for p in pts:
+            if not p.complete and p.followup is None:
+                raise ValueError("TITE-CRM needs the follow-up (days) of every pending patient; "
+                                 "a pending Patient has followup=None")
+        dose = np.array([[p.dose_index for p in pts]], dtype=np.int64).reshape(1, -1)
+        dlt = np.array([[p.dlt for p in pts]], dtype=np.int8).reshape(1, -1)
+        follow = np.array([[np.nan if p.followup is None else p.followup for p in pts]], dtype=float).reshape(1, -1)
+        complete = np.array([[p.complete for p in pts]], dtype=bool).reshape(1, -1)
+        return dose, dlt, follow, complete
 
-        ``n_full`` (D,) counts the patients with weight 1 (complete, or with a DLT) per dose,
-        ``y`` (D,) the DLTs; ``pending_dose`` and ``pending_weight`` (P,) list the pending
-        patients' doses and weights.  States built from counts only have no pending patient.
-        """
-        y = np.asarray(state.tox_at_dose, dtype=float)
-        pending = [p for p in state.patients if not p.complete]
-        if not pending:
-            return np.asarray(state.n_at_dose, dtype=float), y, np.zeros(0, int), np.zeros(0)
-        if any(p.followup is None for p in pending):
-            raise ValueError("TITE-CRM needs the follow-up (days) of every pending patient; "
-                             "a pending Patient has followup=None")
-        full = np.asarray(state.completed_at_dose, dtype=float)
-        dose = np.array([p.dose_index for p in pending], dtype=int)
-        u = np.array([p.followup for p in pending], dtype=float)
-        if self.scheme == "linear":
-            w = np.minimum(u / self.dlt_window, 1.0)
-        else:
-            dlts = [p for p in state.patients if p.dlt]
-            if any(p.followup is None for p in dlts):
+    def likelihood_arrays(self, dose, dlt, followup, complete):
+        """The weighted likelihood's data for B trials from padded patient arrays (B, K)
+        (dose -1: no patient): ``(n_full, y, pending_dose, pending_weight)`` with ``n_full``
+        (B, D) the weight-1 patients (complete, or with a DLT) per dose, ``y`` (B, D) the
+        DLTs, and (B, K) the pending patients' doses (-1 elsewhere) and weights (0
+        elsewhere)."""
+        dose = np.asarray(dose, dtype=np.int64)
+        valid = dose >= 0
+        is_dlt = valid & (np.asarray(dlt) == 1)
+        done = valid & (np.asarray(complete, dtype=bool) | is_dlt)
+        pending = valid & ~done
+        onehot = dose[:, :, None] == np.arange(self.num_doses)
+        n_full = (onehot & done[:, :, None]).sum(1).astype(float)
+        y = (onehot & is_dlt[:, :, None]).sum(1).astype(float)
+        u = np.asarray(followup, dtype=float)
+        if pending.any():
+            if self.scheme == "adaptive" and np.isnan(np.where(is_dlt, u, 0.0)).any():
                 raise ValueError("the adaptive weights need the day of every observed DLT "
                                  "(Patient.followup of each patient with a DLT)")
-            times = np.array([p.followup for p in dlts] + list(u), dtype=float)
-            flags = np.array([1] * len(dlts) + [0] * len(u), dtype=int)
-            w = tite_weights(times, flags, self.dlt_window, "adaptive")[len(dlts):]
-        return full, y, dose, w
+            w = _weights(np.where(pending | is_dlt, u, 0.0), is_dlt, self.dlt_window, self.scheme)
+        else:
+            w = np.zeros(dose.shape)
+        return n_full, y, np.where(pending, dose, -1), np.where(pending, w, 0.0)
+
+    def patient_arrays(self, state: TrialState):
+        """``likelihood_arrays`` of one state, without the batch axis (pending patients only)."""
+        n, y, pd, pw = self.likelihood_arrays(*self.state_arrays(state))
+        keep = pd[0] >= 0
+        return n[0], y[0], pd[0][keep], pw[0][keep]
 
     # ------------------------------------------------------------------ weighted fit (arrays over T trials)
     def _loglik(self, quad: _Quadrature, n, y, pdose, pw):
@@ -337,53 +361,71 @@ class TITECRM(Design):
             rec, code = np.where(cap, cur + 1, rec), np.where(cap, 1, code)
         return rec, code
 
-    def decide_batch(self, n_full, tox, pending_dose, pending_weight, current_index, last_cohort_tox, n_total):
-        """Vectorised :meth:`decide` for T trials (what the scalar call runs, as a batch of one).
+    def _core(self, dose, dlt, followup, complete, current_index):
+        """The rule for B trials from padded patient arrays: next index, code (REASONS), the
+        plug-in estimates and the likelihood data.  Scalar ``decide`` is a batch of one."""
+        n, y, pd, pw = self.likelihood_arrays(dose, dlt, followup, complete)
+        cur = np.asarray(current_index, dtype=np.int64).reshape(-1)
+        last_tox = _last_cohort_tox(np.asarray(dose, dtype=np.int64), np.asarray(dlt), self.cohort_size)
+        fit = self.fit_arrays(n, y, pd, pw)
+        est = self._crm.prob_tox(fit["beta"])
+        rec, code = self._rule(est, cur, last_tox)
+        return rec, code, est, last_tox, pw
 
-        ``n_full``/``tox`` (T, D): weight-1 patients and DLTs per dose; ``pending_dose`` /
-        ``pending_weight`` (T, P): pending patients (pad with dose -1, weight 0); ``current_index``
-        (T,) 0-based, -1 before the first patient; ``last_cohort_tox`` (T,); ``n_total`` (T,)
-        patients treated.  Returns ``(next_index, code)`` with -1 for stop and codes in
-        :data:`REASONS`.
-        """
-        n = np.atleast_2d(np.asarray(n_full, dtype=float))
-        cur = np.asarray(current_index, dtype=int).reshape(-1)
-        tot = np.asarray(n_total).reshape(-1)
-        nxt = np.full(len(n), -1, dtype=int)
-        code = np.zeros(len(n), dtype=int)
-        full = (tot >= self.max_n) if self.max_n is not None else np.zeros(len(n), bool)
-        start = (cur < 0) & ~full
-        nxt[start], code[start], code[full] = self.start_index, 5, 4
-        todo = ~full & ~start
-        if todo.any():
-            fit = self.fit_arrays(n[todo], np.atleast_2d(tox)[todo], np.asarray(pending_dose).reshape(len(n), -1)[todo],
-                                  np.asarray(pending_weight, dtype=float).reshape(len(n), -1)[todo])
-            rec, why = self._rule(self._crm.prob_tox(fit["beta"]), cur[todo],
-                                  np.asarray(last_cohort_tox, dtype=float).reshape(-1)[todo])
-            nxt[todo], code[todo] = rec, why
-        return nxt, code
+    def decide_patients_batch(self, dose, dlt, followup, complete, current_index, time=None):
+        """:meth:`decide` for B trials from the calendar engine's padded arrays (
+        :mod:`dosefind.simulations.calendar`): ``dose`` (B, K) 0-based, -1 for no patient; ``dlt``,
+        ``followup`` (days; DLT patients: the day of the DLT), ``complete`` (B, K);
+        ``current_index`` (B,).  Returns ``(next_index, action, codes)``: action 0 treat,
+        2 stop (max_n); codes are ReasonCode members."""
+        dose = np.asarray(dose, dtype=np.int64)
+        B = dose.shape[0]
+        total = (dose >= 0).sum(1)
+        nxt = np.full(B, -1, dtype=np.int64)
+        action = np.zeros(B, dtype=np.int8)
+        codes = np.empty(B, dtype=object)
+        full = (total >= self.max_n) if self.max_n is not None else np.zeros(B, bool)
+        action[full], codes[full] = 2, R.MAX_N
+        todo = np.flatnonzero(~full)
+        if todo.size:
+            cur = np.asarray(current_index, dtype=np.int64).reshape(-1)[todo]
+            rec, why, _, _, _ = self._core(dose[todo], np.asarray(dlt)[todo], np.asarray(followup)[todo],
+                                           np.asarray(complete)[todo], cur)
+            nxt[todo] = rec
+            codes[todo] = np.where(why == 2, R.STAY, np.where(rec > cur, R.ESCALATE,
+                                                              np.where(rec < cur, R.DE_ESCALATE, R.STAY)))
+        return nxt, action, list(codes)
 
     def _decide(self, state: TrialState) -> Decision:
-        n, y, pd, pw = self.patient_arrays(state)
-        last = state.last_cohort
-        last_tox = 0 if last is None else last.tox
-        fit = self.fit_arrays(n[None], y[None], pd[None], pw[None])
-        est = self._crm.prob_tox(fit["beta"])
         cur = state.current_index
-        rec, why = self._rule(est, np.array([cur]), np.array([last_tox]))
-        nxt, why = int(rec[0]), int(why[0])
+        rec, why, est, last_tox, pw = self._core(*self.state_arrays(state), [cur])
+        nxt, why, last_tox = int(rec[0]), int(why[0]), int(last_tox[0])
         best = int(self._crm._recommend(est)[0])
+        n_pending = state.n_pending
         text = (f"estimated DLT rate {est[0, best]:.3f} at dose {to_level(best)} is closest to the target "
                 f"{self.target:g}")
-        if len(pw):
-            text += (f" (weighted likelihood: {len(pw)} pending patient(s), weights "
-                     + ", ".join(f"{w:.2f}" for w in pw) + ")")
+        if n_pending:
+            weights = [w for p, w in zip(state.patients, pw[0]) if not p.complete]
+            text += (f" (weighted likelihood: {n_pending} pending patient(s), weights "
+                     + ", ".join(f"{w:.2f}" for w in weights) + ")")
         if why == 2:
             return Decision.treat(nxt, text + f"; no escalation after {last_tox} DLT(s) in the last cohort, stay at "
                                              f"dose {to_level(nxt)}", R.STAY)
         if why == 1:
             return Decision.treat(nxt, text + f"; escalate one level only, to dose {to_level(nxt)}", R.ESCALATE)
         return Decision.treat(nxt, text, R.ESCALATE if nxt > cur else (R.DE_ESCALATE if nxt < cur else R.STAY))
+
+    def select_mtd_batch(self, n_at_dose, tox_at_dose, **_):
+        """Final MTDs (0-based) from complete data (every weight 1), as :meth:`select_mtd`."""
+        n = np.atleast_2d(np.asarray(n_at_dose, dtype=float))
+        y = np.atleast_2d(np.asarray(tox_at_dose, dtype=float))
+        out = np.empty(len(n), dtype=np.int64)
+        for s0 in range(0, len(n), 2048):
+            sl = slice(s0, s0 + 2048)
+            none = np.full((len(n[sl]), 0), -1)
+            fit = self.fit_arrays(n[sl], y[sl], none, np.zeros(none.shape))
+            out[sl] = self._crm._recommend(self._crm.prob_tox(fit["beta"]))
+        return out
 
     # ------------------------------------------------------------------ shared estimate interface
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
@@ -475,3 +517,12 @@ def _restricted_weights(b: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(inside)
     rw[idx[0]] = rw[idx[-1]] = 0.5
     return rw
+
+
+def _last_cohort_tox(dose: np.ndarray, dlt, cohort_size: int) -> np.ndarray:
+    """DLTs observed among each trial's last ``cohort_size`` patients (padding, dose -1, is
+    skipped): crmsim's ``sum(ynew)``, the last cohort's outcomes."""
+    valid = dose >= 0
+    from_end = np.cumsum(valid[:, ::-1], axis=1)[:, ::-1]              # valid patients at or after k
+    last = valid & (from_end <= cohort_size)
+    return (last & (np.asarray(dlt) == 1)).sum(1).astype(float)

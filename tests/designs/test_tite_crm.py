@@ -92,24 +92,46 @@ def test_adaptive_scheme_uses_the_dlt_times():
     assert lin.decide(no_time).action == "treat"
 
 
-def test_decide_batch_is_the_scalar_rule():
-    design = TITECRM(SKELETON, 0.25, dlt_window=28, escalate_after_dlt=False)
+def random_pending_state(rng, num_doses=5):
+    pts = []
+    for d in np.sort(rng.integers(0, 3, rng.integers(1, 8))):
+        y = int(rng.random() < 0.3)
+        pts.append(Patient(int(d), y, followup=float(rng.uniform(0, 28)) if y else 28.0))
+    pts += [Patient(int(d), 0, complete=False, followup=float(rng.uniform(0, 28)))
+            for d in rng.integers(0, 4, rng.integers(0, 4))]
+    pts += [Patient(int(pts[-1].dose_index), int(rng.random() < 0.3), followup=3.0)] * int(rng.integers(0, 3))
+    return TrialState.from_patients(pts, num_doses)
+
+
+@pytest.mark.parametrize("kw", [{"escalate_after_dlt": False}, {"scheme": "adaptive"},
+                                {"method": "mle", "model": "logistic"}, {"restrict": False, "max_n": 9}])
+def test_engine_batch_is_the_scalar_rule(kw):
+    design = TITECRM(SKELETON, 0.25, dlt_window=28, **kw)
     rng = np.random.default_rng(3)
-    states = []
-    for _ in range(40):
-        pts = [Patient(int(d), int(rng.random() < 0.3), followup=float(rng.uniform(0, 28)))
-               for d in np.sort(rng.integers(0, 3, rng.integers(1, 8)))]
-        pts += [Patient(int(d), 0, complete=False, followup=float(rng.uniform(0, 28)))
-                for d in rng.integers(0, 3, rng.integers(0, 4))]
-        states.append(TrialState.from_patients(pts, 5))
-    arrays = [design.patient_arrays(s) for s in states]
-    P = max(len(a[3]) for a in arrays)
-    pad = lambda v, fill: np.array([np.pad(x.astype(float), (0, P - len(x)), constant_values=fill) for x in v])
-    nxt, _ = design.decide_batch(np.array([a[0] for a in arrays]), np.array([a[1] for a in arrays]),
-                                 pad([a[2] for a in arrays], -1).astype(int), pad([a[3] for a in arrays], 0.0),
-                                 [s.current_index for s in states], [s.last_cohort.tox for s in states],
-                                 [s.total_n for s in states])
-    assert nxt.tolist() == [design.decide(s).dose_index for s in states]
+    states = [random_pending_state(rng) for _ in range(40)]
+    arrays = [design.state_arrays(s) for s in states]
+    K = max(a[0].shape[1] for a in arrays) + 2          # extra padding, as the engine's
+
+    def pad(i, fill, dtype):
+        return np.array([np.pad(a[i][0].astype(dtype), (0, K - a[i].shape[1]), constant_values=fill)
+                         for a in arrays])
+
+    nxt, action, codes = design.decide_patients_batch(pad(0, -1, np.int64), pad(1, 0, np.int8),
+                                                      pad(2, 0.0, float), pad(3, False, bool),
+                                                      np.array([s.current_index for s in states]),
+                                                      np.zeros(len(states)))
+    for s, n_, a_, c_ in zip(states, nxt, action, codes):
+        d = design.decide(s)
+        assert (int(n_), int(a_), c_) == (-1 if d.dose_index is None else d.dose_index,
+                                          {"treat": 0, "wait": 1, "stop": 2}[d.action], d.code)
+
+
+def test_final_selection_batch_matches_select_mtd():
+    design = TITECRM(SKELETON, 0.25, dlt_window=28)
+    rng = np.random.default_rng(5)
+    states = [random_complete_state(rng, 1) for _ in range(30)]
+    got = design.select_mtd_batch(np.array([s.n_at_dose for s in states]), np.array([s.tox_at_dose for s in states]))
+    assert got.tolist() == [design.select_mtd(s).mtd_index for s in states]
 
 
 @pytest.mark.parametrize("kw,match", [
