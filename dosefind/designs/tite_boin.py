@@ -189,90 +189,168 @@ class TITEBOIN(Design):
 
     # ------------------------------------------------------------------ data
     def pending_summary(self, state: TrialState):
-        """Per dose: pending patients m_j and their STFT (sum of u_i / W)."""
-        m = [0] * self.num_doses
-        s = [0.0] * self.num_doses
-        for p in state.patients:
-            if not p.complete:
-                if p.followup is None:
-                    raise ValueError("TITE-BOIN needs the follow-up (days) of every pending patient; "
-                                     "a pending Patient has followup=None")
-                m[p.dose_index] += 1
-                s[p.dose_index] += min(p.followup, self.dlt_window) / self.dlt_window
-        return tuple(m), tuple(s)
+        """Per dose: pending patients m_j and their STFT (sum of min(u_i, W) / W)."""
+        _, _, m, s = self._counts(*self._state_arrays(state))
+        return tuple(int(v) for v in m[0]), tuple(float(v) for v in s[0])
+
+    def _state_arrays(self, state: TrialState):
+        pending = [p for p in state.patients if not p.complete]
+        if any(p.followup is None for p in pending):
+            raise ValueError("TITE-BOIN needs the follow-up (days) of every pending patient; "
+                             "a pending Patient has followup=None")
+        dose = np.array([p.dose_index for p in pending], dtype=np.int64)[None]
+        follow = np.array([p.followup for p in pending], dtype=float)[None]
+        n = np.array(state.n_at_dose, dtype=float)[None]
+        y = np.array(state.tox_at_dose, dtype=float)[None]
+        return n, y, dose, follow
+
+    def _counts(self, n, y, pending_dose, pending_followup):
+        """(N, Y, M, STFT) per dose, shape (B, D), from counts and the pending patients."""
+        onehot = np.asarray(pending_dose)[:, :, None] == np.arange(self.num_doses)
+        m = onehot.sum(1).astype(float)
+        s = (onehot * (np.minimum(np.asarray(pending_followup, dtype=float), self.dlt_window)
+                       / self.dlt_window)[:, :, None]).sum(1)
+        return np.asarray(n, dtype=float), np.asarray(y, dtype=float), m, s
 
     def _estimate(self, y, n, m, s):
         if self.estimator == "ess":
-            return float(ess_estimate(y, n, m, s))
-        return float(imputation_estimate(y, n, m, s, self.target))
+            return ess_estimate(y, n, m, s)
+        return imputation_estimate(y, n, m, s, self.target)
 
     # ------------------------------------------------------------------ decisions
+    # Outcomes of the pending-data rule (_rule), with the decision each one gives.
+    _STOP_LOW, _STOP_EXTRA, _ELIM, _SUSPEND, _NO_INFO, _EARLY, _STAY_CAP, _UP, _WAIT_LOW, _DOWN, _STAY = range(11)
+    _ACTION = {_STOP_LOW: (2, R.LOWEST_TOO_TOXIC), _STOP_EXTRA: (2, R.EXTRA_SAFE), _ELIM: (0, R.DE_ESCALATE),
+               _SUSPEND: (1, R.WAIT_PENDING), _NO_INFO: (1, R.WAIT_PENDING), _EARLY: (2, R.N_AT_DOSE),
+               _STAY_CAP: (0, R.STAY), _UP: (0, R.ESCALATE), _WAIT_LOW: (1, R.WAIT_PENDING), _DOWN: (0, R.DE_ESCALATE),
+               _STAY: (0, R.STAY)}
+
+    def _rule(self, N, Y, M, S, cur):
+        """The TITE-BOIN rule (steps 2-5 of the module docstring) for B trials with pending
+        patients at the current dose: (outcome, next index, estimate, first eliminated)."""
+        boin = self._boin
+        B, D = N.shape
+        rows = np.arange(B)
+        Ni = N.astype(np.int64)
+        _, _, elim, stop = boin._table(int(Ni.max()))
+        elim_mask = (Ni >= 3) & (Y >= elim[Ni])
+        first_elim = np.where(elim_mask.any(1), elim_mask.argmax(1), D)
+        extra = ((Ni[:, 0] >= 3) & (Y[:, 0] >= stop[Ni[:, 0]])) if self.extrasafe else np.zeros(B, bool)
+        n, y, m, s = N[rows, cur], Y[rows, cur], M[rows, cur], S[rows, cur]
+        observed = y / n
+        suspend = m > self.maxpen * n
+        if self.estimator == "imputation":
+            suspend &= observed < self.lambda_d           # the paper's table de-escalates without waiting
+        with np.errstate(invalid="ignore"):
+            phat = self._estimate(y, n, m, s)
+        no_info = np.isnan(phat)
+        up = phat <= self.lambda_e
+        down = phat >= self.lambda_d
+        if self.estimator == "imputation":
+            down &= observed > self.target                # coherence: no de-escalation while y/n <= target
+        top = cur == D - 1
+        next_out = cur + 1 >= first_elim
+        stays = (up & (top | next_out)) | (down & (cur == 0)) | ~(up | down)
+        out = np.select(
+            [first_elim == 0, extra, cur >= first_elim, suspend, no_info, (n >= self.n_earlystop) & stays,
+             up & (top | next_out), up, down & (cur == 0), down],
+            [self._STOP_LOW, self._STOP_EXTRA, self._ELIM, self._SUSPEND, self._NO_INFO, self._EARLY,
+             self._STAY_CAP, self._UP, self._WAIT_LOW, self._DOWN], self._STAY)
+        nxt = np.select([out == self._ELIM, out == self._UP, out == self._DOWN,
+                         np.isin(out, [self._STAY_CAP, self._STAY])], [first_elim - 1, cur + 1, cur - 1, cur], -1)
+        return out, nxt, phat, first_elim
+
+    def decide_patients_batch(self, dose, dlt, followup, complete, current_index, time=None):
+        """:meth:`decide` for B trials from the calendar engine's padded patient arrays
+        (:mod:`dosefind.simulations.calendar`): ``dose`` (B, K) 0-based, -1 for no patient;
+        ``dlt``, ``followup`` (days), ``complete`` (B, K); ``current_index`` (B,).  Returns
+        ``(next_index, action, codes)`` with action 0 treat, 1 wait, 2 stop and ReasonCode
+        members.  Trials with no pending patient at the current dose get BOIN's decision
+        (one call of BOIN's rule per distinct count state)."""
+        dose = np.asarray(dose, dtype=np.int64)
+        B = dose.shape[0]
+        valid = dose >= 0
+        onehot = dose[:, :, None] == np.arange(self.num_doses)
+        n = onehot.sum(1)
+        y = (onehot & (valid & (np.asarray(dlt) == 1))[:, :, None]).sum(1)
+        pending = valid & ~(np.asarray(complete, dtype=bool) | (np.asarray(dlt) == 1))
+        N, Y, M, S = self._counts(n, y, np.where(pending, dose, -1), np.where(pending, followup, 0.0))
+        cur = np.asarray(current_index, dtype=np.int64).reshape(-1)
+        nxt = np.full(B, -1, dtype=np.int64)
+        action = np.zeros(B, dtype=np.int8)
+        codes = np.empty(B, dtype=object)
+        full = (n.sum(1) >= self.max_n)
+        action[full], codes[full] = 2, R.MAX_N
+        rows = np.arange(B)
+        tite = ~full & (M[rows, cur] > 0)
+        plain = np.flatnonzero(~full & ~tite)
+        cache: dict = {}
+        for i in plain:                                   # BOIN's own rule on the count state
+            key = (tuple(n[i]), tuple(y[i]), int(cur[i]))
+            d = cache.get(key)
+            if d is None:
+                d = cache[key] = self._boin._decide(TrialState.from_counts(n[i], y[i], current_dose=int(cur[i]) + 1))
+            nxt[i] = -1 if d.dose_index is None else d.dose_index
+            action[i] = 2 if d.stop else (1 if d.wait else 0)
+            codes[i] = d.code
+        idx = np.flatnonzero(tite)
+        if idx.size:
+            out, nx, _, _ = self._rule(N[idx], Y[idx], M[idx], S[idx], cur[idx])
+            nxt[idx] = nx
+            for j, o in zip(idx, out):
+                action[j], codes[j] = self._ACTION[int(o)]
+        return nxt, action, list(codes)
+
     def _decide(self, state: TrialState) -> Decision:
-        pend, stfts = self.pending_summary(state)
+        N, Y, M, S = self._counts(*self._state_arrays(state))
         d = state.current_index
-        if pend[d] == 0:
+        if M[0, d] == 0:
             return self._boin._decide(state)      # no pending patient at the current dose: BOIN itself
+        out, nxt, phat, first_elim = self._rule(N, Y, M, S, np.array([d]))
+        out, nxt, phat, first_elim = int(out[0]), int(nxt[0]), float(phat[0]), int(first_elim[0])
         boin = self._boin
         n_all, y_all = state.n_at_dose, state.tox_at_dose
-        _, _, elim, stop = boin._table(max(n_all))
-        first_elim = boin._eliminated_from(n_all, y_all)
-        if first_elim == 0:
-            return Decision.halt(
-                f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > {self.target:g}) = "
-                f"{boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > {self.cutoff_eli:g}); no dose is selected",
-                R.LOWEST_TOO_TOXIC)
-        if self.extrasafe and n_all[0] >= 3 and y_all[0] >= stop[n_all[0]]:
-            return Decision.halt(
-                f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > {self.target:g}) = "
-                f"{boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > cutoff_eli - offset = "
-                f"{self.cutoff_eli - self.offset:g}; no dose is selected", R.EXTRA_SAFE)
+        n, y, m, s = n_all[d], y_all[d], int(M[0, d]), float(S[0, d])
         lvl = to_level(d)
-        if d >= first_elim:
-            nxt = first_elim - 1
-            return Decision.treat(nxt, f"de-escalate: dose {to_level(first_elim)} and above are eliminated "
-                                       f"(Pr(DLT rate > {self.target:g}) > {self.cutoff_eli:g}); treat at dose "
-                                       f"{to_level(nxt)}", R.DE_ESCALATE)
-        n, y, m, s = n_all[d], y_all[d], pend[d], stfts[d]
-        observed = y / n
         data = f"{y} DLT(s) in {n} patients at dose {lvl}, {m} pending (STFT {s:.2f})"
-        suspend = m > self.maxpen * n
-        if self.estimator == "imputation" and observed >= self.lambda_d:
-            suspend = False                       # the paper's table de-escalates without waiting
-        if suspend:
-            return Decision.pause(f"suspend accrual: {m} of {n} patients at dose {lvl} are pending "
-                                  f"(more than maxpen = {self.maxpen:g})", R.WAIT_PENDING)
-        phat = self._estimate(y, n, m, s)
-        if math.isnan(phat):
-            return Decision.pause(f"suspend accrual: no follow-up yet at dose {lvl} ({data})", R.WAIT_PENDING)
         est = f"{data}: estimated DLT rate {phat:.3f}"
-        top = d == self.num_doses - 1
-        next_out = d + 1 >= first_elim
-        up = phat <= self.lambda_e
-        down = phat >= self.lambda_d and (self.estimator == "ess" or observed > self.target)
-        stays = (up and (top or next_out)) or (down and d == 0) or not (up or down)
-        if n >= self.n_earlystop and stays:
-            return Decision.halt(f"stop: dose {lvl} has {n} patients (n_earlystop={self.n_earlystop}) and the rule "
-                                 f"would stay there ({est}); select the MTD", R.N_AT_DOSE)
-        if up:
-            if stays:
-                why = "the highest dose" if top else f"dose {lvl + 1} is eliminated"
-                return Decision.treat(d, f"stay: {est} <= lambda_e = {self.lambda_e:.4f}, but {why}", R.STAY)
-            return Decision.treat(d + 1, f"escalate: {est} <= lambda_e = {self.lambda_e:.4f}", R.ESCALATE)
-        if down:
-            if d == 0:
-                return Decision.pause(f"suspend accrual: {est} >= lambda_d = {self.lambda_d:.4f} at the lowest "
-                                      f"dose; wait for the pending outcomes", R.WAIT_PENDING)
-            return Decision.treat(d - 1, f"de-escalate: {est} >= lambda_d = {self.lambda_d:.4f}", R.DE_ESCALATE)
-        why = (f"between the boundaries ({self.lambda_e:.4f} < rate < {self.lambda_d:.4f})"
-               if self.lambda_e < phat < self.lambda_d else
-               f"observed rate {observed:.3f} <= target {self.target:g} (no de-escalation on pending data)")
-        return Decision.treat(d, f"stay: {est}, {why}", R.STAY)
+        text = {
+            self._STOP_LOW: lambda: (f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > "
+                                     f"{self.target:g}) = {boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > "
+                                     f"{self.cutoff_eli:g}); no dose is selected"),
+            self._STOP_EXTRA: lambda: (f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > "
+                                       f"{self.target:g}) = {boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > "
+                                       f"cutoff_eli - offset = {self.cutoff_eli - self.offset:g}; no dose is selected"),
+            self._ELIM: lambda: (f"de-escalate: dose {to_level(first_elim)} and above are eliminated (Pr(DLT rate > "
+                                 f"{self.target:g}) > {self.cutoff_eli:g}); treat at dose {to_level(nxt)}"),
+            self._SUSPEND: lambda: (f"suspend accrual: {m} of {n} patients at dose {lvl} are pending (more than "
+                                    f"maxpen = {self.maxpen:g})"),
+            self._NO_INFO: lambda: f"suspend accrual: no follow-up yet at dose {lvl} ({data})",
+            self._EARLY: lambda: (f"stop: dose {lvl} has {n} patients (n_earlystop={self.n_earlystop}) and the rule "
+                                  f"would stay there ({est}); select the MTD"),
+            self._STAY_CAP: lambda: (f"stay: {est} <= lambda_e = {self.lambda_e:.4f}, but "
+                                     + ("it is the highest dose" if d == self.num_doses - 1
+                                        else f"dose {lvl + 1} is eliminated")),
+            self._UP: lambda: f"escalate: {est} <= lambda_e = {self.lambda_e:.4f}",
+            self._WAIT_LOW: lambda: (f"suspend accrual: {est} >= lambda_d = {self.lambda_d:.4f} at the lowest dose; "
+                                     f"wait for the pending outcomes"),
+            self._DOWN: lambda: f"de-escalate: {est} >= lambda_d = {self.lambda_d:.4f}",
+            self._STAY: lambda: (f"stay: {est}, " + (f"between the boundaries ({self.lambda_e:.4f} < rate < "
+                                                     f"{self.lambda_d:.4f})" if self.lambda_e < phat < self.lambda_d
+                                                     else f"observed rate {y / n:.3f} <= target {self.target:g} "
+                                                          f"(no de-escalation on pending data)")),
+        }[out]()
+        action, code = self._ACTION[out]
+        if action == 2:
+            return Decision.halt(text, code)
+        if action == 1:
+            return Decision.pause(text, code)
+        return Decision.treat(nxt, text, code)
 
     # ------------------------------------------------------------------ shared estimate interface
     def _effective(self, state: TrialState):
-        pend, stfts = self.pending_summary(state)
-        n = np.array(state.n_at_dose, dtype=float)
-        return n, np.array(state.tox_at_dose, dtype=float), np.array(pend, float), np.array(stfts)
+        N, Y, M, S = self._counts(*self._state_arrays(state))
+        return N[0], Y[0], M[0], S[0]
 
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
         """Per-dose DLT-rate estimate used by the rule: y/n without pending patients, else the
@@ -283,7 +361,7 @@ class TITEBOIN(Design):
             if n == 0:
                 out.append(None)
                 continue
-            p = y / n if m == 0 else self._estimate(y, n, m, s)
+            p = y / n if m == 0 else float(self._estimate(y, n, m, s))
             out.append(None if math.isnan(p) else min(float(p), 1.0))
         return tuple(out)
 
@@ -331,6 +409,21 @@ class TITEBOIN(Design):
         return MTDSelection(j, tuple(est), f"MTD is dose {to_level(j)}: isotonic DLT estimate {iso_adm[k]:.4f} is "
                                            f"the closest to the target {t:g} among doses "
                                            f"{', '.join(str(to_level(i)) for i in adm)}", details)
+
+    def select_mtd_batch(self, n_at_dose, tox_at_dose, **_):
+        """Final MTDs (0-based, -1 none) for complete data: :meth:`select_mtd` once per
+        distinct row of counts."""
+        n = np.atleast_2d(np.asarray(n_at_dose, dtype=np.int64))
+        y = np.atleast_2d(np.asarray(tox_at_dose, dtype=np.int64))
+        out = np.empty(len(n), dtype=np.int64)
+        seen: dict = {}
+        for i, key in enumerate(zip(map(tuple, n), map(tuple, y))):
+            v = seen.get(key)
+            if v is None:
+                sel = self.select_mtd(TrialState.from_counts(*key))
+                v = seen[key] = -1 if sel.mtd_index is None else sel.mtd_index
+            out[i] = v
+        return out
 
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:

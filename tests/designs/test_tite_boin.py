@@ -88,6 +88,53 @@ def test_shared_estimates_with_pending():
     assert design.prob_tox_exceeds(s, 0.3)[0] == pytest.approx(beta.sf(0.3, 2, 2.5))
 
 
+def random_pending_state(rng, num_doses=5):
+    pts = []
+    d = 0
+    for _ in range(rng.integers(1, 6)):
+        for _ in range(3):
+            if rng.random() < 0.4:
+                pts.append(Patient(d, 0, complete=False, followup=float(rng.uniform(0, 28))))
+            else:
+                y = int(rng.random() < 0.35)
+                pts.append(Patient(d, y, followup=float(rng.uniform(0, 28)) if y else 28.0))
+        d = int(np.clip(d + rng.integers(-1, 2), 0, num_doses - 1))
+    return TrialState.from_patients(pts, num_doses)
+
+
+@pytest.mark.parametrize("kw", [{}, {"estimator": "imputation"}, {"extrasafe": True, "n_earlystop": 9},
+                                {"maxpen": 1.0, "max_n": 12}, {"maxpen": 0.34, "target": 0.2}])
+def test_engine_batch_is_the_scalar_rule(kw):
+    kw = {"target": 0.3, "max_n": 30, **kw}
+    design = TITEBOIN(num_doses=5, dlt_window=28, **kw)
+    rng = np.random.default_rng(11)
+    states = [random_pending_state(rng) for _ in range(120)]
+    K = max(len(s.patients) for s in states) + 1
+
+    def pad(get, fill, dtype):
+        return np.array([[get(p) for p in s.patients] + [fill] * (K - len(s.patients)) for s in states], dtype=dtype)
+
+    nxt, action, codes = design.decide_patients_batch(
+        pad(lambda p: p.dose_index, -1, np.int64), pad(lambda p: p.dlt, 0, np.int8),
+        pad(lambda p: p.followup, 0.0, float), pad(lambda p: p.complete, False, bool),
+        np.array([s.current_index for s in states]), np.zeros(len(states)))
+    seen = set()
+    for s, n_, a_, c_ in zip(states, nxt, action, codes):
+        d = design.decide(s)
+        seen.add(d.code)
+        assert (int(n_), int(a_), c_) == (-1 if d.dose_index is None else d.dose_index,
+                                          {"treat": 0, "wait": 1, "stop": 2}[d.action], d.code)
+    assert {ReasonCode.WAIT_PENDING, ReasonCode.ESCALATE, ReasonCode.STAY} <= seen
+
+
+def test_final_selection_batch_matches_select_mtd():
+    design = TITEBOIN(target=0.3, num_doses=5, max_n=30, dlt_window=28)
+    rng = np.random.default_rng(2)
+    states = [random_complete_state(rng, 3) for _ in range(40)]
+    got = design.select_mtd_batch(np.array([s.n_at_dose for s in states]), np.array([s.tox_at_dose for s in states]))
+    assert got.tolist() == [-1 if (m := design.select_mtd(s).mtd_index) is None else m for s in states]
+
+
 @pytest.mark.parametrize("kw,match", [
     ({"dlt_window": 0}, "dlt_window must be a positive number"),
     ({"dlt_window": -1}, "dlt_window must be a positive number"),
