@@ -232,7 +232,7 @@ class TITEBOIN(Design):
         B, D = N.shape
         rows = np.arange(B)
         Ni = N.astype(np.int64)
-        _, _, elim, stop = boin._table(int(Ni.max()))
+        _, _, elim, stop = boin._tables          # per n = 0..max_n; decisions happen below max_n
         elim_mask = (Ni >= 3) & (Y >= elim[Ni])
         first_elim = np.where(elim_mask.any(1), elim_mask.argmax(1), D)
         extra = ((Ni[:, 0] >= 3) & (Y[:, 0] >= stop[Ni[:, 0]])) if self.extrasafe else np.zeros(B, bool)
@@ -316,10 +316,10 @@ class TITEBOIN(Design):
         est = f"{data}: estimated DLT rate {phat:.3f}"
         text = {
             self._STOP_LOW: lambda: (f"stop: the lowest dose is too toxic ({y_all[0]}/{n_all[0]} DLTs, Pr(DLT rate > "
-                                     f"{self.target:g}) = {boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > "
+                                     f"{self.target:g}) = {_exceeds(self.target, n_all[0], y_all[0]):.3f} > "
                                      f"{self.cutoff_eli:g}); no dose is selected"),
             self._STOP_EXTRA: lambda: (f"stop (extra safety rule): {y_all[0]}/{n_all[0]} DLTs at dose 1, Pr(DLT rate > "
-                                       f"{self.target:g}) = {boin.prob_tox_exceeds(n_all[0], y_all[0]):.3f} > "
+                                       f"{self.target:g}) = {_exceeds(self.target, n_all[0], y_all[0]):.3f} > "
                                        f"cutoff_eli - offset = {self.cutoff_eli - self.offset:g}; no dose is selected"),
             self._ELIM: lambda: (f"de-escalate: dose {to_level(first_elim)} and above are eliminated (Pr(DLT rate > "
                                  f"{self.target:g}) > {self.cutoff_eli:g}); treat at dose {to_level(nxt)}"),
@@ -387,7 +387,7 @@ class TITEBOIN(Design):
         n = np.array(state.n_at_dose, dtype=float)
         y = np.array(state.tox_at_dose, dtype=float)
         first_elim = boin._eliminated_from(state.n_at_dose, state.tox_at_dose)
-        if self.extrasafe and n[0] >= 3 and boin.prob_tox_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
+        if self.extrasafe and n[0] >= 3 and _exceeds(t, n[0], y[0]) > self.cutoff_eli - self.offset:
             first_elim = 0
         eliminated = np.arange(self.num_doses) >= first_elim
         tried = n > 0
@@ -459,3 +459,8 @@ def _smoothed(y, n, a):
     """Smoothed rates (y + a)/(n + 2a) and the inverse-variance weights of the isotonic fit."""
     var = (y + a) * (n - y + a) / ((n + 2 * a) ** 2 * (n + 2 * a + 1))
     return (y + a) / (n + 2 * a), 1.0 / var
+
+
+def _exceeds(target, n, y) -> float:
+    """Pr(p > target | y DLTs in n) under a Beta(1, 1) prior (BOIN's elimination posterior)."""
+    return float(beta_dist.sf(target, y + 1, n - y + 1))

@@ -120,6 +120,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 from scipy.special import logit
 from scipy.stats import norm
 
@@ -296,6 +297,11 @@ class TITECRM(Design):
         y = np.atleast_2d(np.asarray(y, dtype=float))
         pdose = np.asarray(pending_dose, dtype=int).reshape(len(n), -1)
         pw = np.asarray(pending_weight, dtype=float).reshape(len(n), -1)
+        # Pending patients first in each row, then drop the all-padding columns: the
+        # likelihood loops over pending slots.
+        real = pdose >= 0
+        order = np.argsort(~real, axis=1, kind="stable")[:, :int(real.sum(1).max(initial=0))]
+        pdose, pw = np.take_along_axis(pdose, order, 1), np.take_along_axis(pw, order, 1)
         f, cl, z, m1, m2, _ = self._posterior(self._quad, n, y, pdose, pw)
         out = {"f": f, "cl": cl, "z": z, "approx": np.zeros(len(n), bool)}
         if self.method == "bayes":
@@ -440,8 +446,26 @@ class TITECRM(Design):
         self._check_state(state)
         t = V.probability(threshold, "threshold")
         fit, _ = self._state_fit(state)
-        probs = self._crm._prob_below(self._quad, fit["f"], fit["cl"], fit["z"], self._b_star(t))
+        probs = self._prob_below(fit, self._b_star(t))
         return tuple(float(v) for v in probs[0])
+
+    def _prob_below(self, fit, b_stars) -> np.ndarray:
+        """Pr(beta < b*) for each b* (T, len(b_stars)): a cubic spline through prior x
+        likelihood on the grid, integrated up to b* (error O(step^4), below 1e-7 here),
+        plus the mass left of the grid where the likelihood is at its limit."""
+        quad = self._quad
+        g = fit["f"] / quad.tw                                   # prior x likelihood / max, (T, G)
+        spline = CubicSpline(quad.b, g.T, axis=0)
+        left = fit["cl"] * quad.tail_left[0]
+        out = np.empty((len(g), len(b_stars)))
+        for j, bs in enumerate(b_stars):
+            if bs <= quad.b[0]:
+                out[:, j] = fit["cl"] * norm.cdf(bs / quad.sd) / fit["z"]
+            elif bs >= quad.b[-1]:
+                out[:, j] = 1.0
+            else:
+                out[:, j] = (spline.integrate(quad.b[0], bs) + left) / fit["z"]
+        return np.clip(out, 0.0, 1.0)
 
     def _b_star(self, t: float) -> np.ndarray:
         """beta at which p_i(beta) = t (p_i decreases in beta): Pr(p_i > t) = Pr(beta < b*_i)."""
@@ -461,7 +485,7 @@ class TITECRM(Design):
         rec = int(self._crm._recommend(est)[0])
         zc = float(norm.ppf(0.5 + self.conf_level / 2))
         sd = math.sqrt(var)
-        exceeds = self._crm._prob_below(self._quad, fit["f"], fit["cl"], fit["z"], self._b_star(self.target))[0]
+        exceeds = self._prob_below(fit, self._b_star(self.target))[0]
         details = {"beta_mean": beta, "beta_var": var,
                    "lower": tuple(float(v) for v in self._crm.prob_tox(beta + zc * sd)),
                    "upper": tuple(float(v) for v in self._crm.prob_tox(beta - zc * sd)),
