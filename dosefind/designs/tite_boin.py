@@ -284,15 +284,18 @@ class TITEBOIN(Design):
         rows = np.arange(B)
         tite = ~full & (M[rows, cur] > 0)
         plain = np.flatnonzero(~full & ~tite)
-        cache: dict = {}
-        for i in plain:                                   # BOIN's own rule on the count state
-            key = (tuple(n[i]), tuple(y[i]), int(cur[i]))
-            d = cache.get(key)
-            if d is None:
-                d = cache[key] = self._boin._decide(TrialState.from_counts(n[i], y[i], current_dose=int(cur[i]) + 1))
-            nxt[i] = -1 if d.dose_index is None else d.dose_index
-            action[i] = 2 if d.stop else (1 if d.wait else 0)
-            codes[i] = d.code
+        if plain.size:                                    # BOIN's own rule, once per distinct count state
+            D = self.num_doses
+            rows_u, inv = np.unique(np.hstack([n[plain], y[plain], cur[plain, None]]), axis=0, return_inverse=True)
+            res = []
+            for r in rows_u:
+                d = self._boin._decide(TrialState.from_counts(r[:D].tolist(), r[D:2 * D].tolist(),
+                                                              current_dose=int(r[-1]) + 1))
+                res.append((-1 if d.dose_index is None else d.dose_index, 2 if d.stop else (1 if d.wait else 0), d.code))
+            inv = inv.ravel()
+            nxt[plain] = [res[k][0] for k in inv]
+            action[plain] = [res[k][1] for k in inv]
+            codes[plain] = [res[k][2] for k in inv]
         idx = np.flatnonzero(tite)
         if idx.size:
             out, nx, _, _ = self._rule(N[idx], Y[idx], M[idx], S[idx], cur[idx])
@@ -377,53 +380,59 @@ class TITEBOIN(Design):
         return tuple(out)
 
     # ------------------------------------------------------------------ MTD
+    def _mtd_index(self, n, y):
+        """TITEgBOIN's selection rule on counts (D,): (0-based MTD or None, admissible doses,
+        their isotonic estimates).  The one place the rule is written (a != 0.05)."""
+        t, a = self.target, self.selection_prior
+        first_elim = self._boin._eliminated_from(n, y)
+        if self.extrasafe and n[0] >= 3 and _exceeds(t, n[0], y[0]) > self.cutoff_eli - self.offset:
+            first_elim = 0
+        adm = np.array([j for j in range(first_elim) if n[j] > 0], dtype=np.int64)
+        if adm.size == 0:
+            return None, adm, adm
+        ya, na = np.asarray(y, dtype=float)[adm], np.asarray(n, dtype=float)[adm]
+        iso = pava(*_smoothed(ya, na, a))
+        phat = iso + np.arange(1, adm.size + 1) * 1e-10       # TITEgBOIN's (and BOIN's) tie-break
+        return int(adm[int(np.argmin(np.abs(phat - t)))]), adm, iso
+
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """TITEgBOIN's ``select_mtd_TITE_QuasiBOIN`` (BOIN's rule with Beta(a, a) smoothing,
         a = ``selection_prior``); pending patients count as treated without a DLT."""
         self._check_state(state)
         if self.selection_prior == 0.05:
             return self._boin.select_mtd(state)   # BOIN 2.7's selection, exactly
-        boin, a, t = self._boin, self.selection_prior, self.target
-        n = np.array(state.n_at_dose, dtype=float)
-        y = np.array(state.tox_at_dose, dtype=float)
-        first_elim = boin._eliminated_from(state.n_at_dose, state.tox_at_dose)
-        if self.extrasafe and n[0] >= 3 and _exceeds(t, n[0], y[0]) > self.cutoff_eli - self.offset:
-            first_elim = 0
-        eliminated = np.arange(self.num_doses) >= first_elim
-        tried = n > 0
+        n, y = state.n_at_dose, state.tox_at_dose
+        mtd, adm, iso_adm = self._mtd_index(n, y)
+        tried = np.flatnonzero(np.asarray(n) > 0)
         est: list[float | None] = [None] * self.num_doses
-        if tried.any():
-            iso = pava(*_smoothed(y[tried], n[tried], a))
-            for k, j in enumerate(np.flatnonzero(tried)):
+        if tried.size:
+            iso = pava(*_smoothed(np.asarray(y, float)[tried], np.asarray(n, float)[tried], self.selection_prior))
+            for k, j in enumerate(tried):
                 est[j] = round(float(iso[k]), 4)
-        details = {"eliminated": [to_level(j) for j in np.flatnonzero(eliminated)], "selection_prior": a}
-        if eliminated[0] or n[~eliminated].sum() == 0:
-            why = ("no MTD: the lowest dose is too toxic" if eliminated[0]
-                   else "no MTD: no patient was treated at an admissible dose")
+        details = {"admissible": [to_level(j) for j in adm], "selection_prior": self.selection_prior}
+        if mtd is None:
+            lowest_out = self._boin._eliminated_from(n, y) == 0 or (
+                self.extrasafe and n[0] >= 3 and _exceeds(self.target, n[0], y[0]) > self.cutoff_eli - self.offset)
+            why = "no MTD: the lowest dose is too toxic" if lowest_out else \
+                "no MTD: no patient was treated at an admissible dose"
             return MTDSelection(None, tuple(est), why, details)
-        adm = np.flatnonzero(tried & ~eliminated)
-        iso_adm = pava(*_smoothed(y[adm], n[adm], a))
-        phat = iso_adm + np.arange(1, len(adm) + 1) * 1e-10   # TITEgBOIN's (and BOIN's) tie-break
-        k = int(np.argmin(np.abs(phat - t)))
-        j = int(adm[k])
-        return MTDSelection(j, tuple(est), f"MTD is dose {to_level(j)}: isotonic DLT estimate {iso_adm[k]:.4f} is "
-                                           f"the closest to the target {t:g} among doses "
-                                           f"{', '.join(str(to_level(i)) for i in adm)}", details)
+        k = int(np.flatnonzero(adm == mtd)[0])
+        return MTDSelection(mtd, tuple(est), f"MTD is dose {to_level(mtd)}: isotonic DLT estimate {iso_adm[k]:.4f} is "
+                                             f"the closest to the target {self.target:g} among doses "
+                                             f"{', '.join(str(to_level(i)) for i in adm)}", details)
 
     def select_mtd_batch(self, n_at_dose, tox_at_dose, **_):
-        """Final MTDs (0-based, -1 none) for complete data: :meth:`select_mtd` once per
-        distinct row of counts."""
+        """Final MTDs (0-based, -1 none) for complete data, by the rule of
+        :meth:`select_mtd`, once per distinct row of counts."""
         n = np.atleast_2d(np.asarray(n_at_dose, dtype=np.int64))
         y = np.atleast_2d(np.asarray(tox_at_dose, dtype=np.int64))
-        out = np.empty(len(n), dtype=np.int64)
-        seen: dict = {}
-        for i, key in enumerate(zip(map(tuple, n), map(tuple, y))):
-            v = seen.get(key)
-            if v is None:
-                sel = self.select_mtd(TrialState.from_counts(*key))
-                v = seen[key] = -1 if sel.mtd_index is None else sel.mtd_index
-            out[i] = v
-        return out
+        if self.selection_prior == 0.05:
+            return np.asarray(self._boin.select_mtd_batch(n, y), dtype=np.int64)
+        rows, inv = np.unique(np.hstack([n, y]), axis=0, return_inverse=True)
+        D = self.num_doses
+        picks = np.array([-1 if (m := self._mtd_index(r[:D].tolist(), r[D:].tolist())[0]) is None else m
+                          for r in rows], dtype=np.int64)
+        return picks[inv.ravel()]
 
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:

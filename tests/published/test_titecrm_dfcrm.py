@@ -117,15 +117,17 @@ def test_help_page_posterior_matches_dfcrm_integrals(scheme):
     assert np.allclose(design.tox_estimates(state), ptox, atol=1e-6)
 
 
-@pytest.mark.parametrize("model,intcpt", [("empiric", 3.0), ("logistic", 3.0), ("logistic", 1.5)])
-def test_pending_weights_logistic_and_empiric(model, intcpt):
+@pytest.mark.parametrize("model,intcpt,prior_var", [("empiric", 3.0, 1.34), ("logistic", 3.0, 1.34),
+                                                    ("logistic", 1.5, 1.34), ("empiric", 3.0, 9.0),
+                                                    ("empiric", 3.0, 0.25)])
+def test_pending_weights_logistic_and_empiric(model, intcpt, prior_var):
     # Help-page data with the weights passed explicitly (titecrm's `weights` argument).
     w = [1.0, 0.5, 1.0, 0.25, 1.0, 0.9, 0.1, 0.0, 0.6, 0.02]
     patients = [Patient(d - 1, y, complete=bool(y) or wi == 1, followup=wi * TAU) for d, y, wi in zip(LEVEL, Y, w)]
     state = TrialState.from_patients(patients, num_doses=6)
-    design = TITECRM(PRIOR, TARGET, dlt_window=TAU, model=model, intercept=intcpt)
+    design = TITECRM(PRIOR, TARGET, dlt_window=TAU, model=model, intercept=intcpt, prior_var=prior_var)
     sel = design.select_mtd(state)
-    est, var, ptox = ref_titecrm(w, model=model, intcpt=intcpt)
+    est, var, ptox = ref_titecrm(w, model=model, intcpt=intcpt, scale=prior_var ** 0.5)
     assert sel.details["beta_mean"] == pytest.approx(est, abs=1e-6)
     assert sel.details["beta_var"] == pytest.approx(var, abs=1e-6)
     assert np.allclose(sel.estimates, ptox, atol=1e-6)
