@@ -186,6 +186,7 @@ class TITEBOIN(Design):
         self.cutoff_eli, self.extrasafe, self.offset, self.n_earlystop = b.cutoff_eli, b.extrasafe, b.offset, b.n_earlystop
         self.n_cohorts = b.n_cohorts
         self.lambda_e, self.lambda_d = b.lambda_e, b.lambda_d
+        self._memo: dict = {}
 
     # ------------------------------------------------------------------ data
     def pending_summary(self, state: TrialState):
@@ -287,15 +288,11 @@ class TITEBOIN(Design):
         if plain.size:                                    # BOIN's own rule, once per distinct count state
             D = self.num_doses
             rows_u, inv = np.unique(np.hstack([n[plain], y[plain], cur[plain, None]]), axis=0, return_inverse=True)
-            res = []
-            for r in rows_u:
-                d = self._boin._decide(TrialState.from_counts(r[:D].tolist(), r[D:2 * D].tolist(),
-                                                              current_dose=int(r[-1]) + 1))
-                res.append((-1 if d.dose_index is None else d.dose_index, 2 if d.stop else (1 if d.wait else 0), d.code))
+            res = [self._plain_decision(r, D) for r in rows_u]
             inv = inv.ravel()
-            nxt[plain] = [res[k][0] for k in inv]
-            action[plain] = [res[k][1] for k in inv]
-            codes[plain] = [res[k][2] for k in inv]
+            nxt[plain] = np.array([r[0] for r in res], dtype=np.int64)[inv]
+            action[plain] = np.array([r[1] for r in res], dtype=np.int8)[inv]
+            codes[plain] = np.array([r[2] for r in res], dtype=object)[inv]
         idx = np.flatnonzero(tite)
         if idx.size:
             out, nx, _, _ = self._rule(N[idx], Y[idx], M[idx], S[idx], cur[idx])
@@ -303,6 +300,20 @@ class TITEBOIN(Design):
             for j, o in zip(idx, out):
                 action[j], codes[j] = self._ACTION[int(o)]
         return nxt, action, list(codes)
+
+    def _plain_decision(self, row, D):
+        """BOIN's decision on the count state (n, y, current index) in ``row``, memoised
+        (a cache of answers, not state: decisions depend on the counts only)."""
+        key = row.tobytes()
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) > 200_000:
+                self._memo.clear()
+            d = self._boin._decide(TrialState.from_counts(row[:D].tolist(), row[D:2 * D].tolist(),
+                                                          current_dose=int(row[-1]) + 1))
+            hit = self._memo[key] = (-1 if d.dose_index is None else d.dose_index,
+                                     2 if d.stop else (1 if d.wait else 0), d.code)
+        return hit
 
     def _decide(self, state: TrialState) -> Decision:
         N, Y, M, S = self._counts(*self._state_arrays(state))
