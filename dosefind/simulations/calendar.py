@@ -25,6 +25,31 @@ Stream 0 is the cohort engine's patient stream (:func:`~dosefind.simulations.pat
 so with arrivals slow enough that everyone is followed before the next decision a count
 design gives exactly the cohort engine's trials.  The other streams are
 ``SeedSequence(seed, spawn_key=(chunk, s))`` with ``s`` in :data:`STREAMS`.
+
+How designs are called.  The empty state: ``design.decide`` once.  ``memory = "counts"``:
+count rows (n, y, current dose, last cohort's DLTs) cached per distinct key, with the
+design's ``decide_batch`` on new keys when it has one; while patients are pending,
+:meth:`~dosefind.designs.base.Design.decide_pending`.  ``"history"``: one TrialState per
+trial, cached per state.  ``"patients"``: per-patient records at the decision day; a
+plain design (not a ``.then()`` chain) may offer the array fast path::
+
+    decide_patients_batch(dose, dlt, followup, complete, current_index, time)
+        dose      int64 (B, K)   0-based dose per enrolled patient (enrolment order),
+                                 -1 for no patient (padding, a failed product)
+        dlt       int8 (B, K)    1 if a DLT has been observed by ``time``
+        followup  float64 (B, K) days of follow-up so far in [0, window] (DLT: its day;
+                                 product still being made: 0)
+        complete  bool (B, K)    assessment finished (DLT seen or window over)
+        current_index int64 (B,) dose of the latest cohort (never called on an empty trial)
+        time      float64 (B,)   calendar day of the decision
+        -> next_index int64 (B,) (dose for action 0, else -1), action int (B,)
+           (0 treat, 1 wait, 2 stop), codes: B ReasonCode members (or their values)
+
+which must apply the same rules as ``decide`` (``max_n`` included).  Otherwise the
+engine builds ``TrialState.from_patients(records, D, time=day)`` per trial.  Final
+selection, on complete data: the design's ``select_mtd_batch`` on counts when a plain
+design has it (for a "patients" design, its promise that the final selection depends on
+counts only), else ``select_mtd`` per distinct final state.
 """
 
 from __future__ import annotations
