@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from dosefind.cli.calendar_options import calendar_options, pop_calendar
 from dosefind.cli.options import build_design, design_options, parse_probabilities
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -89,7 +90,9 @@ def _print_oc(oc, fmt):
 
 @click.command()
 @design_options
-@click.option("--true-tox", required=True, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45.")
+@calendar_options
+@click.option("--true-tox", default=None, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45 "
+              "(or give --crs/--icans components).")
 @click.option("--n-trials", type=int, default=10_000, show_default=True, help="Simulated trials (Monte Carlo).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: fresh; reported in the output).")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
@@ -102,14 +105,19 @@ def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable,
     """Operating characteristics of one design on one true dose-toxicity scenario."""
     from dosefind.simulations import simulate as run
 
-    probs = parse_probabilities(true_tox, "--true-tox")
+    cal = pop_calendar(options, design_name)
+    tox = cal.pop("toxicity", None)
+    if (true_tox is None) == (tox is None):
+        raise ValueError("give the truth either as --true-tox or as components (--crs, --icans), not both"
+                         if tox is not None else "--true-tox is required (or components --crs, --icans)")
+    probs = parse_probabilities(true_tox, "--true-tox") if tox is None else tox
     if options.get("num_doses") is None:
-        options["num_doses"] = len(probs)
+        options["num_doses"] = len(probs) if tox is None else tox.num_doses
     options, target = _split_target(design_name, options)
     design = build_design(design_name, **options)
     oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers,
              progress=_progress(progress, n_trials),
-             target=target, acceptable=_acceptable(acceptable))
+             target=target, acceptable=_acceptable(acceptable), **cal)
     _print_oc(oc, fmt)
 
 

@@ -25,6 +25,31 @@ Stream 0 is the cohort engine's patient stream (:func:`~dosefind.simulations.pat
 so with arrivals slow enough that everyone is followed before the next decision a count
 design gives exactly the cohort engine's trials.  The other streams are
 ``SeedSequence(seed, spawn_key=(chunk, s))`` with ``s`` in :data:`STREAMS`.
+
+How designs are called.  The empty state: ``design.decide`` once.  ``memory = "counts"``:
+count rows (n, y, current dose, last cohort's DLTs) cached per distinct key, with the
+design's ``decide_batch`` on new keys when it has one; while patients are pending,
+:meth:`~dosefind.designs.base.Design.decide_pending`.  ``"history"``: one TrialState per
+trial, cached per state.  ``"patients"``: per-patient records at the decision day; a
+plain design (not a ``.then()`` chain) may offer the array fast path::
+
+    decide_patients_batch(dose, dlt, followup, complete, current_index, time)
+        dose      int64 (B, K)   0-based dose per enrolled patient (enrolment order),
+                                 -1 for no patient (padding, a failed product)
+        dlt       int8 (B, K)    1 if a DLT has been observed by ``time``
+        followup  float64 (B, K) days of follow-up so far in [0, window] (DLT: its day;
+                                 product still being made: 0)
+        complete  bool (B, K)    assessment finished (DLT seen or window over)
+        current_index int64 (B,) dose of the latest cohort (never called on an empty trial)
+        time      float64 (B,)   calendar day of the decision
+        -> next_index int64 (B,) (dose for action 0, else -1), action int (B,)
+           (0 treat, 1 wait, 2 stop), codes: B ReasonCode members (or their values)
+
+which must apply the same rules as ``decide`` (``max_n`` included).  Otherwise the
+engine builds ``TrialState.from_patients(records, D, time=day)`` per trial.  Final
+selection, on complete data: the design's ``select_mtd_batch`` on counts when a plain
+design has it (for a "patients" design, its promise that the final selection depends on
+counts only), else ``select_mtd`` per distinct final state.
 """
 
 from __future__ import annotations
@@ -310,26 +335,36 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     start = dec.encode(design.decide(TrialState.empty(D)))
     max_n_code, wait_code = dec.code(ReasonCode.MAX_N), dec.code(ReasonCode.WAIT_FOLLOWUP)
 
-    def known_failures(rows, t, cohort_only=False):
-        """Failed products known by day ``t`` among the enrolled patients of ``rows`` (or of
-        their current cohort).  Failures are rare: only rows with one are looked at."""
-        out = np.zeros(rows.size, np.int64)
-        if not has_failure:
-            return out
-        has = (c_fail[rows] if cohort_only else n_fail[rows]) > 0
-        if not has.any():
-            return out
-        r, tt = rows[has], t[has]
-        k_used = int(n_enr[r].max())
-        kk = np.arange(k_used)
-        known = P["fail"][r, :k_used] & (P["tfail"][r, :k_used] <= tt[:, None])
-        if cohort_only:
-            known &= kk >= c_start[r, None]
-        out[has] = known.sum(axis=1)
-        return out
+    # Failed products not yet known, in a few slots per trial: (day known, cohort number).
+    F = 4
+    f_time = np.full((T, F), np.inf)
+    f_cohort = np.zeros((T, F), np.int64)
+    f_next = np.full(T, np.inf)  # earliest of them
+    known = np.zeros(T, np.int64)  # failures known so far (all cohorts)
+    c_known = np.zeros(T, np.int64)  # ... in the current cohort
+    cohort_no = np.zeros(T, np.int64)
+
+    def learn_failures(rows, t):
+        """Count the failures that become known by day ``t`` (days only grow per trial)."""
+        if not has_failure or rows.size == 0:
+            return
+        due = f_next[rows] <= t
+        if not due.any():
+            return
+        rows, t = rows[due], t[due]
+        ft = f_time[rows]
+        m = ft <= t[:, None]
+        known[rows] += m.sum(axis=1)
+        c_known[rows] += (m & (f_cohort[rows] == cohort_no[rows, None])).sum(axis=1)
+        ft[m] = np.inf
+        f_time[rows] = ft
+        f_next[rows] = ft.min(axis=1)
+
+    def known_failures(rows, t):
+        return known[rows]
 
     def cohort_known_failures(rows, t):
-        return known_failures(rows, t, cohort_only=True)
+        return c_known[rows]
 
     def places_used(rows, t):
         return n_enr[rows] - (known_failures(rows, t) if replace else 0)
@@ -366,18 +401,31 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         P["dlt"][rows, k] = dlt & ~fail
         P["tdlt"][rows, k] = np.where(fail, np.inf, tdlt)
         done = np.where(fail, inf, inf + np.minimum(tdlt, W))
-        np.maximum.at(busy, rows, done)
-        np.maximum.at(made, rows, inf)
+        busy[rows] = np.maximum(busy[rows], done)  # rows are distinct within a call
+        made[rows] = np.maximum(made[rows], inf)
         ok = ~fail
         r_ok, d_ok = rows[ok], d_inf[ok]
-        np.add.at(n_ev, (r_ok, d_ok), 1)
-        np.add.at(y_ev, (r_ok, d_ok), dlt[ok].astype(np.int64))
+        n_ev[r_ok, d_ok] += 1
+        y_ev[r_ok, d_ok] += dlt[ok]
         if comp is not None:
             for c in range(3):
-                np.add.at(comp_ev[c], (r_ok, d_ok), hits[c, ok].astype(np.int64))
-        np.maximum.at(end, r_ok, inf[ok] + W)
+                comp_ev[c][r_ok, d_ok] += hits[c, ok]
+        end[r_ok] = np.maximum(end[r_ok], inf[ok] + W)
         n_fail[rows] += fail
         c_fail[rows] += fail
+        if fail.any():
+            nonlocal f_time, f_cohort, F
+            fr = rows[fail]
+            free = np.isinf(f_time[fr])
+            if not free.any(axis=1).all():
+                f_time = np.concatenate([f_time, np.full((T, F), np.inf)], axis=1)
+                f_cohort = np.concatenate([f_cohort, np.zeros((T, F), np.int64)], axis=1)
+                F *= 2
+                free = np.isinf(f_time[fr])
+            slot = free.argmax(axis=1)
+            f_time[fr, slot] = inf[fail]
+            f_cohort[fr, slot] = cohort_no[fr]
+            f_next[fr] = np.minimum(f_next[fr], inf[fail])
         # the cohort's dose and DLTs there, as a count design reads them
         at_cur = ok & (d_inf == c_dose[rows])
         c_size[rows] += at_cur
@@ -506,6 +554,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if rows.size == 0:
             break
         t = t_arr[rows]
+        learn_failures(rows, t)
         out = a_idx[rows] >= max_arrivals
         if out.any():
             if acc.cap is None:
@@ -568,6 +617,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             last[tr] = 0
             c_size[tr] = 0
             c_fail[tr] = 0
+            c_known[tr] = 0
+            cohort_no[tr] += 1
             enrol(tr, td, tt)
             advance(tr)
 
