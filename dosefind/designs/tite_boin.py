@@ -206,12 +206,12 @@ class TITEBOIN(Design):
         return n, y, dose, follow
 
     def _counts(self, n, y, pending_dose, pending_followup):
-        """(N, Y, M, STFT) per dose, shape (B, D), from counts and the pending patients."""
-        onehot = np.asarray(pending_dose)[:, :, None] == np.arange(self.num_doses)
-        m = onehot.sum(1).astype(float)
-        s = (onehot * (np.minimum(np.asarray(pending_followup, dtype=float), self.dlt_window)
-                       / self.dlt_window)[:, :, None]).sum(1)
-        return np.asarray(n, dtype=float), np.asarray(y, dtype=float), m, s
+        """(N, Y, M, STFT) per dose, shape (B, D), from counts and the pending patients
+        (``pending_dose`` -1 for no patient)."""
+        pd = np.asarray(pending_dose, dtype=np.int64)
+        u = np.minimum(np.asarray(pending_followup, dtype=float), self.dlt_window) / self.dlt_window
+        return (np.asarray(n, dtype=float), np.asarray(y, dtype=float), _per_dose(pd, self.num_doses),
+                _per_dose(pd, self.num_doses, u))
 
     def _estimate(self, y, n, m, s):
         if self.estimator == "ess":
@@ -271,10 +271,10 @@ class TITEBOIN(Design):
         dose = np.asarray(dose, dtype=np.int64)
         B = dose.shape[0]
         valid = dose >= 0
-        onehot = dose[:, :, None] == np.arange(self.num_doses)
-        n = onehot.sum(1)
-        y = (onehot & (valid & (np.asarray(dlt) == 1))[:, :, None]).sum(1)
-        pending = valid & ~(np.asarray(complete, dtype=bool) | (np.asarray(dlt) == 1))
+        is_dlt = valid & (np.asarray(dlt) == 1)
+        n = _per_dose(dose, self.num_doses).astype(np.int64)
+        y = _per_dose(np.where(is_dlt, dose, -1), self.num_doses).astype(np.int64)
+        pending = valid & ~(np.asarray(complete, dtype=bool) | is_dlt)
         N, Y, M, S = self._counts(n, y, np.where(pending, dose, -1), np.where(pending, followup, 0.0))
         cur = np.asarray(current_index, dtype=np.int64).reshape(-1)
         nxt = np.full(B, -1, dtype=np.int64)
@@ -484,3 +484,13 @@ def _smoothed(y, n, a):
 def _exceeds(target, n, y) -> float:
     """Pr(p > target | y DLTs in n) under a Beta(1, 1) prior (BOIN's elimination posterior)."""
     return float(beta_dist.sf(target, y + 1, n - y + 1))
+
+
+def _per_dose(dose: np.ndarray, num_doses: int, weights=None) -> np.ndarray:
+    """Per-dose sums over patients, shape (B, D): counts (or sums of ``weights``) of the
+    patients with ``dose`` >= 0 in each row of ``dose`` (B, K)."""
+    B = dose.shape[0]
+    valid = dose >= 0
+    idx = (np.arange(B)[:, None] * num_doses + dose)[valid]
+    w = None if weights is None else np.broadcast_to(weights, dose.shape)[valid]
+    return np.bincount(idx, weights=w, minlength=B * num_doses).reshape(B, num_doses).astype(float)

@@ -128,6 +128,7 @@ from scipy.stats import norm
 from dosefind import _validate as V
 from dosefind.designs.base import Design
 from dosefind.designs.crm import CRM, _Quadrature
+from dosefind.designs.tite_boin import _per_dose
 from dosefind.state import Decision, DoseLevels, MTDSelection, Patient, TrialState, to_level
 from dosefind.state import ReasonCode as R
 
@@ -244,9 +245,8 @@ class TITECRM(Design):
         is_dlt = valid & (np.asarray(dlt) == 1)
         done = valid & (np.asarray(complete, dtype=bool) | is_dlt)
         pending = valid & ~done
-        onehot = dose[:, :, None] == np.arange(self.num_doses)
-        n_full = (onehot & done[:, :, None]).sum(1).astype(float)
-        y = (onehot & is_dlt[:, :, None]).sum(1).astype(float)
+        n_full = _per_dose(np.where(done, dose, -1), self.num_doses)
+        y = _per_dose(np.where(is_dlt, dose, -1), self.num_doses)
         u = np.asarray(followup, dtype=float)
         if pending.any():
             if self.scheme == "adaptive" and np.isnan(np.where(is_dlt, u, 0.0)).any():
