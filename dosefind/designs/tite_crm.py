@@ -214,7 +214,9 @@ class TITECRM(Design):
         # Thin grid when the prior mass beyond +/-10 is negligible (< 1e-12), else the CRM's.
         self._quad = _Grid(crm._quad, stride=2) if crm._quad.sd <= 1.4 else crm._quad
         self._quad_dispersed = _Quadrature(crm, _DISPERSED_SD)
-        self._restricted = {id(q): _restricted_weights(q.b) for q in (self._quad, self._quad_dispersed)}
+        # (grid, dfcrm's [-10, 10] trapezoid factors) for the design's prior and the dispersed one
+        self._prior_grid = (self._quad, _restricted_weights(self._quad.b))
+        self._dispersed_grid = (self._quad_dispersed, _restricted_weights(self._quad_dispersed.b))
 
     # ------------------------------------------------------------------ data
     def state_arrays(self, state: TrialState):
@@ -279,15 +281,15 @@ class TITECRM(Design):
                 ll_left = Y * math.log(pl) + (N - Y) * math.log1p(-pl) + np.log1p(-pw * pl).sum(1)
         return ll, ll_left, ll_right
 
-    def _posterior(self, quad, n, y, pdose, pw):
+    def _posterior(self, grid, n, y, pdose, pw):
         """Integrand f on the grid (trapezoid weights included) and the normaliser z over the
         whole line; ``m1``/``m2`` are dfcrm's truncated moments (numerator on [-10, 10])."""
+        quad, rw = grid
         ll, ll_left, ll_right = self._loglik(quad, n, y, pdose, pw)
         m = np.maximum(ll.max(1), np.maximum(ll_left, ll_right))
         f = np.exp(ll - m[:, None] + quad.log_w)
         cl, cr = np.exp(ll_left - m), np.exp(ll_right - m)
         z = f.sum(1) + cl * quad.tail_left[0] + cr * quad.tail_right[0]
-        rw = self._restricted[id(quad)]
         return f, cl, z, (f @ (rw * quad.b)) / z, (f @ (rw * quad.b ** 2)) / z, (f @ rw) / z
 
     def fit_arrays(self, n, y, pending_dose, pending_weight):
@@ -304,14 +306,14 @@ class TITECRM(Design):
         real = pdose >= 0
         order = np.argsort(~real, axis=1, kind="stable")[:, :int(real.sum(1).max(initial=0))]
         pdose, pw = np.take_along_axis(pdose, order, 1), np.take_along_axis(pw, order, 1)
-        f, cl, z, m1, m2, _ = self._posterior(self._quad, n, y, pdose, pw)
+        f, cl, z, m1, m2, _ = self._posterior(self._prior_grid, n, y, pdose, pw)
         out = {"f": f, "cl": cl, "z": z, "approx": np.zeros(len(n), bool)}
         if self.method == "bayes":
             out["beta"], out["var"] = m1, m2 - m1 ** 2
             return out
         Y, N = y.sum(1), n.sum(1) + np.count_nonzero(pdose >= 0, axis=1)   # dfcrm: length(tox), pending included
         approx = (Y == 0) | (Y == N)
-        _, _, _, d1, d2, d0 = self._posterior(self._quad_dispersed, n, y, pdose, pw)
+        _, _, _, d1, d2, d0 = self._posterior(self._dispersed_grid, n, y, pdose, pw)
         mle = self._mle(n, y, pdose, pw)
         # dfcrm: approximated MLE = dispersed Bayes (truncated numerator / full normaliser);
         # variance of the MLE = E[beta^2] - mle^2 with both integrals on [-10, 10].

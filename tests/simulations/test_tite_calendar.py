@@ -70,3 +70,13 @@ def test_engine_fast_path_equals_scalar_path(design):
     assert fast.stop_reasons == slow.stop_reasons
     for k in ("duration", "turned_away", "time_suspended"):
         assert fast.calendar[k]["mean"] == slow.calendar[k]["mean"]
+
+
+@pytest.mark.parametrize("design", [
+    TITECRM(SKELETON, 0.25, cohort_size=1, max_n=10, dlt_window=28),
+    TITEBOIN(target=0.3, num_doses=5, cohort_size=3, max_n=12, dlt_window=28),
+], ids=["tite-crm", "tite-boin"])
+def test_same_numbers_for_any_number_of_workers(design):
+    kw = dict(n_trials=3000, seed=2, accrual=Accrual.poisson(1 / 7))
+    a, b = simulate(design, P5, workers=1, **kw), simulate(design, P5, workers=2, **kw)
+    assert a.to_dict() == b.to_dict()
