@@ -267,3 +267,14 @@ def test_a_dlt_completes_the_patient_at_once():
     sd = np.sqrt((28 ** 2 - 1) / 12)
     assert abs(oc.calendar["turned_away"]["mean"] - 13.5) < 3 * sd / np.sqrt(T)
     assert abs(oc.calendar["duration"]["mean"] - 42.5) < 3 * sd / np.sqrt(T)
+
+
+def test_compare_in_calendar_time_uses_the_same_patients():
+    from dosefind.simulations import compare
+
+    design = BOIN(target=0.3, num_doses=3, cohort_size=3, max_n=12)
+    res = compare({"a": design, "b": design}, {"s": [0.1, 0.2, 0.4]}, n_trials=300, seed=5,
+                  accrual=Accrual.poisson(1 / 10), dlt_window=28)
+    a, b = res[("s", "a")], res[("s", "b")]
+    assert a.calendar is not None and a.calendar == b.calendar
+    np.testing.assert_array_equal(a.values["selection_pct"], b.values["selection_pct"])
