@@ -278,3 +278,23 @@ def test_compare_in_calendar_time_uses_the_same_patients():
     a, b = res[("s", "a")], res[("s", "b")]
     assert a.calendar is not None and a.calendar == b.calendar
     np.testing.assert_array_equal(a.values["selection_pct"], b.values["selection_pct"])
+
+
+def test_calendar_settings_table():
+    from dosefind.simulations.timing import calendar_settings
+
+    kw = calendar_settings({"dlt_window": 28, "accrual": "fixed", "patients_per_month": 3, "accrual_cap": 90,
+                            "timing": "late-share", "late_onset": 0.7, "manufacturing_failure": 0.1,
+                            "vein_to_vein": 21, "replace": False, "crs": [0.1, 0.2], "icans": [0.05, 0.1]})
+    assert kw["dlt_window"] == 28 and kw["accrual"] == Accrual.fixed(10.0, cap=90)
+    assert kw["timing"] == ToxicityTiming.late_share(0.7)
+    m = kw["manufacturing"]
+    assert (m.failure, m.vein_to_vein, m.replace) == (0.1, 21.0, False)
+    assert kw["toxicity"].prob_any == pytest.approx([1 - 0.9 * 0.95, 1 - 0.8 * 0.9])
+    assert calendar_settings({}) == {}
+    with pytest.raises(ValueError, match="unknown calendar setting"):
+        calendar_settings({"window": 28})
+    with pytest.raises(ValueError, match="accrual needs patients_per_month"):
+        calendar_settings({"accrual": "poisson"})
+    with pytest.raises(ValueError, match="timing must be 'uniform', 'weibull' or 'late-share'"):
+        calendar_settings({"timing": "gamma"})
