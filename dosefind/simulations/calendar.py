@@ -40,7 +40,8 @@ plain design (not a ``.then()`` chain) may offer the array fast path::
         followup  float64 (B, K) days of follow-up so far in [0, window] (DLT: its day;
                                  product still being made: 0)
         complete  bool (B, K)    assessment finished (DLT seen or window over)
-        current_index int64 (B,) dose of the latest cohort (never called on an empty trial)
+        current_index int64 (B,) dose of the latest patient present, as TrialState.from_patients
+                                 has it (never called on a trial without patients)
         time      float64 (B,)   calendar day of the decision
         -> next_index int64 (B,) (dose for action 0, else -1), action int (B,)
            (0 treat, 1 wait, 2 stop), codes: B ReasonCode members, their values, or
@@ -500,14 +501,22 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         code = np.empty(B, np.int64)
         if memory == "patients":
             dose, dlt, follow, complete, entry = patient_arrays(rows, t)
+            # the current dose as TrialState.from_patients sees it: the latest patient present
+            K_ = dose.shape[1]
+            seen = dose >= 0
+            last_i = K_ - 1 - np.argmax(seen[:, ::-1], axis=1) if K_ else np.zeros(B, np.int64)
+            current = np.where(seen.any(axis=1), dose[np.arange(B), last_i] if K_ else -1, -1)
+            scalar = np.arange(B)
             if batch_fn is not None:
-                b_next, b_act, b_codes = design.decide_patients_batch(dose, dlt, follow, complete, cur[rows].copy(),
-                                                                       t.copy())
-                nxt[:] = np.asarray(b_next, np.int64)
-                act[:] = np.asarray(b_act, np.int64)
-                code[:] = dec.codes(b_codes)
-                return nxt, act, code
-            for i in range(B):
+                fast = np.flatnonzero(current >= 0)  # a trial whose products all failed starts over: scalar
+                if fast.size:
+                    b_next, b_act, b_codes = design.decide_patients_batch(
+                        dose[fast], dlt[fast], follow[fast], complete[fast], current[fast], t[fast].copy())
+                    nxt[fast] = np.asarray(b_next, np.int64)
+                    act[fast] = np.asarray(b_act, np.int64)
+                    code[fast] = dec.codes(b_codes)
+                scalar = np.flatnonzero(current < 0)
+            for i in scalar:
                 keep = dose[i] >= 0
                 recs = [Patient(int(d), int(y), bool(c), float(f), None if np.isnan(e) else float(e))
                         for d, y, c, f, e in zip(dose[i][keep], dlt[i][keep], complete[i][keep], follow[i][keep],

@@ -298,3 +298,33 @@ def test_calendar_settings_table():
         calendar_settings({"accrual": "poisson"})
     with pytest.raises(ValueError, match="timing must be 'uniform', 'weibull' or 'late-share'"):
         calendar_settings({"timing": "gamma"})
+
+
+class CurrentDoseRule(FastWait):
+    """Uses current_index: escalate after a complete DLT-free patient (scalar and batch)."""
+
+    def _decide(self, state):
+        if state.n_pending:
+            return Decision.pause("pending", ReasonCode.WAIT_PENDING)
+        up = state.patients[-1].dlt == 0
+        return Decision.treat(min(state.current_index + up, self.num_doses - 1), "rule", ReasonCode.STAY)
+
+    def decide_patients_batch(self, dose, dlt, followup, complete, current_index, time):
+        nxt, action, codes = super().decide_patients_batch(dose, dlt, followup, complete, current_index, time)
+        last = (dose >= 0).shape[1] - 1 - np.argmax((dose >= 0)[:, ::-1], axis=1)
+        up = dlt[np.arange(dose.shape[0]), last] == 0
+        treat = action == 0
+        nxt = np.where(treat, np.minimum(current_index + up, self.num_doses - 1), -1)
+        return nxt, action, codes
+
+
+def test_batch_current_index_matches_the_scalar_state_with_failures_and_feasibility():
+    kw = dict(n_trials=300, seed=12, accrual=Accrual.poisson(1 / 9), dlt_window=28,
+              manufacturing=Manufacturing(failure=0.3, vein_to_vein=5, feasibility=[1, 0.9, 0.6]))
+
+    class Scalar(CurrentDoseRule):
+        decide_patients_batch = None
+
+    a = simulate(Scalar(num_doses=3, cohort_size=1, max_n=8), [0.2, 0.3, 0.5], **kw)
+    b = simulate(CurrentDoseRule(num_doses=3, cohort_size=1, max_n=8), [0.2, 0.3, 0.5], **kw)
+    assert a.to_dict() == {**b.to_dict(), "design": a.design}
