@@ -211,6 +211,9 @@ class Comparison:
                       "no_selection_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
                 row[k] = oc.values[k]
                 row[k + "_se"] = oc.se[k]
+            for k, (value, se) in oc.calendar_rows().items():  # calendar-time runs only
+                row[k] = value
+                row[k + "_se"] = se
             rows.append(row)
         return pd.DataFrame(rows)
 
