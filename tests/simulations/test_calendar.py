@@ -328,3 +328,21 @@ def test_batch_current_index_matches_the_scalar_state_with_failures_and_feasibil
     a = simulate(Scalar(num_doses=3, cohort_size=1, max_n=8), [0.2, 0.3, 0.5], **kw)
     b = simulate(CurrentDoseRule(num_doses=3, cohort_size=1, max_n=8), [0.2, 0.3, 0.5], **kw)
     assert a.to_dict() == {**b.to_dict(), "design": a.design}
+
+
+def test_poisson_accrual_duration_in_closed_form():
+    # No DLT possible, 10 cohorts of 3, vein-to-vein v, window W, Poisson arrivals at rate r.
+    # Within a cohort: 2 exponential gaps. After each cohort the trial waits v + W (the last
+    # patient's follow-up) and then, by memorylessness, one more exponential gap for the next
+    # arrival; the last cohort ends at its last infusion + W. So
+    # E[duration] = 10 * 2/r + 9 * (v + W + 1/r) + (v + W) = 29/r + 10 (v + W),
+    # and arrivals during the 9 waits are turned away: E = 9 r (v + W) (Poisson counts).
+    r, v, W, T = 1 / 15, 21.0, 28.0, 4000
+    design = BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30)
+    oc = simulate(design, [0.0] * 5, n_trials=T, seed=17, accrual=Accrual.poisson(r), dlt_window=W,
+                  manufacturing=Manufacturing(vein_to_vein=v))
+    c = oc.calendar
+    # sd of the duration: 29 independent Exp(r) gaps -> sqrt(29) / r
+    assert abs(c["duration"]["mean"] - (29 / r + 10 * (v + W))) < 3 * np.sqrt(29) / r / np.sqrt(T)
+    lost = 9 * r * (v + W)
+    assert abs(c["turned_away"]["mean"] - lost) < 3 * np.sqrt(lost / T)
