@@ -15,13 +15,7 @@ import click
 
 from dosefind.cli.options import parse_probabilities
 
-__all__ = ["calendar_options", "pop_calendar", "DAYS_PER_MONTH"]
-
-#: ``--accrual-rate`` is in patients per this many days.
-DAYS_PER_MONTH = 30.0
-
-_NAMES = ("dlt_window", "accrual", "accrual_rate", "accrual_cap", "timing", "late_onset", "manufacturing_failure",
-          "vein_to_vein", "replace", "crs", "icans", "other_dlt", "tox_correlation")
+__all__ = ["calendar_options", "pop_calendar"]
 
 
 def calendar_options(func):
@@ -56,53 +50,32 @@ def calendar_options(func):
     return func
 
 
+#: CLI keyword -> settings key of :func:`~dosefind.simulations.timing.calendar_settings`.
+_KEYS = {"dlt_window": "dlt_window", "accrual": "accrual", "accrual_rate": "patients_per_month",
+         "accrual_cap": "accrual_cap", "timing": "timing", "late_onset": "late_onset",
+         "manufacturing_failure": "manufacturing_failure", "vein_to_vein": "vein_to_vein", "replace": "replace",
+         "crs": "crs", "icans": "icans", "other_dlt": "other", "tox_correlation": "correlation"}
+
+
 def pop_calendar(options: dict, design_name: str | None = None) -> dict:
     """Remove the calendar options from ``options`` (a command's keywords) and return the
     matching :func:`~dosefind.simulations.simulate` keywords; ``toxicity`` holds a
     :class:`~dosefind.simulations.ToxicityComponents` scenario when components were given.
     A design that takes ``dlt_window`` itself (TITE designs) gets it back in ``options``."""
     from dosefind.cli import options as design_opts
-    from dosefind.simulations import Accrual, Manufacturing, ToxicityComponents, ToxicityTiming
+    from dosefind.simulations.timing import calendar_settings
 
-    v = {k: options.pop(k, None) for k in _NAMES}
-    out: dict = {}
-    if v["dlt_window"] is not None:
-        out["dlt_window"] = v["dlt_window"]
+    table = {}
+    for cli, key in _KEYS.items():
+        value = options.pop(cli, None)
+        if value is not None and key in ("crs", "icans", "other"):
+            value = parse_probabilities(value, "--" + cli.replace("_", "-"))
+        if value is not None:
+            table[key] = value
+    flags = {key: "--" + cli.replace("_", "-") for cli, key in _KEYS.items()}
+    out = calendar_settings(table, names=flags)
+    if "dlt_window" in out:
         applies = getattr(design_opts, "_APPLIES", {}).get("dlt_window", ())
         if design_name is not None and str(design_name).lower() in applies:
-            options["dlt_window"] = v["dlt_window"]
-    if v["accrual"] is not None and v["accrual_rate"] is None:
-        raise ValueError("--accrual needs --accrual-rate (patients per 30 days)")
-    if v["accrual_cap"] is not None and v["accrual_rate"] is None:
-        raise ValueError("--accrual-cap needs --accrual-rate (patients per 30 days)")
-    if v["accrual_rate"] is not None:
-        rate = v["accrual_rate"]
-        if not rate > 0:
-            raise ValueError(f"--accrual-rate must be a positive number of patients per 30 days, got {rate}")
-        if (v["accrual"] or "poisson") == "poisson":
-            out["accrual"] = Accrual.poisson(rate / DAYS_PER_MONTH, cap=v["accrual_cap"])
-        else:
-            out["accrual"] = Accrual.fixed(DAYS_PER_MONTH / rate, cap=v["accrual_cap"])
-    timing = v["timing"] or ("weibull" if v["late_onset"] is not None else None)
-    if timing == "uniform":
-        if v["late_onset"] is not None:
-            raise ValueError("--late-onset does not apply to --timing uniform")
-        out["timing"] = ToxicityTiming.uniform()
-    elif timing == "weibull":
-        out["timing"] = ToxicityTiming.weibull_late(0.5 if v["late_onset"] is None else v["late_onset"])
-    elif timing == "late-share":
-        if v["late_onset"] is None:
-            raise ValueError("--timing late-share needs --late-onset (the share of DLTs in the second half)")
-        out["timing"] = ToxicityTiming.late_share(v["late_onset"])
-    mf = {k: v[k] for k in ("manufacturing_failure", "vein_to_vein", "replace") if v[k] is not None}
-    if mf:
-        out["manufacturing"] = Manufacturing(failure=mf.get("manufacturing_failure", 0.0),
-                                             vein_to_vein=mf.get("vein_to_vein", 0.0), replace=mf.get("replace", True))
-    if any(v[k] is not None for k in ("crs", "icans", "other_dlt")) or v["tox_correlation"] is not None:
-        if v["crs"] is None or v["icans"] is None:
-            raise ValueError("toxicity components need both --crs and --icans (and optionally --other-dlt)")
-        out["toxicity"] = ToxicityComponents(
-            crs=parse_probabilities(v["crs"], "--crs"), icans=parse_probabilities(v["icans"], "--icans"),
-            other=parse_probabilities(v["other_dlt"], "--other-dlt"),
-            correlation=0.0 if v["tox_correlation"] is None else v["tox_correlation"])
+            options["dlt_window"] = out["dlt_window"]
     return out

@@ -60,6 +60,8 @@ def _oc_long(oc):
     for key in ("no_selection_pct", "pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60_pct",
                 "overdose80_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
         rows.append({"metric": key, "dose": None, "value": oc.values[key], "se": oc.se[key]})
+    for key, (value, se) in oc.calendar_rows().items():  # calendar time: duration, enrolment
+        rows.append({"metric": key, "dose": None, "value": value, "se": se})
     return pd.DataFrame(rows).astype({"dose": "Int64"})
 
 

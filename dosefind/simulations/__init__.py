@@ -211,6 +211,9 @@ class Comparison:
                       "no_selection_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
                 row[k] = oc.values[k]
                 row[k + "_se"] = oc.se[k]
+            for k, (value, se) in oc.calendar_rows().items():  # calendar-time runs only
+                row[k] = value
+                row[k + "_se"] = se
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -256,7 +259,9 @@ def _named_designs(designs) -> dict:
 
 def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = None, method: str = "mc",
             workers: int = 1, progress: bool | None = None, target: float | None = None,
-            acceptable: tuple[float, float] | None = None) -> Comparison:
+            acceptable: tuple[float, float] | None = None, accrual: Accrual | None = None,
+            timing: ToxicityTiming | None = None, manufacturing: Manufacturing | None = None,
+            dlt_window: float | None = None) -> Comparison:
     """Run every design on every scenario with the same simulated patients.
 
     ``designs`` is a list of designs (named by their ``name``) or a mapping name ->
@@ -266,7 +271,8 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     (common random numbers; see :mod:`~dosefind.simulations.patients`), so differences
     between designs are not blurred by different patients.  ``method`` defaults to
     ``"mc"`` so that all designs share those patients; ``"auto"`` evaluates each
-    design exactly where it can.
+    design exactly where it can.  ``accrual``, ``timing``, ``manufacturing`` and
+    ``dlt_window`` run every design in calendar time, on the same patients.
     """
     named = _named_designs(designs)
     scen = as_scenarios(scenarios)
@@ -279,7 +285,8 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     for s in scen:
         for name, d in named.items():
             oc = simulate(d, s, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=progress,
-                          target=target, acceptable=acceptable)
+                          target=target, acceptable=acceptable, accrual=accrual, timing=timing,
+                          manufacturing=manufacturing, dlt_window=dlt_window)
             oc.design = name
             results[(s.name, name)] = oc
     return Comparison(results=results, designs=list(named), scenarios=scen)

@@ -40,10 +40,12 @@ plain design (not a ``.then()`` chain) may offer the array fast path::
         followup  float64 (B, K) days of follow-up so far in [0, window] (DLT: its day;
                                  product still being made: 0)
         complete  bool (B, K)    assessment finished (DLT seen or window over)
-        current_index int64 (B,) dose of the latest cohort (never called on an empty trial)
+        current_index int64 (B,) dose of the latest patient present, as TrialState.from_patients
+                                 has it (never called on a trial without patients)
         time      float64 (B,)   calendar day of the decision
         -> next_index int64 (B,) (dose for action 0, else -1), action int (B,)
-           (0 treat, 1 wait, 2 stop), codes: B ReasonCode members (or their values)
+           (0 treat, 1 wait, 2 stop), codes: B ReasonCode members, their values, or
+           integers indexing list(ReasonCode)
 
 which must apply the same rules as ``decide`` (``max_n`` included).  Otherwise the
 engine builds ``TrialState.from_patients(records, D, time=day)`` per trial.  Final
@@ -146,6 +148,11 @@ class _Decisions:
         self.select_batch = design.select_mtd_batch if (plain and sfn is not None and design.memory != "history") \
             else None
         self.treat_code = self.code(ReasonCode.TREAT)
+        if self.select_batch is not None:
+            import inspect
+
+            params = inspect.signature(self.select_batch).parameters
+            self.select_reads_position = any(p in params for p in ("current_index", "last_cohort_tox"))
 
     def code(self, value) -> int:
         value = getattr(value, "value", value)
@@ -162,7 +169,7 @@ class _Decisions:
         D = n.shape[1]
         R = int(max(n.max(initial=0), 1)) + 1
         L = int(max(last.max(initial=0), 0)) + 2
-        if R ** (2 * D) * (D + 1) * L < 2 ** 62:
+        if R ** (2 * D) * (D + 1) * L < 2 ** 56:  # room for the radix tag below
             k = np.zeros(n.shape[0], np.int64)
             for col in range(D):
                 k = k * R + n[:, col]
@@ -206,6 +213,9 @@ class _Decisions:
 
     def count_select(self, n, y, cur, last, size):
         design = self.design
+        if self.select_batch is not None and not self.select_reads_position:
+            # a batch selection of counts only: merge states that differ only there
+            cur, last = np.zeros_like(cur), np.zeros_like(last)
         first, inv, ukeys = self.keys(n, y, cur, last)
         out = np.empty(len(ukeys), np.int64)
         miss = [j for j, key in enumerate(ukeys) if self.select_cache.get(key) is None]
@@ -226,6 +236,17 @@ class _Decisions:
             for j, v in zip(miss, vals):
                 out[j] = self.select_cache[ukeys[j]] = int(v)
         return out[inv]
+
+    def codes(self, values) -> np.ndarray:
+        """Code indices for a batch's reason codes: ReasonCode members or their values, or
+        integers indexing ``list(ReasonCode)``."""
+        arr = np.asarray(values)
+        if arr.dtype.kind in "iu":
+            members = list(ReasonCode)
+            uniq, inv = np.unique(arr, return_inverse=True)
+            return np.array([self.code(members[int(u)]) for u in uniq], np.int64)[inv.ravel()]
+        uniq, inv = np.unique(arr.astype(str), return_inverse=True)
+        return np.array([self.code(str(u)) for u in uniq], np.int64)[inv.ravel()]
 
     def encode(self, decision):
         if decision.stop:
@@ -454,19 +475,22 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     def patient_arrays(rows, t):
         k_used = int(n_enr[rows].max()) if rows.size else 0
-        sl = (rows[:, None], np.arange(k_used)[None, :])
         kk = np.arange(k_used)
-        enrolled = kk < n_enr[rows, None]
-        fail_known = P["fail"][sl] & (P["tfail"][sl] <= t[:, None])
-        present = enrolled & ~fail_known
-        inf = P["inf"][sl]
-        infused = present & (inf <= t[:, None])
-        elapsed = np.where(infused, t[:, None] - inf, 0.0)
-        tdlt = P["tdlt"][sl]
-        dlt = infused & P["dlt"][sl] & (tdlt <= elapsed)
+        tc = t[:, None]
+        present = kk < n_enr[rows, None]
+        if has_failure:
+            present &= ~(P["fail"][rows, :k_used] & (P["tfail"][rows, :k_used] <= tc))
+        inf = P["inf"][rows, :k_used]
+        infused = present & (inf <= tc)
+        elapsed = np.where(infused, tc - inf, 0.0)
+        tdlt = P["tdlt"][rows, :k_used]
+        dlt = infused & P["dlt"][rows, :k_used] & (tdlt <= elapsed)
         complete = dlt | (infused & (elapsed >= W))
         follow = np.where(dlt, tdlt, np.minimum(elapsed, W))
-        dose = np.where(present, np.where(infused, P["dose"][sl], P["assigned"][sl]), -1)
+        if mf.feasibility is None:
+            dose = np.where(present, P["dose"][rows, :k_used], -1)
+        else:
+            dose = np.where(present, np.where(infused, P["dose"][rows, :k_used], P["assigned"][rows, :k_used]), -1)
         return dose, dlt.astype(np.int8), follow, complete, np.where(infused, inf, np.nan)
 
     def decide_patients(rows, t):
@@ -477,14 +501,22 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         code = np.empty(B, np.int64)
         if memory == "patients":
             dose, dlt, follow, complete, entry = patient_arrays(rows, t)
+            # the current dose as TrialState.from_patients sees it: the latest patient present
+            K_ = dose.shape[1]
+            seen = dose >= 0
+            last_i = K_ - 1 - np.argmax(seen[:, ::-1], axis=1) if K_ else np.zeros(B, np.int64)
+            current = np.where(seen.any(axis=1), dose[np.arange(B), last_i] if K_ else -1, -1)
+            scalar = np.arange(B)
             if batch_fn is not None:
-                b_next, b_act, b_codes = design.decide_patients_batch(dose, dlt, follow, complete, cur[rows].copy(),
-                                                                       t.copy())
-                nxt[:] = np.asarray(b_next, np.int64)
-                act[:] = np.asarray(b_act, np.int64)
-                code[:] = [dec.code(c) for c in b_codes]
-                return nxt, act, code
-            for i in range(B):
+                fast = np.flatnonzero(current >= 0)  # a trial whose products all failed starts over: scalar
+                if fast.size:
+                    b_next, b_act, b_codes = design.decide_patients_batch(
+                        dose[fast], dlt[fast], follow[fast], complete[fast], current[fast], t[fast].copy())
+                    nxt[fast] = np.asarray(b_next, np.int64)
+                    act[fast] = np.asarray(b_act, np.int64)
+                    code[fast] = dec.codes(b_codes)
+                scalar = np.flatnonzero(current < 0)
+            for i in scalar:
                 keep = dose[i] >= 0
                 recs = [Patient(int(d), int(y), bool(c), float(f), None if np.isnan(e) else float(e))
                         for d, y, c, f, e in zip(dose[i][keep], dlt[i][keep], complete[i][keep], follow[i][keep],

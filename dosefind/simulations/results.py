@@ -302,7 +302,8 @@ class OperatingCharacteristics:
         """Trial duration in days (mean, sd, se, quantiles); None outside calendar time."""
         return None if self.calendar is None else self.calendar["duration"]
 
-    def _calendar_rows(self) -> dict:
+    def calendar_rows(self) -> dict:
+        """Calendar-time summary rows: name -> (value, se); empty outside calendar time."""
         if self.calendar is None:
             return {}
         c = self.calendar
@@ -342,7 +343,7 @@ class OperatingCharacteristics:
         import pandas as pd
 
         rows = {k: (self.values[k], self.se[k]) for k in METRICS}
-        rows.update(self._calendar_rows())
+        rows.update(self.calendar_rows())
         return pd.DataFrame.from_dict(rows, orient="index", columns=["value", "se"])
 
     def to_dict(self) -> dict:
@@ -395,7 +396,7 @@ class OperatingCharacteristics:
         lines += ["", "| metric | value |", "|---|---|"]
         for k in METRICS:
             lines.append(f"| {k} | {fmt(v[k], se[k], 2)} |")
-        for k, (val, err) in self._calendar_rows().items():
+        for k, (val, err) in self.calendar_rows().items():
             lines.append(f"| {k} | {fmt(val, err, 2)} |")
         if self.correct:
             lines += ["", "\\* correct dose" + ("s" if len(self.correct) > 1 else "")]

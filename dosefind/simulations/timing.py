@@ -21,7 +21,7 @@ unit of time throughout.
 * :class:`ToxicityComponents` -- per-dose probabilities of CRS grade >= 3, ICANS grade >= 3
   and other DLT, optionally correlated through a Gaussian copula; the DLT is any of them.
 
->>> ToxicityTiming.weibull_late(0.5).times([0.5], [0.3], window=28).tolist()  # the median: mid-window
+>>> ToxicityTiming.weibull_late(0.5).times([0.5], [0.3], window=28).round(9).tolist()  # median: mid-window
 [14.0]
 """
 
@@ -331,3 +331,73 @@ class ToxicityComponents:
     def __repr__(self) -> str:
         return (f"ToxicityComponents(crs={self.probs[0].tolist()}, icans={self.probs[1].tolist()}, "
                 f"other={self.probs[2].tolist()}, correlation={self.correlation})")
+
+
+# ---------------------------------------------------------------------------- settings
+#: Keys of a calendar settings table (a study file's [trial] table, the CLI's options).
+SETTINGS = ("dlt_window", "accrual", "patients_per_month", "accrual_cap", "timing", "late_onset",
+            "manufacturing_failure", "vein_to_vein", "replace", "crs", "icans", "other", "correlation")
+
+#: ``patients_per_month`` is per this many days.
+DAYS_PER_MONTH = 30.0
+
+
+def calendar_settings(table: dict, names: dict | None = None) -> dict:
+    """Keyword arguments of :func:`~dosefind.simulations.simulate` from flat settings
+    (``SETTINGS``; None values are ignored).  ``names`` maps a key to the name the user
+    wrote (a CLI flag), for messages.  ``toxicity`` in the result holds a
+    :class:`ToxicityComponents` when ``crs``/``icans`` were given.
+
+    >>> kw = calendar_settings({"dlt_window": 28, "patients_per_month": 2, "late_onset": 0.5})
+    >>> kw["accrual"].mean_gap, kw["timing"].kind
+    (15.0, 'weibull')
+    """
+    names = names or {}
+    n = lambda k: names.get(k, k)  # noqa: E731
+    unknown = [k for k in table if k not in SETTINGS]
+    if unknown:
+        raise ValueError(f"unknown calendar setting(s): {', '.join(sorted(unknown))} "
+                         f"(allowed: {', '.join(SETTINGS)})")
+    v = {k: table.get(k) for k in SETTINGS}
+    out: dict = {}
+    if v["dlt_window"] is not None:
+        out["dlt_window"] = check_window(v["dlt_window"])
+    rate = v["patients_per_month"]
+    if rate is None:
+        for k in ("accrual", "accrual_cap"):
+            if v[k] is not None:
+                raise ValueError(f"{n(k)} needs {n('patients_per_month')} (patients per 30 days)")
+    else:
+        r = V._num(rate, n("patients_per_month"))
+        if not (r > 0 and math.isfinite(r)):
+            raise ValueError(f"{n('patients_per_month')} must be a positive number of patients per 30 days, got {rate}")
+        kind = v["accrual"] or "poisson"
+        if kind not in ("poisson", "fixed"):
+            raise ValueError(f"{n('accrual')} must be 'poisson' or 'fixed', got {kind!r}")
+        out["accrual"] = (Accrual.poisson(r / DAYS_PER_MONTH, cap=v["accrual_cap"]) if kind == "poisson"
+                          else Accrual.fixed(DAYS_PER_MONTH / r, cap=v["accrual_cap"]))
+    timing = v["timing"] or ("weibull" if v["late_onset"] is not None else None)
+    if timing == "uniform":
+        if v["late_onset"] is not None:
+            raise ValueError(f"{n('late_onset')} does not apply to uniform timing")
+        out["timing"] = ToxicityTiming.uniform()
+    elif timing == "weibull":
+        out["timing"] = ToxicityTiming.weibull_late(0.5 if v["late_onset"] is None else v["late_onset"])
+    elif timing in ("late-share", "late_share"):
+        if v["late_onset"] is None:
+            raise ValueError(f"late-share timing needs {n('late_onset')} (the share of DLTs in the second half)")
+        out["timing"] = ToxicityTiming.late_share(v["late_onset"])
+    elif timing is not None:
+        raise ValueError(f"{n('timing')} must be 'uniform', 'weibull' or 'late-share', got {timing!r}")
+    if any(v[k] is not None for k in ("manufacturing_failure", "vein_to_vein", "replace")):
+        out["manufacturing"] = Manufacturing(
+            failure=0.0 if v["manufacturing_failure"] is None else v["manufacturing_failure"],
+            vein_to_vein=0.0 if v["vein_to_vein"] is None else v["vein_to_vein"],
+            replace=True if v["replace"] is None else v["replace"])
+    if any(v[k] is not None for k in ("crs", "icans", "other", "correlation")):
+        if v["crs"] is None or v["icans"] is None:
+            raise ValueError(f"toxicity components need both {n('crs')} and {n('icans')} "
+                             f"(and optionally {n('other')})")
+        out["toxicity"] = ToxicityComponents(crs=v["crs"], icans=v["icans"], other=v["other"],
+                                             correlation=0.0 if v["correlation"] is None else v["correlation"])
+    return out

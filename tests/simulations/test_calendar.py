@@ -267,3 +267,82 @@ def test_a_dlt_completes_the_patient_at_once():
     sd = np.sqrt((28 ** 2 - 1) / 12)
     assert abs(oc.calendar["turned_away"]["mean"] - 13.5) < 3 * sd / np.sqrt(T)
     assert abs(oc.calendar["duration"]["mean"] - 42.5) < 3 * sd / np.sqrt(T)
+
+
+def test_compare_in_calendar_time_uses_the_same_patients():
+    from dosefind.simulations import compare
+
+    design = BOIN(target=0.3, num_doses=3, cohort_size=3, max_n=12)
+    res = compare({"a": design, "b": design}, {"s": [0.1, 0.2, 0.4]}, n_trials=300, seed=5,
+                  accrual=Accrual.poisson(1 / 10), dlt_window=28)
+    a, b = res[("s", "a")], res[("s", "b")]
+    assert a.calendar is not None and a.calendar == b.calendar
+    np.testing.assert_array_equal(a.values["selection_pct"], b.values["selection_pct"])
+
+
+def test_calendar_settings_table():
+    from dosefind.simulations.timing import calendar_settings
+
+    kw = calendar_settings({"dlt_window": 28, "accrual": "fixed", "patients_per_month": 3, "accrual_cap": 90,
+                            "timing": "late-share", "late_onset": 0.7, "manufacturing_failure": 0.1,
+                            "vein_to_vein": 21, "replace": False, "crs": [0.1, 0.2], "icans": [0.05, 0.1]})
+    assert kw["dlt_window"] == 28 and kw["accrual"] == Accrual.fixed(10.0, cap=90)
+    assert kw["timing"] == ToxicityTiming.late_share(0.7)
+    m = kw["manufacturing"]
+    assert (m.failure, m.vein_to_vein, m.replace) == (0.1, 21.0, False)
+    assert kw["toxicity"].prob_any == pytest.approx([1 - 0.9 * 0.95, 1 - 0.8 * 0.9])
+    assert calendar_settings({}) == {}
+    with pytest.raises(ValueError, match="unknown calendar setting"):
+        calendar_settings({"window": 28})
+    with pytest.raises(ValueError, match="accrual needs patients_per_month"):
+        calendar_settings({"accrual": "poisson"})
+    with pytest.raises(ValueError, match="timing must be 'uniform', 'weibull' or 'late-share'"):
+        calendar_settings({"timing": "gamma"})
+
+
+class CurrentDoseRule(FastWait):
+    """Uses current_index: escalate after a complete DLT-free patient (scalar and batch)."""
+
+    def _decide(self, state):
+        if state.n_pending:
+            return Decision.pause("pending", ReasonCode.WAIT_PENDING)
+        up = state.patients[-1].dlt == 0
+        return Decision.treat(min(state.current_index + up, self.num_doses - 1), "rule", ReasonCode.STAY)
+
+    def decide_patients_batch(self, dose, dlt, followup, complete, current_index, time):
+        nxt, action, codes = super().decide_patients_batch(dose, dlt, followup, complete, current_index, time)
+        last = (dose >= 0).shape[1] - 1 - np.argmax((dose >= 0)[:, ::-1], axis=1)
+        up = dlt[np.arange(dose.shape[0]), last] == 0
+        treat = action == 0
+        nxt = np.where(treat, np.minimum(current_index + up, self.num_doses - 1), -1)
+        return nxt, action, codes
+
+
+def test_batch_current_index_matches_the_scalar_state_with_failures_and_feasibility():
+    kw = dict(n_trials=300, seed=12, accrual=Accrual.poisson(1 / 9), dlt_window=28,
+              manufacturing=Manufacturing(failure=0.3, vein_to_vein=5, feasibility=[1, 0.9, 0.6]))
+
+    class Scalar(CurrentDoseRule):
+        decide_patients_batch = None
+
+    a = simulate(Scalar(num_doses=3, cohort_size=1, max_n=8), [0.2, 0.3, 0.5], **kw)
+    b = simulate(CurrentDoseRule(num_doses=3, cohort_size=1, max_n=8), [0.2, 0.3, 0.5], **kw)
+    assert a.to_dict() == {**b.to_dict(), "design": a.design}
+
+
+def test_poisson_accrual_duration_in_closed_form():
+    # No DLT possible, 10 cohorts of 3, vein-to-vein v, window W, Poisson arrivals at rate r.
+    # Within a cohort: 2 exponential gaps. After each cohort the trial waits v + W (the last
+    # patient's follow-up) and then, by memorylessness, one more exponential gap for the next
+    # arrival; the last cohort ends at its last infusion + W. So
+    # E[duration] = 10 * 2/r + 9 * (v + W + 1/r) + (v + W) = 29/r + 10 (v + W),
+    # and arrivals during the 9 waits are turned away: E = 9 r (v + W) (Poisson counts).
+    r, v, W, T = 1 / 15, 21.0, 28.0, 4000
+    design = BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30)
+    oc = simulate(design, [0.0] * 5, n_trials=T, seed=17, accrual=Accrual.poisson(r), dlt_window=W,
+                  manufacturing=Manufacturing(vein_to_vein=v))
+    c = oc.calendar
+    # sd of the duration: 29 independent Exp(r) gaps -> sqrt(29) / r
+    assert abs(c["duration"]["mean"] - (29 / r + 10 * (v + W))) < 3 * np.sqrt(29) / r / np.sqrt(T)
+    lost = 9 * r * (v + W)
+    assert abs(c["turned_away"]["mean"] - lost) < 3 * np.sqrt(lost / T)
