@@ -470,8 +470,22 @@ class TITEBOIN(Design):
                 f"suspended while more than {self.maxpen:.0%} of the patients at the current dose have pending "
                 f"DLT outcomes. A dose with at least 3 patients and Pr(DLT rate > {self.target:g}) > "
                 f"{self.cutoff_eli:g} (Beta(1, 1) prior) is eliminated with all higher doses; the trial stops "
-                f"with no MTD if the lowest dose is eliminated. After every patient has completed follow-up, the "
-                f"MTD is the admissible dose whose isotonic estimate of the DLT rate is closest to the target.")
+                f"with no MTD if the lowest dose is eliminated.")
+        if self.estimator == "imputation":
+            text += (" As in the paper's decision table, the dose is not de-escalated on pending data while the "
+                     "observed DLT rate is at or below the target, and accrual is not suspended when the observed "
+                     "rate alone calls for de-escalation.")
+        text += (" At the lowest dose, an estimate at or above lambda_d with patients pending suspends accrual "
+                 "until more outcomes are known.")
+        if self.extrasafe:
+            text += (f" Under the extra safety rule the trial also stops if the lowest dose has at least 3 patients "
+                     f"and Pr(DLT rate > {self.target:g}) > {self.cutoff_eli - self.offset:g}.")
+        if self.n_earlystop < self.max_n:
+            text += (f" The trial stops early when the current dose has {self.n_earlystop} patients and the rule "
+                     f"would treat the next cohort at that same dose.")
+        text += (f" After every patient has completed follow-up, the MTD is the admissible dose whose isotonic "
+                 f"estimate of the DLT rate, smoothed as (y + {self.selection_prior:g}) / (n + "
+                 f"{2 * self.selection_prior:g}), is closest to the target.")
         return text
 
 
