@@ -69,6 +69,17 @@ def test_titesim_restrictions():
     assert coherent.decide(s).next_dose == 2 and coherent.decide(s).code == ReasonCode.STAY
 
 
+def test_coherence_reads_only_the_last_cohort():
+    # crmsim: sum(ynew) / mcohort >= target, ynew = the last cohort only.  "1N 1N 1N 1T 1N":
+    # the last cohort (of one) had no DLT, so escalation to dose 2 is allowed; after "... 1T"
+    # it is not.
+    design = TITECRM(SKELETON, 0.25, dlt_window=28, escalate_after_dlt=False)
+    ok = TrialState.from_outcomes("1N 1N 1N 1T 1N", num_doses=5)
+    assert design.decide(ok).next_dose == 2 == CRM(SKELETON, 0.25).decide(ok).next_dose
+    blocked = TrialState.from_outcomes("1N 1N 1N 1N 1N 1N 1T", num_doses=5)
+    assert design.decide(blocked).next_dose == 1 and design.decide(blocked).code == ReasonCode.STAY
+
+
 def test_pending_patients_lower_the_estimates_less_than_complete_ones():
     design = TITECRM(SKELETON, 0.25, dlt_window=28)
     base = [Patient(0, 0)] * 3 + [Patient(1, 1, followup=9.0)]
