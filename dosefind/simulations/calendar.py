@@ -328,7 +328,6 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     n_enr = np.zeros(T, np.int64)
     n_fail = np.zeros(T, np.int64)
-    c_fail = np.zeros(T, np.int64)  # failed products in the current cohort
     a_idx = np.zeros(T, np.int64)  # arrivals used so far
     t_arr = np.zeros(T)  # day of the next arrival
     lost = np.zeros(T, np.int64)
@@ -433,7 +432,6 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 comp_ev[c][r_ok, d_ok] += hits[c, ok]
         end[r_ok] = np.maximum(end[r_ok], inf[ok] + W)
         n_fail[rows] += fail
-        c_fail[rows] += fail
         if fail.any():
             nonlocal f_time, f_cohort, F
             fr = rows[fail]
@@ -648,15 +646,14 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             cur[tr] = td
             last[tr] = 0
             c_size[tr] = 0
-            c_fail[tr] = 0
             c_known[tr] = 0
             cohort_no[tr] += 1
             enrol(tr, td, tt)
             advance(tr)
 
     # ------------------------------------------------------------------ final selection
-    mtd = _select(design, dec, D, n_ev, y_ev, cur, last, c_size, memory, hist_states and [
-        _history_state(r) for r in range(T)], P, n_enr, W)
+    final_hist = [_history_state(r) for r in range(T)] if memory == "history" else None
+    mtd = _select(design, dec, D, n_ev, y_ev, cur, last, c_size, memory, final_hist, P, n_enr, W)
     tally = Tally(D)
     tally.add(n_ev, y_ev, mtd, reason, dec.labels, above_mask, max_n)
     cal = {"duration": end, "enrolled": n_enr.astype(float), "infused": (n_enr - n_fail).astype(float),
