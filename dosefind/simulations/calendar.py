@@ -196,19 +196,29 @@ class _Decisions:
             else:
                 out[j] = res
         if miss:
-            m = first[np.asarray(miss)]
+            miss = np.asarray(miss)
+            m = first[miss]
             D = n.shape[1]
-            batch = self.count_batch
-            if batch is not None:
+            res = np.empty((m.size, 3), np.int64)
+            scalar = np.ones(m.size, bool)
+            if self.count_batch is not None:
                 total = n[m].sum(axis=1)
                 full = np.zeros(m.size, bool) if design.max_n is None else total >= design.max_n
-                nb = _call_by_name(batch, n[m], y[m], cur[m], last[m]) if (~full).any() else None
-            for i, (j, r) in enumerate(zip(miss, m)):
-                if batch is not None and not full[i] and nb[i] >= 0:
-                    res = (int(nb[i]), _TREAT, self.treat_code)
-                else:  # stops (and the size limit) take the scalar rule's typed code
-                    res = self.encode(design.decide(_count_state(D, n[r], y[r], cur[r], last[r], size[r])))
-                out[j] = self.cache[ukeys[j]] = res
+                if (~full).any():
+                    nb = np.full(m.size, -1, np.int64)
+                    nb[~full] = _call_by_name(self.count_batch, n[m[~full]], y[m[~full]], cur[m[~full]],
+                                              last[m[~full]])
+                    treat = ~full & (nb >= 0)
+                    res[treat] = np.stack([nb[treat], np.full(treat.sum(), _TREAT), np.full(treat.sum(),
+                                                                                          self.treat_code)], 1)
+                    scalar = ~treat
+            for i in np.flatnonzero(scalar):  # stops and the size limit: the scalar rule's typed code
+                r = m[i]
+                res[i] = self.encode(design.decide(_count_state(D, n[r], y[r], cur[r], last[r], size[r])))
+            out[miss] = res
+            cache = self.cache
+            for key, row in zip([ukeys[j] for j in miss], res.tolist()):
+                cache[key] = tuple(row)
         return out[inv]
 
     def count_select(self, n, y, cur, last, size):
