@@ -784,7 +784,9 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
                 if bar is not None:
                     bar.update(sum(s for _, s in block))
         else:
-            n_tasks = min(len(chunks), workers * 4)
+            # one task per worker keeps one decision cache per worker; more tasks only to
+            # move a progress bar
+            n_tasks = min(len(chunks), workers * (4 if bar is not None else 1))
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
             with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
