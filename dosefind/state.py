@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from typing import Iterable, Sequence
 
@@ -437,7 +438,7 @@ class TrialState:
         tried = [i for i, n in enumerate(self.n_at_dose) if n > 0]
         return tried[-1] if tried else None
 
-    @property
+    @cached_property
     def pending_at_dose(self) -> tuple[int, ...]:
         """Patients per dose whose DLT assessment is not complete yet."""
         out = [0] * self.num_doses
@@ -454,7 +455,7 @@ class TrialState:
     @property
     def n_pending(self) -> int:
         """Patients whose DLT assessment is not complete yet."""
-        return sum(1 for p in self.patients if not p.complete)
+        return sum(self.pending_at_dose) if self.patients else 0
 
     def key(self) -> tuple:
         """What a count-based design's decision may depend on: per-dose counts, the current

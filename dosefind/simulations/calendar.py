@@ -196,19 +196,29 @@ class _Decisions:
             else:
                 out[j] = res
         if miss:
-            m = first[np.asarray(miss)]
+            miss = np.asarray(miss)
+            m = first[miss]
             D = n.shape[1]
-            batch = self.count_batch
-            if batch is not None:
+            res = np.empty((m.size, 3), np.int64)
+            scalar = np.ones(m.size, bool)
+            if self.count_batch is not None:
                 total = n[m].sum(axis=1)
                 full = np.zeros(m.size, bool) if design.max_n is None else total >= design.max_n
-                nb = _call_by_name(batch, n[m], y[m], cur[m], last[m]) if (~full).any() else None
-            for i, (j, r) in enumerate(zip(miss, m)):
-                if batch is not None and not full[i] and nb[i] >= 0:
-                    res = (int(nb[i]), _TREAT, self.treat_code)
-                else:  # stops (and the size limit) take the scalar rule's typed code
-                    res = self.encode(design.decide(_count_state(D, n[r], y[r], cur[r], last[r], size[r])))
-                out[j] = self.cache[ukeys[j]] = res
+                if (~full).any():
+                    nb = np.full(m.size, -1, np.int64)
+                    nb[~full] = _call_by_name(self.count_batch, n[m[~full]], y[m[~full]], cur[m[~full]],
+                                              last[m[~full]])
+                    treat = ~full & (nb >= 0)
+                    res[treat] = np.stack([nb[treat], np.full(treat.sum(), _TREAT), np.full(treat.sum(),
+                                                                                          self.treat_code)], 1)
+                    scalar = ~treat
+            for i in np.flatnonzero(scalar):  # stops and the size limit: the scalar rule's typed code
+                r = m[i]
+                res[i] = self.encode(design.decide(_count_state(D, n[r], y[r], cur[r], last[r], size[r])))
+            out[miss] = res
+            cache = self.cache
+            for key, row in zip([ukeys[j] for j in miss], res.tolist()):
+                cache[key] = tuple(row)
         return out[inv]
 
     def count_select(self, n, y, cur, last, size):
@@ -328,7 +338,6 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     n_enr = np.zeros(T, np.int64)
     n_fail = np.zeros(T, np.int64)
-    c_fail = np.zeros(T, np.int64)  # failed products in the current cohort
     a_idx = np.zeros(T, np.int64)  # arrivals used so far
     t_arr = np.zeros(T)  # day of the next arrival
     lost = np.zeros(T, np.int64)
@@ -433,7 +442,6 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 comp_ev[c][r_ok, d_ok] += hits[c, ok]
         end[r_ok] = np.maximum(end[r_ok], inf[ok] + W)
         n_fail[rows] += fail
-        c_fail[rows] += fail
         if fail.any():
             nonlocal f_time, f_cohort, F
             fr = rows[fail]
@@ -648,15 +656,14 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             cur[tr] = td
             last[tr] = 0
             c_size[tr] = 0
-            c_fail[tr] = 0
             c_known[tr] = 0
             cohort_no[tr] += 1
             enrol(tr, td, tt)
             advance(tr)
 
     # ------------------------------------------------------------------ final selection
-    mtd = _select(design, dec, D, n_ev, y_ev, cur, last, c_size, memory, hist_states and [
-        _history_state(r) for r in range(T)], P, n_enr, W)
+    final_hist = [_history_state(r) for r in range(T)] if memory == "history" else None
+    mtd = _select(design, dec, D, n_ev, y_ev, cur, last, c_size, memory, final_hist, P, n_enr, W)
     tally = Tally(D)
     tally.add(n_ev, y_ev, mtd, reason, dec.labels, above_mask, max_n)
     cal = {"duration": end, "enrolled": n_enr.astype(float), "infused": (n_enr - n_fail).astype(float),
@@ -777,7 +784,9 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
                 if bar is not None:
                     bar.update(sum(s for _, s in block))
         else:
-            n_tasks = min(len(chunks), workers * 4)
+            # one task per worker keeps one decision cache per worker; more tasks only to
+            # move a progress bar
+            n_tasks = min(len(chunks), workers * (4 if bar is not None else 1))
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
             with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:

@@ -346,3 +346,13 @@ def test_poisson_accrual_duration_in_closed_form():
     assert abs(c["duration"]["mean"] - (29 / r + 10 * (v + W))) < 3 * np.sqrt(29) / r / np.sqrt(T)
     lost = 9 * r * (v + W)
     assert abs(c["turned_away"]["mean"] - lost) < 3 * np.sqrt(lost / T)
+
+
+def test_count_design_batch_path_equals_scalar_path():
+    # A plain BOIN is decided through its decide_batch; a chain with a modifier that never
+    # fires goes through the scalar decide: the trials must be the same.
+    kw = dict(n_trials=1500, seed=23, accrual=Accrual.poisson(1 / 12), dlt_window=28,
+              timing=ToxicityTiming.weibull_late(0.5), manufacturing=Manufacturing(failure=0.1, vein_to_vein=10))
+    plain = simulate(BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30), P5, **kw)
+    chain = simulate(BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30).then(StopAtN(999)), P5, **kw)
+    assert plain.to_dict() == chain.to_dict()
