@@ -13,7 +13,7 @@ them, and the designs and simulation engine are loaded on first use, so
 
 from importlib import import_module
 
-from dosefind.state import Cohort, Decision, DoseLevels, MTDSelection, ReasonCode, TrialState
+from dosefind.state import Cohort, Decision, DoseLevels, MTDSelection, Patient, ReasonCode, TrialState
 
 __version__ = "0.1.0"
 
@@ -25,13 +25,15 @@ _LAZY = {
     "BOIN": "dosefind.designs",
     "CRM": "dosefind.designs",
     "BLRM": "dosefind.designs.blrm",
+    "TITEBOIN": "dosefind.designs",
+    "TITECRM": "dosefind.designs",
     "StopAtN": "dosefind.designs",
     "StopWhenNAtDose": "dosefind.designs",
     "DontSkipDoses": "dosefind.designs",
     "StopWhenTooToxic": "dosefind.designs",
 }
 
-__all__ = ["Cohort", "Decision", "DoseLevels", "MTDSelection", "ReasonCode", "TrialState", "__version__", *_LAZY]
+__all__ = ["Cohort", "Decision", "DoseLevels", "MTDSelection", "Patient", "ReasonCode", "TrialState", "__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from typing import Iterable, Sequence
 
 __all__ = [
     "Cohort",
+    "Patient",
     "Decision",
     "DoseLevels",
     "MTDSelection",
@@ -126,6 +128,67 @@ _COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
 
 
 @dataclass(frozen=True)
+class Patient:
+    """One treated patient, as far as the trial knows at the state's time.
+
+    ``dose_index`` is the 0-based dose infused (the dose the patient counts at, which may
+    be lower than the dose assigned when the product reached only a lower dose).
+    ``dlt`` is 1 once a DLT has been observed.  ``complete`` is True when the DLT
+    assessment is finished (the window is over, or a DLT was seen); a patient with
+    ``complete=False`` is *pending*.  ``followup`` is the days of DLT follow-up so far (for
+    a patient with a DLT: the day of the DLT after infusion), None when the data carry no
+    times; ``entry`` the calendar day of infusion, if known.  The ``eff*`` fields hold the
+    response for phase I/II designs (1, 0, or None when not assessed).
+
+    >>> Patient(0, dlt=0, complete=False, followup=12.0).pending
+    True
+    """
+
+    dose_index: int
+    dlt: int = 0
+    complete: bool = True
+    followup: float | None = None
+    entry: float | None = None
+    eff: int | None = None
+    eff_complete: bool = True
+    eff_followup: float | None = None
+
+    def __post_init__(self):
+        if isinstance(self.dose_index, bool) or int(self.dose_index) != self.dose_index or self.dose_index < 0:
+            raise ValueError(f"patient dose_index must be a 0-based whole number >= 0, got {self.dose_index!r}")
+        if self.dlt not in (0, 1):
+            raise ValueError(f"patient dlt must be 0 or 1, got {self.dlt!r}")
+        if self.dlt == 1 and not self.complete:
+            raise ValueError("a patient with an observed DLT has a complete DLT assessment (complete=True)")
+        if self.eff not in (None, 0, 1):
+            raise ValueError(f"patient eff must be 1, 0 or None, got {self.eff!r}")
+        for name in ("followup", "eff_followup"):
+            v = getattr(self, name)
+            if v is not None and not v >= 0:
+                raise ValueError(f"patient {name} must be >= 0 days (or None), got {v!r}")
+
+    @property
+    def pending(self) -> bool:
+        """DLT assessment not finished yet."""
+        return not self.complete
+
+    @property
+    def dose(self) -> int:
+        return to_level(self.dose_index)
+
+
+#: Patients of cohort-synchronous data (complete, no times) are shared, not rebuilt.
+_PLAIN: dict[tuple[int, int], Patient] = {}
+
+
+def _plain(dose_index: int, dlt: int) -> Patient:
+    p = _PLAIN.get((dose_index, dlt))
+    if p is None:
+        p = _PLAIN[(dose_index, dlt)] = Patient(dose_index, dlt)
+    return p
+
+
+@dataclass(frozen=True)
 class TrialState:
     """Immutable history of a dose-finding trial.
 
@@ -140,10 +203,19 @@ class TrialState:
     current_index : int or None
         0-based dose of the most recent cohort (None before the first patient, or when
         built from counts without saying which dose is current).
+    patients : tuple of Patient
+        Per-patient records in enrolment order (empty when the state was built from
+        counts only).  ``n_at_dose`` counts every patient treated, pending included;
+        ``tox_at_dose`` counts the DLTs observed.
+    time : float or None
+        Calendar day at which the decision is taken (None when not known).
 
     Build one with :meth:`from_outcomes` (``"1NNN 2NTT"``), :meth:`from_records`
-    (per-patient dose levels and DLT 0/1) or :meth:`from_counts`; grow it with
-    :meth:`add_cohort`, which returns a new state.
+    (per-patient dose levels and DLT 0/1, optionally follow-up and completeness),
+    :meth:`from_patients` or :meth:`from_counts`; grow it with :meth:`add_cohort` or
+    :meth:`add_patients`, which return a new state.  Cohort-synchronous data (every
+    patient complete, no times) give the same counts, cohorts and :meth:`key` whichever
+    builder is used.
 
     >>> s = TrialState.from_outcomes("1NNN 2NTT", num_doses=5)
     >>> s.n_at_dose, s.tox_at_dose, s.current_dose
@@ -155,6 +227,8 @@ class TrialState:
     tox_at_dose: tuple[int, ...]
     cohorts: tuple[Cohort, ...] = ()
     current_index: int | None = None
+    patients: tuple[Patient, ...] = ()
+    time: float | None = None
 
     def __post_init__(self):
         nd = _check_num_doses(self.num_doses)
@@ -173,6 +247,11 @@ class TrialState:
             raise ValueError(
                 f"current dose must be a dose level between 1 and {nd}, got {to_level(self.current_index)}"
             )
+        # Records are either absent or cover every patient counted (checked cheaply here;
+        # from_patients checks the per-dose counts).
+        if self.patients and len(self.patients) != sum(self.n_at_dose):
+            raise ValueError(f"patients holds {len(self.patients)} records but the counts hold "
+                             f"{sum(self.n_at_dose)} patients")
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -231,31 +310,83 @@ class TrialState:
         return state
 
     @classmethod
-    def from_records(cls, doses: Iterable[int], dlts: Iterable[int], num_doses: int) -> "TrialState":
-        """Per-patient records in treatment order: 1-based dose level and DLT (0/1).
-        Consecutive patients at the same dose form one cohort."""
+    def from_records(cls, doses: Iterable[int], dlts: Iterable[int], num_doses: int, *,
+                     followup: Iterable[float | None] | None = None, complete: Iterable[bool] | None = None,
+                     time: float | None = None) -> "TrialState":
+        """Per-patient records in treatment order: 1-based dose level and DLT (0/1), and
+        optionally each patient's days of follow-up and whether the DLT assessment is
+        complete (default: all complete).  Consecutive patients at the same dose form one
+        cohort.
+
+        >>> s = TrialState.from_records([1, 1, 2], [0, 0, 0], num_doses=3,
+        ...                             followup=[28, 28, 5], complete=[True, True, False])
+        >>> s.n_at_dose, s.pending_at_dose, s.n_pending
+        ((2, 1, 0), (0, 1, 0), 1)
+        """
         nd = _check_num_doses(num_doses)
         doses, dlts = list(doses), list(dlts)
         if len(doses) != len(dlts):
             raise ValueError(f"dose and dlt records must have the same length, got {len(doses)} and {len(dlts)}")
-        state = cls.empty(nd)
-        run: list[int] = []
-        run_dose = None
-        for k, (d, y) in enumerate(zip(doses, dlts)):
+        fu = [None] * len(doses) if followup is None else list(followup)
+        done = [True] * len(doses) if complete is None else list(complete)
+        if len(fu) != len(doses):
+            raise ValueError(f"followup must have one entry per record ({len(doses)}), got {len(fu)}")
+        if len(done) != len(doses):
+            raise ValueError(f"complete must have one entry per record ({len(doses)}), got {len(done)}")
+        patients = []
+        for k, (d, y, f, c) in enumerate(zip(doses, dlts, fu, done)):
             d = _whole(d, "dose")
             if not 1 <= d <= nd:
                 raise ValueError(f"dose in record {k + 1} is {d}, but doses run from 1 to {nd}")
             y = _whole(y, "dlt")
             if y not in (0, 1):
                 raise ValueError(f"dlt in record {k + 1} must be 0 or 1, got {y}")
-            if run_dose is not None and d != run_dose:
-                state = state.add_cohort(to_index(run_dose), run)
-                run = []
-            run_dose = d
-            run.append(y)
-        if run:
-            state = state.add_cohort(to_index(run_dose), run)
-        return state
+            if not isinstance(c, (bool, int)) or c not in (0, 1):
+                raise ValueError(f"complete in record {k + 1} must be True or False, got {c!r}")
+            if y == 1 and not c:
+                raise ValueError(f"record {k + 1} has a DLT, so its assessment is complete (complete=True)")
+            if f is not None:
+                try:
+                    f = float(f)
+                except (TypeError, ValueError):
+                    raise ValueError(f"followup in record {k + 1} must be a number of days, got {f!r}") from None
+                if not f >= 0:
+                    raise ValueError(f"followup in record {k + 1} must be >= 0 days, got {f!r}")
+            patients.append(_plain(d - 1, y) if (f is None and c) else Patient(d - 1, y, bool(c), f))
+        return cls.from_patients(patients, nd, time=time)
+
+    @classmethod
+    def from_patients(cls, patients: Iterable[Patient], num_doses: int, time: float | None = None) -> "TrialState":
+        """State from :class:`Patient` records in enrolment order.  Consecutive patients at
+        the same dose form one cohort (as in :meth:`from_records`); each cohort's outcomes
+        are the DLTs observed so far (a pending patient counts as no DLT yet)."""
+        return cls.empty(num_doses).add_patients(patients, time=time)
+
+    def add_patients(self, patients: Iterable[Patient], time: float | None = None) -> "TrialState":
+        """A new state with ``patients`` appended (enrolment order) and the decision time
+        set to ``time``.  A first new patient at the dose of the last cohort joins that
+        cohort, so ``from_patients(a + b) == from_patients(a).add_patients(b)``."""
+        patients = tuple(patients)
+        if self.total_n and not self.patients:
+            raise ValueError("add_patients needs a state that holds per-patient records (this one was built "
+                             "from counts or a partial cohort history)")
+        nd = self.num_doses
+        n, y = list(self.n_at_dose), list(self.tox_at_dose)
+        cohorts = list(self.cohorts)
+        for k, p in enumerate(patients):
+            if not isinstance(p, Patient):
+                raise TypeError(f"patients must be Patient records, got {type(p).__name__} at position {k + 1}")
+            if not p.dose_index < nd:
+                raise ValueError(f"patient {k + 1} was treated at dose {p.dose}, but doses run from 1 to {nd}")
+            n[p.dose_index] += 1
+            y[p.dose_index] += p.dlt
+            if cohorts and cohorts[-1].dose_index == p.dose_index:
+                cohorts[-1] = Cohort(p.dose_index, cohorts[-1].outcomes + (p.dlt,))
+            else:
+                cohorts.append(Cohort(p.dose_index, (p.dlt,)))
+        cur = cohorts[-1].dose_index if cohorts else self.current_index
+        t = None if time is None else float(time)
+        return TrialState(nd, tuple(n), tuple(y), tuple(cohorts), cur, self.patients + patients, t)
 
     def add_cohort(self, dose_index: int, outcomes: Iterable[int]) -> "TrialState":
         """A new state with one more cohort treated at ``dose_index`` (0-based)."""
@@ -268,8 +399,13 @@ class TrialState:
         y = list(self.tox_at_dose)
         n[dose_index] += len(outcomes)
         y[dose_index] += sum(outcomes)
+        # Records grow with the cohort when the state holds them (or holds no patient yet).
+        records = self.patients
+        if records or not self.total_n:
+            records = records + tuple(_plain(dose_index, v) for v in outcomes)
         return TrialState(
-            self.num_doses, tuple(n), tuple(y), self.cohorts + (Cohort(dose_index, outcomes),), dose_index
+            self.num_doses, tuple(n), tuple(y), self.cohorts + (Cohort(dose_index, outcomes),), dose_index,
+            records, self.time,
         )
 
     # ------------------------------------------------------------------ views
@@ -303,12 +439,36 @@ class TrialState:
         tried = [i for i, n in enumerate(self.n_at_dose) if n > 0]
         return tried[-1] if tried else None
 
+    @cached_property
+    def pending_at_dose(self) -> tuple[int, ...]:
+        """Patients per dose whose DLT assessment is not complete yet."""
+        out = [0] * self.num_doses
+        for p in self.patients:
+            if not p.complete:
+                out[p.dose_index] += 1
+        return tuple(out)
+
+    @property
+    def completed_at_dose(self) -> tuple[int, ...]:
+        """Patients per dose whose DLT assessment is complete (``n_at_dose`` minus pending)."""
+        return tuple(n - k for n, k in zip(self.n_at_dose, self.pending_at_dose))
+
+    @property
+    def n_pending(self) -> int:
+        """Patients whose DLT assessment is not complete yet."""
+        return sum(self.pending_at_dose) if self.patients else 0
+
     def key(self) -> tuple:
         """What a count-based design's decision may depend on: per-dose counts, the current
         dose and the last cohort's DLT count.  Designs with ``memory = "counts"`` promise
-        that equal keys give equal decisions, so engines may merge such states."""
+        that equal keys give equal decisions, so engines may merge such states.  A state
+        with pending patients appends its pending counts per dose, so it never shares a key
+        with a fully followed state (designs with ``memory = "patients"`` read more than
+        this key, and engines must not merge their states by it)."""
         last = self.last_cohort
-        return (self.n_at_dose, self.tox_at_dose, self.current_index, None if last is None else last.tox)
+        key = (self.n_at_dose, self.tox_at_dose, self.current_index, None if last is None else last.tox)
+        pending = self.pending_at_dose if self.patients else None
+        return key + (pending,) if pending and any(pending) else key
 
     def to_string(self) -> str:
         return " ".join(c.to_string() for c in self.cohorts)
@@ -363,6 +523,7 @@ class ReasonCode(str, Enum):
     LOWEST_TOO_TOXIC = "lowest_too_toxic", "stopped for toxicity: the lowest dose is too toxic"
     EXTRA_SAFE = "extra_safe", "stopped by the extra safety rule at the lowest dose"
     MTD_FOUND = "mtd_found", "the rule identified the MTD"
+    ACCRUAL_CAP = "accrual_cap", "no more patients: the accrual cap was reached"
     STOP = "stop", "stopped"
 
     def __str__(self) -> str:

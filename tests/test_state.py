@@ -147,3 +147,96 @@ def test_records_are_not_truncated():
     with pytest.raises(ValueError, match="dlt must be a whole number"):
         TrialState.from_records([1, 1], [0, 0.9], num_doses=3)
     assert TrialState.from_counts([3.0, 6.0], [0.0, 1.0], current_dose=2.0).n_at_dose == (3, 6)
+
+
+# ---------------------------------------------------------------- per-patient records (issue 10)
+# The interface is /work/notes/patient_api.md: cohort-synchronous data give today's states;
+# pending patients count in n_at_dose but not in completed_at_dose.
+
+def test_cohort_synchronous_records_give_todays_state():
+    from dosefind import Patient
+
+    s = TrialState.from_outcomes("1NNN 2NTN", num_doses=3)
+    assert len(s.patients) == 6 and all(p.complete and p.followup is None for p in s.patients)
+    assert [p.dose_index for p in s.patients] == [0, 0, 0, 1, 1, 1] and [p.dlt for p in s.patients] == [0] * 4 + [1, 0]
+    t = TrialState.from_patients([Patient(0)] * 3 + [Patient(1), Patient(1, 1), Patient(1)], num_doses=3)
+    assert t == s and t.key() == s.key() and t.to_string() == "1NNN 2NTN"
+    assert s.pending_at_dose == (0, 0, 0) and s.completed_at_dose == s.n_at_dose and s.n_pending == 0
+    assert len(s.key()) == 4  # unchanged key for complete data
+
+
+def test_pending_patients_views_and_key():
+    from dosefind import Patient
+
+    recs = [Patient(0, 0, True, 28.0, 0.0), Patient(0, 1, True, 10.0, 5.0), Patient(1, 0, False, 3.0, 40.0)]
+    s = TrialState.from_patients(recs, num_doses=3, time=43.0)
+    assert s.n_at_dose == (2, 1, 0) and s.tox_at_dose == (1, 0, 0)
+    assert s.pending_at_dose == (0, 1, 0) and s.completed_at_dose == (2, 0, 0) and s.n_pending == 1
+    assert s.time == 43.0 and s.current_index == 1 and s.patients == tuple(recs)
+    done = TrialState.from_patients(recs[:2] + [Patient(1, 0, True, 28.0, 40.0)], num_doses=3, time=68.0)
+    assert done.key() != s.key()  # a pending patient never shares a count key with a complete one
+    assert s != done and hash(s) != hash(done)
+
+
+def test_add_patients_equals_from_patients_and_is_immutable():
+    from dosefind import Patient
+
+    a = [Patient(0), Patient(0, 1)]
+    b = [Patient(0, 0, False, 1.0), Patient(1, 0, False, 0.0)]
+    s = TrialState.from_patients(a, num_doses=2)
+    t = s.add_patients(b, time=9.0)
+    assert t == TrialState.from_patients(a + b, num_doses=2, time=9.0)
+    assert s.total_n == 2 and t.total_n == 4 and t.to_string() == "1NTN 2N"
+    with pytest.raises(ValueError, match="per-patient records"):
+        TrialState.from_counts([3, 0], [0, 0]).add_patients(b)
+
+
+def test_from_records_with_followup_and_complete():
+    s = TrialState.from_records([1, 1, 2], [0, 1, 0], num_doses=2, followup=[28, 7.5, 4], complete=[True, True, False],
+                                time=50)
+    assert [p.followup for p in s.patients] == [28.0, 7.5, 4.0] and s.pending_at_dose == (0, 1)
+    assert s.time == 50.0
+    with pytest.raises(ValueError, match="record 2 has a DLT, so its assessment is complete"):
+        TrialState.from_records([1, 1], [0, 1], num_doses=2, complete=[True, False])
+    with pytest.raises(ValueError, match="followup must have one entry per record"):
+        TrialState.from_records([1, 1], [0, 0], num_doses=2, followup=[1])
+    with pytest.raises(ValueError, match="followup in record 1 must be >= 0"):
+        TrialState.from_records([1], [0], num_doses=2, followup=[-1])
+
+
+def test_bad_patient_records():
+    from dosefind import Patient
+
+    with pytest.raises(ValueError, match="patient dlt must be 0 or 1"):
+        Patient(0, 2)
+    with pytest.raises(ValueError, match="observed DLT has a complete"):
+        Patient(0, 1, complete=False)
+    with pytest.raises(ValueError, match="dose_index must be"):
+        Patient(-1)
+    with pytest.raises(ValueError, match="doses run from 1 to 2"):
+        TrialState.from_patients([Patient(2)], num_doses=2)
+
+
+def test_count_designs_wait_for_pending_followup():
+    from dosefind import Patient, ReasonCode
+    from dosefind.designs import BOIN, CRM, StopAtN, ThreePlusThree
+
+    s = TrialState.from_patients([Patient(0)] * 2 + [Patient(0, 0, False, 3.0)], num_doses=5, time=60.0)
+    designs = [ThreePlusThree(num_doses=5), BOIN(target=0.3, num_doses=5, max_n=6),
+               CRM(target=0.25, skeleton=[0.05, 0.12, 0.25, 0.4, 0.55]), BOIN(target=0.3, num_doses=5).then(StopAtN(6))]
+    for d in designs:
+        dec = d.decide(s)
+        assert dec.action == "wait" and dec.code is ReasonCode.WAIT_FOLLOWUP, d
+    # Once the patient completes, the design decides as from the outcome string.
+    done = TrialState.from_patients([Patient(0)] * 3, num_doses=5)
+    for d in designs:
+        assert d.decide(done) == d.decide(TrialState.from_outcomes("1NNN", num_doses=5))
+
+
+def test_full_trial_stops_accrual_even_with_pending_patients():
+    from dosefind import Patient, ReasonCode
+    from dosefind.designs import BOIN
+
+    s = TrialState.from_patients([Patient(0)] * 2 + [Patient(0, 0, False, 3.0)], num_doses=5)
+    assert BOIN(target=0.3, num_doses=5, max_n=3).decide(s).code is ReasonCode.MAX_N
+    assert BOIN(target=0.3, num_doses=5, max_n=6).decide(s).code is ReasonCode.WAIT_FOLLOWUP

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from dosefind.cli.calendar_options import calendar_options, pop_calendar
 from dosefind.cli.options import N_TRIALS, build_design, design_options, parse_probabilities
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -108,6 +109,8 @@ def _oc_long(oc):
     for key in ("no_selection_pct", "pcs", "overdose_selection_pct", "overdose_patients_pct", "overdose60_pct",
                 "overdose80_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
         rows.append({"metric": key, "dose": None, "value": oc.values[key], "se": oc.se[key]})
+    for key, (value, se) in oc.calendar_rows().items():  # calendar time: duration, enrolment
+        rows.append({"metric": key, "dose": None, "value": value, "se": se})
     return pd.DataFrame(rows).astype({"dose": "Int64"})
 
 
@@ -138,7 +141,9 @@ def _print_oc(oc, fmt):
 
 @click.command()
 @design_options
-@click.option("--true-tox", required=True, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45.")
+@calendar_options
+@click.option("--true-tox", default=None, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45 "
+              "(or give --crs/--icans components).")
 @click.option("--n-trials", type=N_TRIALS, default=10_000, show_default=True,
               help="Simulated trials (Monte Carlo; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: fresh; reported in the output).")
@@ -160,17 +165,23 @@ def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable,
     from dosefind.simulations import simulate as run
 
     _quiet(quiet)
-    probs = parse_probabilities(true_tox, "--true-tox")
+    cal = pop_calendar(options, design_name)
+    tox = cal.pop("toxicity", None)
+    if (true_tox is None) == (tox is None):
+        raise ValueError("give the truth either as --true-tox or as components (--crs, --icans), not both"
+                         if tox is not None else "--true-tox is required (or components --crs, --icans)")
+    probs = parse_probabilities(true_tox, "--true-tox") if tox is None else tox
     if options.get("num_doses") is None:
-        options["num_doses"] = len(probs)
+        options["num_doses"] = len(probs) if tox is None else tox.num_doses
     options, target = _split_target(design_name, options)
     design = build_design(design_name, **options)
-    _monotone_note([probs], quiet)
+    if tox is None:
+        _monotone_note([probs], quiet)
     bar = _progress(progress, quiet, n_trials)
     with _feedback(quiet, progress, bar) as feedback:
         feedback("simulations", 0, 1, f"{design.name}, {n_trials:,} trials" if method != "exact" else design.name)
         oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=bar,
-                 target=target, acceptable=_acceptable(acceptable))
+                 target=target, acceptable=_acceptable(acceptable), **cal)
         feedback("simulations", 1, 1, "")
     _print_oc(oc, fmt)
 

@@ -13,11 +13,13 @@ from dosefind.designs.three_plus_three import ThreePlusThree
 from dosefind.designs.boin import BOIN
 from dosefind.designs.crm import CRM
 from dosefind.designs.blrm import BLRM
+from dosefind.designs.tite_boin import TITEBOIN
+from dosefind.designs.tite_crm import TITECRM
 
 #: Every registered design, by the name used on the command line.
-REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "crm": CRM, "blrm": BLRM}
+REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "crm": CRM, "blrm": BLRM, "tite-boin": TITEBOIN, "tite-crm": TITECRM}
 
 __all__ = [
     "BLRM", "BOIN", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
-    "StopWhenNAtDose", "StopWhenTooToxic", "ThreePlusThree",
+    "StopWhenNAtDose", "StopWhenTooToxic", "ThreePlusThree", "TITEBOIN", "TITECRM",
 ]

@@ -10,6 +10,12 @@ to an :class:`~dosefind.state.MTDSelection`.  No method mutates the design.
 * ``"counts"``: only ``state.key()`` (per-dose counts, current dose, last cohort's DLT
   count).  Engines merge states with equal keys (exact propagation, decision caching).
 * ``"history"``: the whole cohort history; engines must not merge states.
+* ``"patients"``: per-patient records including pending follow-up and the state's time
+  (TITE designs); engines must not merge such states by count key.
+
+A ``"counts"`` or ``"history"`` design reads completed patients only: while any patient
+is pending, :meth:`Design.decide` returns ``Decision.pause`` (code ``WAIT_FOLLOWUP``),
+unless ``max_n`` patients are already treated (then it stops accrual: ``MAX_N``).
 
 Rules compose with :meth:`Design.then`: ``BOIN(...).then(StopAtN(24))``.
 
@@ -70,12 +76,23 @@ class Design(ABC):
     def decide(self, state: TrialState) -> Decision:
         """Next dose (or stop) given the whole history."""
         self._check_state(state)
-        if self.max_n is not None and state.total_n >= self.max_n:
-            return Decision.halt(f"maximum sample size reached ({state.total_n} of max_n={self.max_n})",
-                                 ReasonCode.MAX_N)
+        early = self.decide_pending(state.total_n, state.n_pending)
+        if early is not None:
+            return early
         if state.current_index is None:
             return Decision.treat(self.start_index, f"start the trial at dose {self.start_dose}", ReasonCode.START)
         return self._decide(state)
+
+    def decide_pending(self, total_n: int, n_pending: int) -> Decision | None:
+        """The size limit, then the wait for follow-up (``"counts"``/``"history"`` designs
+        with pending patients); None when neither applies.  Engines that hold states as
+        counts call this instead of building a state with pending patients."""
+        if self.max_n is not None and total_n >= self.max_n:
+            return Decision.halt(f"maximum sample size reached ({total_n} of max_n={self.max_n})", ReasonCode.MAX_N)
+        if self.memory != "patients" and n_pending:  # a full trial stops; otherwise wait
+            return Decision.pause(f"wait for the DLT follow-up of {n_pending} pending patient(s)",
+                                  ReasonCode.WAIT_FOLLOWUP)
+        return None
 
     @abstractmethod
     def _decide(self, state: TrialState) -> Decision:

@@ -73,7 +73,8 @@ class Modified(Design):
         self.max_n = parent.max_n
         self.start_dose = parent.start_dose
         self.name = parent.name
-        self.memory = "history" if "history" in (parent.memory, modifier.memory) else "counts"
+        memories = (parent.memory, modifier.memory)
+        self.memory = next((m for m in ("patients", "history") if m in memories), "counts")
 
     @property
     def base(self) -> Design:
@@ -99,6 +100,8 @@ class Modified(Design):
 
     def decide(self, state: TrialState) -> Decision:
         decision = self.parent.decide(state)
+        if decision.wait:  # waiting for follow-up: no modifier applies to a decision not taken yet
+            return decision
         return self.modifier.decide(state, decision, self.parent)
 
     _decide = decide  # the chain replaces the whole of decide(), start dose and max_n included

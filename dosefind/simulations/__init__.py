@@ -24,9 +24,10 @@ from dosefind.simulations.monte_carlo import simulate_mc
 from dosefind.simulations.patients import CHUNK_SIZE, resolve_seed
 from dosefind.simulations.results import OperatingCharacteristics, above_mtd_mask, correct_doses
 from dosefind.simulations.scenarios import Scenario, as_scenario, as_scenarios, read_scenarios
+from dosefind.simulations.timing import Accrual, Manufacturing, ToxicityComponents, ToxicityTiming
 
-__all__ = ["Comparison", "OperatingCharacteristics", "Scenario", "StateSpaceTooLarge", "compare", "read_scenarios",
-           "simulate"]
+__all__ = ["Accrual", "Comparison", "Manufacturing", "OperatingCharacteristics", "Scenario", "StateSpaceTooLarge",
+           "ToxicityComponents", "ToxicityTiming", "compare", "read_scenarios", "simulate"]
 
 METHODS = ("auto", "exact", "mc")
 
@@ -65,7 +66,8 @@ def _target_of(design, scenario, target):
 def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed: int | None = None,
              method: str = "auto", workers: int = 1, progress: bool | None = None, target: float | None = None,
              acceptable: tuple[float, float] | None = None, max_states: int = DEFAULT_MAX_STATES,
-             use_batch: bool = True) -> OperatingCharacteristics:
+             use_batch: bool = True, accrual: Accrual | None = None, timing: ToxicityTiming | None = None,
+             manufacturing: Manufacturing | None = None, dlt_window: float | None = None) -> OperatingCharacteristics:
     """Operating characteristics of ``design`` when the truth is ``true_prob_tox``.
 
     Parameters
@@ -94,6 +96,14 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         design's own ``target`` (the 3+3 has none: give one to get PCS).
     acceptable : (float, float), optional
         Band of acceptable true DLT rates; every dose inside counts as correct.
+    accrual, timing, manufacturing, dlt_window : optional
+        Simulate in calendar time (:mod:`~dosefind.simulations.calendar`): patient
+        arrivals (:class:`Accrual`, required there), time to DLT (:class:`ToxicityTiming`,
+        default uniform), product manufacturing (:class:`Manufacturing`, default none) and
+        the DLT assessment window in days (default: the design's ``dlt_window``).  Any of
+        them, a :class:`ToxicityComponents` scenario, or a design with
+        ``memory = "patients"`` (TITE designs) selects the calendar engine; results then
+        carry ``calendar`` (duration, enrolment) besides the usual metrics.
 
     Returns
     -------
@@ -103,11 +113,19 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         raise TypeError(f"design must be a dosefind Design (e.g. BOIN(...)), got {type(design).__name__}")
     if true_prob_tox is None:
         raise ValueError("true_prob_tox must be given (one true DLT probability per dose)")
-    scenario = as_scenario(true_prob_tox)
+    components = true_prob_tox if isinstance(true_prob_tox, ToxicityComponents) else None
+    scenario = as_scenario(true_prob_tox if components is None else
+                           Scenario(components.prob_any, name=components.name))
     scenario.check_design(design)
     n_trials, workers, acceptable = _check_common(n_trials, method, workers, acceptable)
     target = _target_of(design, scenario, target)
     above = above_mtd_mask(scenario.true_prob_tox, target, acceptable)
+    if (components is not None or design.memory == "patients"
+            or any(v is not None for v in (accrual, timing, manufacturing, dlt_window))):
+        return _simulate_calendar(design, scenario, components, n_trials=n_trials, seed=seed, method=method,
+                                  workers=workers, progress=progress, target=target, acceptable=acceptable,
+                                  above=above, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                                  dlt_window=dlt_window)
     tally = None
     used = method
     if method in ("auto", "exact"):
@@ -132,6 +150,45 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=labels)
 
 
+def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
+                       acceptable, above, accrual, timing, manufacturing, dlt_window):
+    from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
+    from dosefind.simulations.timing import check_window
+
+    if method == "exact":
+        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
+                         "use method='mc' or 'auto'")
+    own = getattr(design, "dlt_window", None)
+    if dlt_window is None and own is None:
+        raise ValueError("dlt_window must be given for a calendar-time simulation (days of DLT assessment, "
+                         "e.g. dlt_window=28)")
+    window = check_window(dlt_window if dlt_window is not None else own)
+    if own is not None and abs(float(own) - window) > 1e-9:
+        raise ValueError(f"dlt_window ({window:g}) differs from the design's dlt_window ({float(own):g})")
+    if accrual is None:
+        raise ValueError("accrual must be given for a calendar-time simulation, e.g. Accrual.poisson(rate=2 / 30) "
+                         "(patients per day)")
+    for value, cls, name in ((accrual, Accrual, "accrual"), (timing, ToxicityTiming, "timing"),
+                             (manufacturing, Manufacturing, "manufacturing")):
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"{name} must be a {cls.__name__}, got {type(value).__name__}")
+    timing = ToxicityTiming.uniform() if timing is None else timing
+    manufacturing = Manufacturing() if manufacturing is None else manufacturing
+    manufacturing.check_design(design.num_doses)
+    if components is not None and components.num_doses != design.num_doses:
+        raise ValueError(f"toxicity components have {components.num_doses} doses but the design has "
+                         f"{design.num_doses}")
+    setup = CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                          components=components)
+    seed = resolve_seed(seed)
+    tally, arrays = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
+                                      progress=progress)
+    return OperatingCharacteristics.from_tally(
+        tally, design=design, true_prob_tox=scenario.true_prob_tox, method="mc", n_trials=n_trials, seed=seed,
+        target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=tuple(design.doses.labels),
+        calendar=arrays, setup=setup.to_dict())
+
+
 @dataclass
 class Comparison:
     """Operating characteristics of several designs on several scenarios.
@@ -154,6 +211,9 @@ class Comparison:
                       "no_selection_pct", "early_stop_pct", "n_mean", "dlt_total_mean"):
                 row[k] = oc.values[k]
                 row[k + "_se"] = oc.se[k]
+            for k, (value, se) in oc.calendar_rows().items():  # calendar-time runs only
+                row[k] = value
+                row[k + "_se"] = se
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -199,7 +259,9 @@ def _named_designs(designs) -> dict:
 
 def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = None, method: str = "mc",
             workers: int = 1, progress: bool | None = None, target: float | None = None,
-            acceptable: tuple[float, float] | None = None) -> Comparison:
+            acceptable: tuple[float, float] | None = None, accrual: Accrual | None = None,
+            timing: ToxicityTiming | None = None, manufacturing: Manufacturing | None = None,
+            dlt_window: float | None = None) -> Comparison:
     """Run every design on every scenario with the same simulated patients.
 
     ``designs`` is a list of designs (named by their ``name``) or a mapping name ->
@@ -209,7 +271,8 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     (common random numbers; see :mod:`~dosefind.simulations.patients`), so differences
     between designs are not blurred by different patients.  ``method`` defaults to
     ``"mc"`` so that all designs share those patients; ``"auto"`` evaluates each
-    design exactly where it can.
+    design exactly where it can.  ``accrual``, ``timing``, ``manufacturing`` and
+    ``dlt_window`` run every design in calendar time, on the same patients.
     """
     named = _named_designs(designs)
     scen = as_scenarios(scenarios)
@@ -222,7 +285,8 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     for s in scen:
         for name, d in named.items():
             oc = simulate(d, s, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=progress,
-                          target=target, acceptable=acceptable)
+                          target=target, acceptable=acceptable, accrual=accrual, timing=timing,
+                          manufacturing=manufacturing, dlt_window=dlt_window)
             oc.design = name
             results[(s.name, name)] = oc
     return Comparison(results=results, designs=list(named), scenarios=scen)

@@ -42,6 +42,14 @@ Definitions (all percentages are of trials unless stated):
     % of trials ending for each reason, keyed by the typed code of the final decision
     (:class:`~dosefind.state.ReasonCode` values; ``ReasonCode(code).text`` is its text).
 
+Calendar-time runs (:mod:`~dosefind.simulations.calendar`) add ``calendar``:
+``duration`` (days from the first arrival to the last patient's end of follow-up: mean,
+sd, se, quantiles 5/25/50/75/95), per-trial means (with se) of ``enrolled``, ``infused``,
+``failed`` (products that failed), ``turned_away`` (arrivals lost while accrual was
+suspended), ``time_suspended`` (days) and ``arrivals``, and with toxicity components the
+mean number of CRS >= 3, ICANS >= 3 and other DLT events per dose and per trial.  The
+per-dose patient counts above count infused patients (at the dose infused).
+
 Standard errors (``se``) are Monte Carlo standard errors: ``sqrt(p(1-p)/T)`` for a
 proportion, ``sd/sqrt(T)`` for a mean and the delta method for ratios of means; all
 zero for the exact engine.
@@ -116,6 +124,55 @@ def above_mtd_mask(true_prob_tox, target=None, acceptable=None) -> np.ndarray:
     return mask
 
 
+#: Per-trial counts reported for calendar-time runs (means with standard errors).
+CALENDAR_COUNTS = ("enrolled", "infused", "failed", "turned_away", "time_suspended", "arrivals")
+DURATION_QUANTILES = (5, 25, 50, 75, 95)
+
+
+def _mean_se(a) -> dict:
+    a = np.asarray(a, dtype=float)
+    T = a.shape[0]
+    sd = float(a.std(ddof=1)) if T > 1 else 0.0
+    return {"mean": float(a.mean()), "se": sd / np.sqrt(T) if T > 1 else 0.0}
+
+
+def calendar_summary(arrays: dict, setup=None) -> dict:
+    """The ``calendar`` block from the engine's per-trial arrays (definitions above)."""
+    d = np.asarray(arrays["duration"], dtype=float)
+    T = d.size
+    sd = float(d.std(ddof=1)) if T > 1 else 0.0
+    out = {"duration": {"mean": float(d.mean()), "sd": sd, "se": sd / np.sqrt(T) if T > 1 else 0.0,
+                        "quantiles": {str(q): float(v) for q, v in
+                                      zip(DURATION_QUANTILES, np.percentile(d, DURATION_QUANTILES))}}}
+    for k in CALENDAR_COUNTS:
+        out[k] = _mean_se(arrays[k])
+    comps = {}
+    for k in ("crs", "icans", "other"):
+        if k in arrays:
+            a = np.asarray(arrays[k], dtype=float)  # (T, D)
+            comps[k] = {**_mean_se(a.sum(axis=1)), "per_dose_mean": a.mean(axis=0).tolist()}
+    if comps:
+        out["components"] = comps
+    if setup is not None:
+        out["setup"] = setup
+    return out
+
+
+def _rounded(x):
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_rounded(v) for v in x]
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    try:
+        return round(float(x), 6)
+    except (TypeError, ValueError):
+        return x
+
+
 def _r(x, digits=6):
     if x is None:
         return None
@@ -150,11 +207,12 @@ class OperatingCharacteristics:
     dose_labels: tuple[str, ...] = ()
     max_n: int | None = None
     extra: dict = field(default_factory=dict)
+    calendar: dict | None = None
 
     # ------------------------------------------------------------------ building
     @classmethod
     def from_tally(cls, tally: Tally, *, design, true_prob_tox, method, n_trials, seed, target=None,
-                   acceptable=None, scenario="scenario", dose_labels=()):
+                   acceptable=None, scenario="scenario", dose_labels=(), calendar=None, setup=None):
         p = tuple(float(v) for v in true_prob_tox)
         D = len(p)
         correct = correct_doses(p, target, acceptable)
@@ -225,7 +283,8 @@ class OperatingCharacteristics:
             extra["states_visited"] = int(tally.states_visited)
         return cls(design=design.name, true_prob_tox=p, method=method, n_trials=n_trials, seed=seed,
                    target=target, acceptable=acceptable, correct=correct, true_mtd=mtd, values=v, se=se,
-                   stop_reasons=reasons, scenario=scenario, dose_labels=labels, max_n=design.max_n, extra=extra)
+                   stop_reasons=reasons, scenario=scenario, dose_labels=labels, max_n=design.max_n, extra=extra,
+                   calendar=None if calendar is None else calendar_summary(calendar, setup))
 
     # ------------------------------------------------------------------ access
     def __getattr__(self, item):
@@ -237,6 +296,24 @@ class OperatingCharacteristics:
     @property
     def num_doses(self) -> int:
         return len(self.true_prob_tox)
+
+    @property
+    def duration(self) -> dict | None:
+        """Trial duration in days (mean, sd, se, quantiles); None outside calendar time."""
+        return None if self.calendar is None else self.calendar["duration"]
+
+    def calendar_rows(self) -> dict:
+        """Calendar-time summary rows: name -> (value, se); empty outside calendar time."""
+        if self.calendar is None:
+            return {}
+        c = self.calendar
+        rows = {"duration_mean": (c["duration"]["mean"], c["duration"]["se"]),
+                "duration_sd": (c["duration"]["sd"], None)}
+        for k in CALENDAR_COUNTS:
+            rows[f"{k}_mean"] = (c[k]["mean"], c[k]["se"])
+        for k, v in c.get("components", {}).items():
+            rows[f"{k}_mean"] = (v["mean"], v["se"])
+        return rows
 
     # ------------------------------------------------------------------ faces
     def to_frame(self):
@@ -266,6 +343,7 @@ class OperatingCharacteristics:
         import pandas as pd
 
         rows = {k: (self.values[k], self.se[k]) for k in METRICS}
+        rows.update(self.calendar_rows())
         return pd.DataFrame.from_dict(rows, orient="index", columns=["value", "se"])
 
     def to_dict(self) -> dict:
@@ -288,6 +366,8 @@ class OperatingCharacteristics:
             "max_n": self.max_n,
             "stop_reasons": {k: _r(v) for k, v in self.stop_reasons.items()},
         })
+        if self.calendar is not None:
+            out["calendar"] = _rounded(self.calendar)
         return out
 
     def to_json(self, **kwargs) -> str:
@@ -316,6 +396,8 @@ class OperatingCharacteristics:
         lines += ["", "| metric | value |", "|---|---|"]
         for k in METRICS:
             lines.append(f"| {k} | {fmt(v[k], se[k], 2)} |")
+        for k, (val, err) in self.calendar_rows().items():
+            lines.append(f"| {k} | {fmt(val, err, 2)} |")
         if self.correct:
             lines += ["", "\\* correct dose" + ("s" if len(self.correct) > 1 else "")]
         return "\n".join(lines)

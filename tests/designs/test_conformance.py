@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from dosefind import TrialState
-from dosefind.designs import (BLRM, BOIN, CRM, REGISTRY, DontSkipDoses, StopAtN, StopWhenNAtDose, StopWhenTooToxic,
-                              ThreePlusThree)
+from dosefind.designs import (BLRM, BOIN, CRM, REGISTRY, TITEBOIN, TITECRM, DontSkipDoses, StopAtN,
+                              StopWhenNAtDose, StopWhenTooToxic, ThreePlusThree)
 from dosefind.state import Decision, MTDSelection
 
 FACTORIES = {
@@ -20,6 +20,9 @@ FACTORIES = {
     "3+3": lambda: ThreePlusThree(num_doses=5),
     "boin": lambda: BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30),
     "crm": lambda: CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3, max_n=24),
+    "tite-boin": lambda: TITEBOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30, dlt_window=28),
+    "tite-crm": lambda: TITECRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3, max_n=24,
+                                dlt_window=28),
     "boin+stop_at_n": lambda: BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30).then(StopAtN(12)),
     "crm+dont_skip": lambda: CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3,
                                  max_n=24, restrict=False).then(DontSkipDoses()),
