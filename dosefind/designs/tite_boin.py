@@ -114,10 +114,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import beta as beta_dist
 
 from dosefind import _validate as V
-from dosefind.designs.base import Design
+from dosefind.designs.base import Design, beta_prob_exceeds
 from dosefind.designs.boin import BOIN
 from dosefind.designs.isotonic import pava
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
@@ -387,7 +386,7 @@ class TITEBOIN(Design):
         t = V.probability(threshold, "threshold")
         out = []
         for n, y, m, s in zip(*self._effective(state)):
-            out.append(None if n == 0 else float(beta_dist.sf(t, 1 + y, 1 + (n - m + s) - y)))
+            out.append(None if n == 0 else beta_prob_exceeds(n - m + s, y, t))
         return tuple(out)
 
     # ------------------------------------------------------------------ MTD
@@ -497,7 +496,7 @@ def _smoothed(y, n, a):
 
 def _exceeds(target, n, y) -> float:
     """Pr(p > target | y DLTs in n) under a Beta(1, 1) prior (BOIN's elimination posterior)."""
-    return float(beta_dist.sf(target, y + 1, n - y + 1))
+    return beta_prob_exceeds(n, y, target)
 
 
 def _per_dose(dose: np.ndarray, num_doses: int, weights=None) -> np.ndarray:

@@ -121,9 +121,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-from scipy.special import logit
-from scipy.stats import norm
 
 from dosefind import _validate as V
 from dosefind.designs.base import Design
@@ -457,6 +454,9 @@ class TITECRM(Design):
         """Pr(beta < b*) for each b* (T, len(b_stars)): a cubic spline through prior x
         likelihood on the grid, integrated up to b* (error O(step^4), below 1e-7 here),
         plus the mass left of the grid where the likelihood is at its limit."""
+        from scipy.interpolate import CubicSpline  # lazily: keeps CLI start-up fast
+        from scipy.special import ndtr
+
         quad = self._quad
         g = fit["f"] / quad.tw                                   # prior x likelihood / max, (T, G)
         spline = CubicSpline(quad.b, g.T, axis=0)
@@ -464,7 +464,7 @@ class TITECRM(Design):
         out = np.empty((len(g), len(b_stars)))
         for j, bs in enumerate(b_stars):
             if bs <= quad.b[0]:
-                out[:, j] = fit["cl"] * norm.cdf(bs / quad.sd) / fit["z"]
+                out[:, j] = fit["cl"] * ndtr(bs / quad.sd) / fit["z"]
             elif bs >= quad.b[-1]:
                 out[:, j] = 1.0
             else:
@@ -476,7 +476,7 @@ class TITECRM(Design):
         x = self._crm._x
         if self.model == "empiric":
             return np.log(np.log(t) / np.log(x))
-        ratio = (logit(t) - self.intercept) / x
+        ratio = (math.log(t / (1 - t)) - self.intercept) / x
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(ratio > 0, np.log(np.where(ratio > 0, ratio, 1.0)), -np.inf)
 
@@ -487,7 +487,9 @@ class TITECRM(Design):
         beta, var = float(fit["beta"][0]), float(fit["var"][0])
         est = self._crm.prob_tox(fit["beta"])
         rec = int(self._crm._recommend(est)[0])
-        zc = float(norm.ppf(0.5 + self.conf_level / 2))
+        from scipy.special import ndtri
+
+        zc = float(ndtri(0.5 + self.conf_level / 2))
         sd = math.sqrt(var)
         exceeds = self._prob_below(fit, self._b_star(self.target))[0]
         details = {"beta_mean": beta, "beta_var": var,
