@@ -71,7 +71,18 @@ def run_grid(grid: Grid, out, *, scheduler="serial", resume: bool = False, n_wor
     try:
         store = GridStore(out, grid).open()
         finished = store.finished()
-        todo = [c for c in grid.cells if c.index not in finished]
+        todo, twins, first_of = [], {}, {}
+        for c in grid.cells:
+            if c.index in finished:
+                continue
+            # Cells of identical content (e.g. a BOIN in rows that vary only a CRM option)
+            # have the same seed and result: simulate once, write each.
+            if c.key in first_of:
+                twins[first_of[c.key]].append(c)
+            else:
+                first_of[c.key] = c.index
+                twins[c.index] = []
+                todo.append(c)
         t0 = time.perf_counter()
         state = {"done": len(finished), "trials": 0}
         computed = []
@@ -92,10 +103,12 @@ def run_grid(grid: Grid, out, *, scheduler="serial", resume: bool = False, n_wor
 
         def finish(cell, exact):
             oc = assemble(cell, tallies.pop(cell.index), exact)
-            store.write_cell(cell, oc, time.perf_counter() - (started[cell.index] or t0))
-            computed.append(cell.index)
-            state["done"] += 1
-            report(cell.index + 1)
+            elapsed = time.perf_counter() - (started[cell.index] or t0)
+            for c in (cell, *twins[cell.index]):
+                store.write_cell(c, oc, elapsed)
+                computed.append(c.index)
+                state["done"] += 1
+                report(c.index + 1)
 
         def consume(results, exact_phase):
             for index, block, tally in results:
