@@ -140,13 +140,14 @@ def run_grid(grid: Grid, out, *, scheduler="serial", resume: bool = False, n_wor
             sched.close()
 
 
-def estimate_cost(grid: Grid, *, probe_trials: int = 300) -> dict:
+def estimate_cost(grid: Grid, *, probe_trials: int = 2000) -> dict:
     """Cell and task counts, and an estimate of CPU seconds from a short probe per design.
 
-    For the first cell of each design the probe times a cold block of 100 trials (design
-    set-up and a fresh decision cache: paid once per cell) and then a warm block of
-    ``probe_trials`` other trials (the per-trial cost).  Exact cells count as one set-up
-    plus ``probe_trials`` trials each (a rough figure).
+    The probe simulates, in this process, one fresh cell of ``min(n_trials,
+    probe_trials)`` trials for the first cell of each design (set-up and decision cache
+    included, as every cell pays them).  Per-trial cost falls as a cell grows (decisions
+    are cached per distinct trial state), so for cells larger than the probe the
+    estimate errs high.  Exact cells are counted as one probe each (a rough figure).
     """
     from dataclasses import replace
 
@@ -156,19 +157,15 @@ def estimate_cost(grid: Grid, *, probe_trials: int = 300) -> dict:
     for cell in grid.cells:
         if cell.design in cost:
             continue
-        probe = replace(cell, method="mc", n_trials=100, block_size=100)
+        n = min(cell.n_trials, probe_trials)
+        probe = replace(cell, method="mc", n_trials=n, block_size=n)
         tasks._CACHE.pop(cell.key, None)
         t = time.perf_counter()
         run_task(("block", probe, 0))
-        cold = time.perf_counter() - t
-        probe = replace(probe, n_trials=2 * probe_trials, block_size=probe_trials)
-        t = time.perf_counter()
-        run_task(("block", probe, 1))
-        per_trial = (time.perf_counter() - t) / probe_trials
-        cost[cell.design] = (max(cold - 100 * per_trial, 0.0), per_trial)
-    cpu = sum(cost[c.design][0] + cost[c.design][1] * (c.n_trials if c.method != "exact" else probe_trials)
+        cost[cell.design] = (time.perf_counter() - t) / n
+        tasks._CACHE.pop(cell.key, None)
+    cpu = sum(cost[c.design] * (c.n_trials if c.method != "exact" else min(c.n_trials, probe_trials))
               for c in grid.cells)
     return {"cells": grid.n_cells, "parameter_sets": len(grid.sets), "designs": len(grid.designs),
             "scenarios": len(grid.scenarios), "tasks": grid.n_tasks, "trials": grid.n_trials_total,
-            "cpu_seconds": cpu, "seconds_per_trial": {k: v[1] for k, v in cost.items()},
-            "setup_seconds": {k: v[0] for k, v in cost.items()}}
+            "cpu_seconds": cpu, "seconds_per_trial": cost}
