@@ -148,3 +148,17 @@ def test_outputs_one_row_per_cell_and_a_per_dose_table(tiny_grid_file, tmp_path)
     # every selection table sums to 100% with "no dose"
     totals = res["selection_pct"].apply(sum) + res["no_selection_pct"]
     assert np.allclose(totals, 100)
+
+
+def test_exact_cells_equal_simulate_exact(tmp_path):
+    # method = "auto": BOIN's small state space is evaluated exactly, as simulate() does.
+    text = tiny_text(halfwidths="[0.05]").replace('method = "mc"', 'method = "auto"')
+    grid = parse_grid(text.replace("values = [1, 3]", "values = [3]"))
+    run_grid(grid, tmp_path / "out", scheduler="serial")
+    df = read_results(tmp_path / "out")
+    for cell in grid.cells:
+        oc = simulate(design_of(cell), cell.true_prob_tox, method="auto", target=0.25)
+        row = df.iloc[cell.index]
+        assert row["method"] == oc.method
+        assert row["pcs"] == oc.pcs
+        assert list(row["selection_pct"]) == list(oc.values["selection_pct"])
