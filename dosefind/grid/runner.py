@@ -159,11 +159,11 @@ def estimate_cost(grid: Grid, *, probe_trials: int = 2000) -> dict:
             continue
         n = min(cell.n_trials, probe_trials)
         probe = replace(cell, method="mc", n_trials=n, block_size=n)
-        tasks._CACHE.pop(cell.key, None)
+        tasks._CACHE.pop((cell.study_text, cell.design), None)
         t = time.perf_counter()
         run_task(("block", probe, 0))
         cost[cell.design] = (time.perf_counter() - t) / n
-        tasks._CACHE.pop(cell.key, None)
+        tasks._CACHE.pop((cell.study_text, cell.design), None)
     cpu = sum(cost[c.design] * (c.n_trials if c.method != "exact" else min(c.n_trials, probe_trials))
               for c in grid.cells)
     return {"cells": grid.n_cells, "parameter_sets": len(grid.sets), "designs": len(grid.designs),

@@ -138,6 +138,7 @@ def _err(source, key, problem):
 
 def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | None = None) -> Grid:
     """Validate a grid file and expand it into cells (nothing is simulated)."""
+    from dosefind.grid.tasks import remember
     from dosefind.study import parse_study
 
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
@@ -195,6 +196,7 @@ def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | No
         where = f"{source} (grid row {si + 1}: {label})"
         study, text = _set_study(doc, values, labels, where, base_dir)
         for spec in study.designs:
+            remember(text, spec.label, spec.design)
             design_key = json.dumps({"type": spec.type, "options": _plain(spec.options)}, sort_keys=True)
             for sc in study.scenarios:
                 content = {"design": spec.label, "design_options": json.loads(design_key),

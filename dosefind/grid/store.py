@@ -92,6 +92,7 @@ class GridStore:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.cells_dir = self.out / CELLS
         self._schema = None
+        self._written = {}  # cell index -> its one-row table (read back only for older cells)
 
     # ------------------------------------------------------------ folder
     def open(self):
@@ -158,13 +159,20 @@ class GridStore:
         tmp = self.cells_dir / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, path)
+        self._written[cell.index] = table
         return path
 
     def consolidate(self):
         """Write results.parquet and doses.parquet from the finished cells."""
         import pyarrow.parquet as pq
 
-        table = read_results(self.out, as_table=True)
+        import pyarrow as pa
+
+        parts = []
+        for f in sorted(self.cells_dir.glob("cell-*.parquet")):
+            index = int(f.stem.split("-")[1]) - 1
+            parts.append(self._written[index] if index in self._written else pq.read_table(f))
+        table = pa.concat_tables(parts)
         tmp = self.out / f".results.{uuid.uuid4().hex[:8]}.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, self.out / "results.parquet")

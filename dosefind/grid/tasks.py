@@ -21,10 +21,19 @@ from dosefind.grid.spec import Cell
 
 __all__ = ["run_task", "assemble", "design_of", "initial_tasks", "block_tasks"]
 
-#: Worker-side cache: cell key -> (design, Decider); a few entries (a worker runs the
-#: blocks of a handful of cells at a time).
+#: Per-process cache: (study text, design label) -> (design, Decider).  Keyed on the
+#: design, not the cell, so the scenarios of one parameter set share one design and one
+#: decision cache (decisions are a pure function of the trial state, whatever the truth).
 _CACHE: dict = {}
-_CACHE_SIZE = 16
+_CACHE_SIZE = 64
+
+
+def remember(study_text: str, label: str, design) -> None:
+    """Keep a design built while parsing the grid (this process runs its first cells)."""
+    if len(_CACHE) < _CACHE_SIZE and (study_text, label) not in _CACHE:
+        from dosefind.simulations._kernel import Decider
+
+        _CACHE[(study_text, label)] = (design, Decider(design))
 
 
 def design_of(cell: Cell):
@@ -33,7 +42,8 @@ def design_of(cell: Cell):
 
 
 def _entry(cell: Cell):
-    hit = _CACHE.get(cell.key)
+    key = (cell.study_text, cell.design)
+    hit = _CACHE.get(key)
     if hit is None:
         from dosefind.simulations._kernel import Decider
         from dosefind.study import parse_study
@@ -42,7 +52,7 @@ def _entry(cell: Cell):
         design = next(s.design for s in study.designs if s.label == cell.design)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        hit = _CACHE[cell.key] = (design, Decider(design))
+        hit = _CACHE[key] = (design, Decider(design))
     return hit
 
 
