@@ -9,7 +9,10 @@ and reported on its own line).
 Case 2: the same 100 cells with 20 trials each in blocks of 10 (200 tiny tasks), where
 the simulation itself is negligible: (cluster wall x workers - serial wall) / tasks is
 the scheduling and transfer overhead per task.
-Results are checked equal cell by cell between the two schedulers.
+Results are checked equal cell by cell between the two schedulers.  On a shared
+machine the load changes during the run, so serial and cluster runs alternate
+(``--repeat`` times each) and the best wall time of each is reported, with the serial
+run's CPU time (independent of the load) beside it.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--trials", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args(argv)
 
     import pandas as pd
@@ -84,35 +88,44 @@ def main(argv=None):
 
     big = parse_grid(GRID.format(n_trials=args.trials, block_size=args.trials))
     tiny = parse_grid(GRID.format(n_trials=20, block_size=10))
-    load = os.getloadavg()
-    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
+    load0 = os.getloadavg()
+    serial, serial_cpu, dask, tiny_serial, tiny_dask = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        t_serial, _ = timed(lambda: run_grid(big, tmp / "serial", scheduler="serial"))
         t_start, sched = timed(lambda: DaskScheduler("local", n_workers=args.workers))
         with sched:
-            t_dask, _ = timed(lambda: run_grid(big, tmp / "dask", scheduler=sched))
-            t_tiny_dask, _ = timed(lambda: run_grid(tiny, tmp / "tiny-dask", scheduler=sched))
-        t_tiny_serial, _ = timed(lambda: run_grid(tiny, tmp / "tiny-serial", scheduler="serial"))
+            for r in range(args.repeat):
+                c0 = time.process_time()
+                t, _ = timed(lambda: run_grid(big, tmp / f"serial{r}", scheduler="serial"))
+                serial.append(t)
+                serial_cpu.append(time.process_time() - c0)
+                dask.append(timed(lambda: run_grid(big, tmp / f"dask{r}", scheduler=sched))[0])
+                tiny_serial.append(timed(lambda: run_grid(tiny, tmp / f"tiny-serial{r}", scheduler="serial"))[0])
+                tiny_dask.append(timed(lambda: run_grid(tiny, tmp / f"tiny-dask{r}", scheduler=sched))[0])
         drop = ["elapsed_s", "run_id"]
-        pd.testing.assert_frame_equal(read_results(tmp / "serial").drop(columns=drop),
-                                      read_results(tmp / "dask").drop(columns=drop), check_exact=True)
+        pd.testing.assert_frame_equal(read_results(tmp / "serial0").drop(columns=drop),
+                                      read_results(tmp / "dask0").drop(columns=drop), check_exact=True)
+    load1 = os.getloadavg()
     trials = big.n_trials_total
-    load = os.getloadavg()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
+    t_serial, t_dask = min(serial), min(dask)
+    print(f"machine: {os.cpu_count()} cores; load average (1, 5, 15 min) {load0[0]:.1f} {load0[1]:.1f} "
+          f"{load0[2]:.1f} at start, {load1[0]:.1f} {load1[1]:.1f} {load1[2]:.1f} at end; best of {args.repeat}")
     print()
     print("| case | cells | tasks | trials | wall (s) | trials/s |")
     print("|---|---|---|---|---|---|")
-    print(f"| serial | {big.n_cells} | {big.n_tasks} | {trials:,} | {t_serial:.1f} | {trials / t_serial:,.0f} |")
+    print(f"| serial (CPU {min(serial_cpu):.1f} s) | {big.n_cells} | {big.n_tasks} | {trials:,} | {t_serial:.1f} | "
+          f"{trials / t_serial:,.0f} |")
     print(f"| LocalCluster, {args.workers} workers | {big.n_cells} | {big.n_tasks} | {trials:,} | {t_dask:.1f} | "
           f"{trials / t_dask:,.0f} |")
     print()
-    print(f"speed-up {t_serial / t_dask:.2f} (ideal {args.workers}); LocalCluster start-up {t_start:.1f} s "
-          f"(not included); results equal cell by cell")
-    overhead = (t_tiny_dask * args.workers - t_tiny_serial) / tiny.n_tasks
-    print(f"per-task overhead: {tiny.n_tasks} tasks of 10 trials: serial {t_tiny_serial:.2f} s, LocalCluster "
-          f"{t_tiny_dask:.2f} s -> about {1000 * overhead:.0f} ms of worker time per task "
-          f"({1000 * t_tiny_dask / tiny.n_tasks:.0f} ms wall per task)")
+    print(f"speed-up {t_serial / t_dask:.2f} (ideal {args.workers}); all walls: serial "
+          f"{', '.join(f'{t:.1f}' for t in serial)}, cluster {', '.join(f'{t:.1f}' for t in dask)} s; "
+          f"LocalCluster start-up {t_start:.1f} s (not included); results equal cell by cell")
+    ts, td = min(tiny_serial), min(tiny_dask)
+    overhead = (td * args.workers - ts) / tiny.n_tasks
+    print(f"per-task overhead: {tiny.n_tasks} tasks of 10 trials: serial {ts:.2f} s, LocalCluster {td:.2f} s -> "
+          f"about {1000 * overhead:.0f} ms of worker time per task beyond the serial cost "
+          f"({1000 * td / tiny.n_tasks:.0f} ms wall per task)")
 
 
 if __name__ == "__main__":
