@@ -11,8 +11,9 @@ the simulation itself is negligible: (cluster wall x workers - serial wall) / ta
 the scheduling and transfer overhead per task.
 Results are checked equal cell by cell between the two schedulers.  On a shared
 machine the load changes during the run, so serial and cluster runs alternate
-(``--repeat`` times each) and the best wall time of each is reported, with the serial
-run's CPU time (independent of the load) beside it.
+(``--repeat`` times each) and the best wall time of each is reported, with CPU times
+(independent of the load): the serial process's, and the sum over the cluster's workers,
+whose ratio predicts the speed-up on idle cores.  Every run starts with cold caches.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ values = [0.36, 0.39, 0.42, 0.45, 0.48]
 """
 
 
+def _clear_cache():
+    from dosefind.grid import tasks
+
+    tasks._CACHE.clear()
+    return time.process_time()
+
+
 def timed(fn):
     t = time.perf_counter()
     out = fn()
@@ -89,17 +97,22 @@ def main(argv=None):
     big = parse_grid(GRID.format(n_trials=args.trials, block_size=args.trials))
     tiny = parse_grid(GRID.format(n_trials=20, block_size=10))
     load0 = os.getloadavg()
-    serial, serial_cpu, dask, tiny_serial, tiny_dask = [], [], [], [], []
+    serial, serial_cpu, dask, dask_cpu, tiny_serial, tiny_dask = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t_start, sched = timed(lambda: DaskScheduler("local", n_workers=args.workers))
         with sched:
             for r in range(args.repeat):
-                c0 = time.process_time()
+                # Every run starts cold: no design or decision cache left by the last one.
+                c0 = _clear_cache()
                 t, _ = timed(lambda: run_grid(big, tmp / f"serial{r}", scheduler="serial"))
                 serial.append(t)
                 serial_cpu.append(time.process_time() - c0)
+                w0 = sum(sched.client.run(_clear_cache).values())
                 dask.append(timed(lambda: run_grid(big, tmp / f"dask{r}", scheduler=sched))[0])
+                dask_cpu.append(sum(sched.client.run(time.process_time).values()) - w0)
+                _clear_cache()
+                sched.client.run(_clear_cache)
                 tiny_serial.append(timed(lambda: run_grid(tiny, tmp / f"tiny-serial{r}", scheduler="serial"))[0])
                 tiny_dask.append(timed(lambda: run_grid(tiny, tmp / f"tiny-dask{r}", scheduler=sched))[0])
         drop = ["elapsed_s", "run_id"]
@@ -118,7 +131,10 @@ def main(argv=None):
     print(f"| LocalCluster, {args.workers} workers | {big.n_cells} | {big.n_tasks} | {trials:,} | {t_dask:.1f} | "
           f"{trials / t_dask:,.0f} |")
     print()
-    print(f"speed-up {t_serial / t_dask:.2f} (ideal {args.workers}); all walls: serial "
+    cpu_s, cpu_w = min(serial_cpu), min(dask_cpu)
+    print(f"CPU: serial process {cpu_s:.1f} s; all cluster workers together {cpu_w:.1f} s, so on {args.workers} "
+          f"idle cores the expected speed-up is about {args.workers * cpu_s / cpu_w:.2f} (load-independent)")
+    print(f"measured wall speed-up {t_serial / t_dask:.2f} (ideal {args.workers}); all walls: serial "
           f"{', '.join(f'{t:.1f}' for t in serial)}, cluster {', '.join(f'{t:.1f}' for t in dask)} s; "
           f"LocalCluster start-up {t_start:.1f} s (not included); results equal cell by cell")
     ts, td = min(tiny_serial), min(tiny_dask)
