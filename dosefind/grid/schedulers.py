@@ -83,13 +83,28 @@ class DaskScheduler:
         self.n_workers = len(self.client.scheduler_info().get("workers", {})) or (n_workers or 1)
 
     def map_unordered(self, fn, tasks):
+        """Consecutive tasks of one design travel as one Dask task (a bundle), so that a
+        worker builds each design once, not once per scenario; there are still at least
+        4 bundles per worker to balance the load.  Bundling changes no result."""
         from distributed import as_completed
 
-        futures = [self.client.submit(fn, t, pure=False) for t in tasks]
+        tasks = list(tasks)
+        cap = max(1, -(-len(tasks) // (4 * max(1, self.n_workers))))
+        bundles, current, key = [], [], None
+        for t in tasks:
+            k = _design_key(t)
+            if current and (k != key or len(current) >= cap):
+                bundles.append(current)
+                current = []
+            current.append(t)
+            key = k
+        if current:
+            bundles.append(current)
+        futures = [self.client.submit(_run_bundle, fn, b, pure=False) for b in bundles]
         for fut in as_completed(futures, loop=self.client.loop):
-            result = fut.result()
+            results = fut.result()
             fut.release()
-            yield result
+            yield from results
 
     def close(self):
         try:
@@ -103,6 +118,15 @@ class DaskScheduler:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _design_key(task):
+    cell = task[1] if isinstance(task, tuple) and len(task) > 1 else None
+    return (getattr(cell, "study_text", None), getattr(cell, "design", None))
+
+
+def _run_bundle(fn, tasks):
+    return [fn(t) for t in tasks]
 
 
 def make_scheduler(spec: str = "local", *, n_workers: int | None = None, timeout: float = CONNECT_TIMEOUT):
