@@ -161,3 +161,24 @@ def test_exact_cells_equal_simulate_exact(tmp_path):
         assert row["method"] == oc.method
         assert row["pcs"] == oc.pcs
         assert list(row["selection_pct"]) == list(oc.values["selection_pct"])
+
+
+def test_auto_cells_too_large_for_exact_fall_back_to_monte_carlo_blocks(tmp_path, monkeypatch):
+    # With the auto cap forced down, every "auto" cell falls back to Monte Carlo, run as
+    # (cell, block) tasks: each cell must equal the engine with its own seed and blocks.
+    import dosefind.simulations as sims
+
+    monkeypatch.setattr(sims, "AUTO_MAX_STATES", 3)
+    monkeypatch.setattr("dosefind.simulations.exact.DEFAULT_MAX_STATES", 3)
+    grid = parse_grid(tiny_text(halfwidths="[0.05]").replace('method = "mc"', 'method = "auto"'))
+    run_grid(grid, tmp_path / "auto", scheduler="serial")
+    df = read_results(tmp_path / "auto")
+    assert set(df["method"]) == {"mc"}
+    for cell in grid.cells:
+        design = design_of(cell)
+        tally = simulate_mc(design, cell.true_prob_tox, cell.n_trials, cell.seed, _above(cell),
+                            chunk_size=cell.block_size)
+        oc = OperatingCharacteristics.from_tally(tally, design=design, true_prob_tox=cell.true_prob_tox, method="mc",
+                                                 n_trials=cell.n_trials, seed=cell.seed, target=cell.target)
+        row = df.iloc[cell.index]
+        assert row["pcs"] == oc.pcs and list(row["selection_pct"]) == list(oc.values["selection_pct"])
