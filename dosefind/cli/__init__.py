@@ -33,6 +33,8 @@ COMMANDS = {
     "priors": "dosefind.cli.prior_commands:priors",
     "run": "dosefind.cli.run_commands:run",
     "init": "dosefind.cli.run_commands:init",
+    "grid": "dosefind.cli.grid_commands:grid",
+    "calibrate": "dosefind.cli.grid_commands:calibrate",
 }
 
 

@@ -1,0 +1,121 @@
+"""Tasks of a grid: (cell, block) Monte Carlo blocks and exact cells.
+
+A task is a plain tuple ``(kind, cell, block)`` that any scheduler can ship to a worker
+process; :func:`run_task` rebuilds the cell's design from the cell's own study text
+(through :func:`dosefind.study.parse_study`, the one design factory) and returns the
+block's :class:`~dosefind.simulations._kernel.Tally`.  The engine code is the library's:
+block ``b`` of cell ``c`` is chunk ``b`` of
+``simulate_mc(design, p, n_trials, c.seed, chunk_size=c.block_size)``, so a whole cell
+equals that call bit for bit, and with ``block_size = 10000`` (the library's chunk) it
+equals ``simulate(design, p, n_trials=..., seed=c.seed, method="mc")``.
+
+Tallies are integer sums, and :func:`assemble` merges a cell's blocks in block order, so
+the result does not depend on which worker ran which block or when.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dosefind.grid.spec import Cell
+
+__all__ = ["run_task", "assemble", "design_of", "initial_tasks", "block_tasks"]
+
+#: Per-process cache: (study text, design label) -> (design, Decider).  Keyed on the
+#: design, not the cell, so the scenarios of one parameter set share one design and one
+#: decision cache (decisions are a pure function of the trial state, whatever the truth).
+_CACHE: dict = {}
+_CACHE_SIZE = 64
+
+
+def remember(study_text: str, label: str, design) -> None:
+    """Keep a design built while parsing the grid (this process runs its first cells)."""
+    if len(_CACHE) < _CACHE_SIZE and (study_text, label) not in _CACHE:
+        from dosefind.simulations._kernel import Decider
+
+        _CACHE[(study_text, label)] = (design, Decider(design))
+
+
+def design_of(cell: Cell):
+    """The design of ``cell``, built by the study factory (cached per process)."""
+    return _entry(cell)[0]
+
+
+def _entry(cell: Cell):
+    key = (cell.study_text, cell.design)
+    hit = _CACHE.get(key)
+    if hit is None:
+        from dosefind.simulations._kernel import Decider
+        from dosefind.study import parse_study
+
+        study = parse_study(cell.study_text, source=f"<grid cell {cell.index + 1}>")
+        design = next(s.design for s in study.designs if s.label == cell.design)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        hit = _CACHE[key] = (design, Decider(design))
+    return hit
+
+
+def _above(cell: Cell) -> np.ndarray:
+    from dosefind.simulations.results import above_mtd_mask
+
+    return above_mtd_mask(cell.true_prob_tox, cell.target, None)
+
+
+def initial_tasks(cells) -> list[tuple]:
+    """Blocks of Monte Carlo cells; one exact task per exact/auto cell (cell order)."""
+    out = []
+    for c in cells:
+        out.extend(block_tasks(c) if c.method == "mc" else [("exact", c, None)])
+    return out
+
+
+def block_tasks(cell: Cell) -> list[tuple]:
+    return [("block", cell, b) for b in range(cell.n_blocks)]
+
+
+def run_task(task: tuple):
+    """Run one task; returns ``(cell index, block or None, tally or None)``.
+
+    An ``auto`` cell whose state space is too large for the exact engine returns a None
+    tally: the runner then schedules its Monte Carlo blocks.
+    """
+    kind, cell, block = task
+    design, decider = _entry(cell)
+    p = np.asarray(cell.true_prob_tox, dtype=np.float64)
+    above = _above(cell)
+    if kind == "block":
+        from dosefind.simulations.monte_carlo import run_block
+
+        size = cell.block_sizes()[block]
+        return cell.index, block, run_block(decider, p, cell.seed, [(block, size)], above)
+    from dosefind.simulations.exact import DEFAULT_MAX_STATES, StateSpaceTooLarge, simulate_exact
+
+    if cell.method == "exact":
+        return cell.index, None, simulate_exact(design, p, above, max_states=DEFAULT_MAX_STATES, decider=decider)
+    from dosefind.simulations import AUTO_MAX_STATES
+
+    # The same cap as simulate(method="auto"): a large state space falls back quickly.
+    cap = min(DEFAULT_MAX_STATES, AUTO_MAX_STATES if design.memory == "counts" else 20_000)
+    try:
+        return cell.index, None, simulate_exact(design, p, above, max_states=cap, decider=decider)
+    except StateSpaceTooLarge:
+        return cell.index, None, None
+
+
+def assemble(cell: Cell, tallies: dict, exact: bool):
+    """The cell's OperatingCharacteristics from its tallies (``{block: tally}``)."""
+    from dosefind.simulations._kernel import Tally
+    from dosefind.simulations.results import OperatingCharacteristics
+
+    design = design_of(cell)
+    if exact:
+        tally = tallies[None]
+    else:
+        tally = Tally(design.num_doses)
+        for b in sorted(tallies):
+            tally.merge(tallies[b])
+    return OperatingCharacteristics.from_tally(
+        tally, design=design, true_prob_tox=cell.true_prob_tox, method="exact" if exact else "mc",
+        n_trials=None if exact else cell.n_trials, seed=None if exact else cell.seed, target=cell.target,
+        acceptable=None, scenario=cell.scenario, dose_labels=tuple(design.doses.labels))
