@@ -1,0 +1,104 @@
+"""The table walker: Monte Carlo trials as walks over a :class:`~.tables.DecisionTable`.
+
+Each trial starts at state 0 (no patient treated).  While its state continues, the next
+cohort of ``m`` patients is treated at the state's next dose ``d``: its DLT count is the
+number of the trial's next ``m`` latent uniforms below ``true_prob_tox[d]``, and the trial
+jumps to ``child[state, k]``.  The uniforms are the chunk's patient matrix (patients x
+trials, drawn patient-major as :class:`~.patients.PatientUniforms` draws them), so a trial
+sees exactly the numbers the general engine gives it and the tallies are bit-identical.
+
+A walk pauses at a state the table has not decided yet, or when the trial needs more
+patients' uniforms than were drawn; the caller fills the table or draws more rows and
+walks again from where each trial paused.
+
+Two implementations give the same numbers: a compiled one (numba, compiled once and cached
+on disk) and a numpy one, used for small runs (no compiler start-up), when numba is missing,
+or when the environment variable ``DOSEFIND_NO_JIT=1`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["walk", "walk_numpy", "jit_walker", "JIT_MIN_TRIALS"]
+
+#: Runs with fewer trials use the numpy walker (importing and loading numba costs more
+#: than it saves there).
+JIT_MIN_TRIALS = 100_000
+
+_JIT = None  # the compiled walker once loaded; False when unavailable
+
+
+def walk_numpy(u, p, state, status, nxt, child, depth, row0, msize) -> None:
+    """Advance every trial's ``state`` in place as far as the table and ``u`` allow."""
+    R = u.shape[0]
+    idx = np.arange(state.size)
+    while idx.size:
+        s = state[idx]
+        go = status[s] == 1
+        dp = depth[s]
+        r, m = row0[dp], msize[dp]
+        go &= r + m <= R
+        if not go.all():
+            idx, s, r, m = idx[go], s[go], r[go], m[go]
+            if not idx.size:
+                return
+        q = p[nxt[s]]
+        k = np.zeros(idx.size, np.int64)
+        for j in range(int(m.max())):
+            has = j < m
+            row = np.minimum(r + j, R - 1)
+            k += has & (u[row, idx] < q)
+        state[idx] = child[s, k]
+
+
+def _compiled():
+    global _JIT
+    if _JIT is None:
+        _JIT = False
+        if os.environ.get("DOSEFIND_NO_JIT", "") not in ("", "0"):
+            return _JIT
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is a dependency
+            return _JIT
+
+        @numba.njit(cache=True, nogil=True)
+        def _walk(u, p, state, status, nxt, child, depth, row0, msize):  # pragma: no cover - compiled
+            R = u.shape[0]
+            for t in range(state.shape[0]):
+                s = state[t]
+                while status[s] == 1:
+                    dp = depth[s]
+                    r = row0[dp]
+                    m = msize[dp]
+                    if r + m > R:
+                        break
+                    q = p[nxt[s]]
+                    k = 0
+                    for j in range(m):
+                        if u[r + j, t] < q:
+                            k += 1
+                    s = child[s, k]
+                state[t] = s
+
+        _JIT = _walk
+    return _JIT
+
+
+def jit_walker():
+    """The compiled walker, or None (numba missing or ``DOSEFIND_NO_JIT=1``)."""
+    fn = _compiled()
+    return fn or None
+
+
+def walk(u, p, state, table, *, jit: bool) -> None:
+    """Walk ``state`` (trial -> state id, in place) over ``table`` with uniforms ``u``."""
+    fn = jit_walker() if jit else None
+    args = (u, p, state, table.status, table.nxt, table.child, table.depth, table.row0, table.msize)
+    if fn is not None:
+        fn(*args)
+    else:
+        walk_numpy(*args)
