@@ -35,8 +35,16 @@ METHODS = ("auto", "exact", "mc")
 AUTO_MAX_STATES = 100_000
 
 
+#: Most trials one call may simulate (about 10 minutes per 10^9 on one core): a larger
+#: ``n_trials`` is a typo, refused with a message rather than run for days.
+MAX_TRIALS = 10 ** 9
+
+
 def _check_common(n_trials, method, workers, acceptable):
     n_trials = V.integer(n_trials, "n_trials", minimum=1)
+    if n_trials > MAX_TRIALS:
+        raise ValueError(f"n_trials must be at most {MAX_TRIALS:,} (10^9), got {n_trials:.3g}; "
+                         "use a few million trials at most (Monte Carlo error falls as 1/sqrt(n_trials))")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     workers = V.integer(workers, "workers", minimum=1)

@@ -53,8 +53,8 @@ def count_state(design, n, y, cur: int, last: int) -> TrialState:
     the ``memory`` contract).  Both engines and the decision tables build states here, so
     they ask the design the same question."""
     D = design.num_doses
-    n = tuple(int(v) for v in n)
-    y = tuple(int(v) for v in y)
+    n = tuple(n.tolist() if isinstance(n, np.ndarray) else map(int, n))
+    y = tuple(y.tolist() if isinstance(y, np.ndarray) else map(int, y))
     cur, last = int(cur), int(last)
     if cur < 0:
         return TrialState(D, n, y)

@@ -62,14 +62,14 @@ def patient_cap(design) -> int:
 class DecisionTable:
     """Lazily grown table of a count design's decisions (see the module docstring)."""
 
-    def __init__(self, design, *, use_batch: bool = True, max_states: int = TABLE_MAX_STATES):
+    def __init__(self, design, *, use_batch: bool = True, max_states: int | None = None):
         if design.memory != "counts":
             raise ValueError(f"decision tables need a design with memory='counts', got {design.memory!r}")
         self.design = design
         self.D = design.num_doses
         self.M = design.cohort_size
         self.cap = patient_cap(design)
-        self.max_states = int(max_states)
+        self.max_states = int(TABLE_MAX_STATES if max_states is None else max_states)
         # Patients treated before the cohort of each depth, and that cohort's size (the last
         # cohort is cut to max_n, as in BOIN's get.oc and the general engine).
         row0, msize, treated = [], [], 0
@@ -168,8 +168,9 @@ class DecisionTable:
             return
         design = self.design
         parents, doses = [], []
-        for i in ids.tolist():
-            decision = design.decide(self.state(i))
+        D = self.D
+        for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
+            decision = design.decide(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
             self.decide_calls += 1
             self.code[i] = self._code(decision.code.value)
             if decision.stop:
@@ -216,8 +217,9 @@ class DecisionTable:
                                      tox_at_dose=self.rows[ids, self.D:2 * self.D].astype(np.int64))
             self.sel[ids] = np.asarray(res[0] if isinstance(res, tuple) else res, dtype=np.int64)
             return
-        for i in ids.tolist():
-            s = self.design.select_mtd(self.state(i))
+        D, design = self.D, self.design
+        for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
+            s = design.select_mtd(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
 
     def no_room_error(self, i: int) -> RuntimeError:
