@@ -34,7 +34,7 @@ from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
 from dosefind.simulations.tables import MAX_PATIENTS, CONTINUE, NO_ROOM, STOP, UNDECIDED, TableTooLarge
 from dosefind.simulations.tables import patient_cap as _patient_cap
-from dosefind.simulations.walker import JIT_MIN_TRIALS, walk
+from dosefind.simulations.walker import use_jit, walk
 
 __all__ = ["simulate_mc", "run_chunk", "MAX_PATIENTS"]
 
@@ -317,14 +317,15 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
 
     ``use_table=False`` forces the general engine (the reference the table walker is tested
     against); ``jit`` chooses the compiled walker (default: for runs of at least
-    :data:`~dosefind.simulations.walker.JIT_MIN_TRIALS` trials, unless ``DOSEFIND_NO_JIT=1``).
+    :data:`~dosefind.simulations.walker.JIT_MIN_TRIALS` trials in this process, unless
+    ``DOSEFIND_NO_JIT=1``; both walkers give the same numbers).
     """
     p = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
     chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
     workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1)) if workers else 1
     if jit is None:
-        jit = n_trials >= JIT_MIN_TRIALS
+        jit = use_jit(n_trials)
     show = _show_progress(progress, n_trials)
     bar = None
     if show:

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-__all__ = ["walk", "walk_numpy", "jit_walker", "JIT_MIN_TRIALS"]
+__all__ = ["walk", "walk_numpy", "jit_walker", "use_jit", "JIT_MIN_TRIALS"]
 
 #: Runs with fewer trials use the numpy walker (importing and loading numba costs more
 #: than it saves there).
@@ -37,21 +37,38 @@ def walk_numpy(u, p, state, status, nxt, child, depth, row0, msize) -> None:
     idx = np.arange(state.size)
     while idx.size:
         s = state[idx]
-        go = status[s] == 1
         dp = depth[s]
         r, m = row0[dp], msize[dp]
-        go &= r + m <= R
+        go = (status[s] == 1) & (r + m <= R)
         if not go.all():
-            idx, s, r, m = idx[go], s[go], r[go], m[go]
+            idx, s, dp, r, m = idx[go], s[go], dp[go], r[go], m[go]
             if not idx.size:
                 return
         q = p[nxt[s]]
-        k = np.zeros(idx.size, np.int64)
-        for j in range(int(m.max())):
-            has = j < m
-            row = np.minimum(r + j, R - 1)
-            k += has & (u[row, idx] < q)
+        if dp[0] == dp[-1] and (dp == dp[0]).all():
+            # Trials in step (the usual case): one block of patients' rows for all.
+            r0, m0 = int(r[0]), int(m[0])
+            k = (u[r0:r0 + m0][:, idx] < q).sum(axis=0)
+        else:
+            k = np.zeros(idx.size, np.int64)
+            for j in range(int(m.max())):
+                k += (j < m) & (u[np.minimum(r + j, R - 1), idx] < q)
         state[idx] = child[s, k]
+
+
+#: Trials simulated in this process so far (the JIT is loaded once they pass JIT_MIN_TRIALS).
+_trials_seen = 0
+
+
+def use_jit(n_trials: int) -> bool:
+    """Whether a run of ``n_trials`` should use the compiled walker: yes once this process
+    has simulated (or is about to simulate) :data:`JIT_MIN_TRIALS` trials in all, so one
+    large run, and many small runs in one process (compare, grids), are both served."""
+    global _trials_seen
+    _trials_seen += int(n_trials)
+    if _JIT not in (None, False):
+        return True
+    return _trials_seen >= JIT_MIN_TRIALS
 
 
 def _compiled():
