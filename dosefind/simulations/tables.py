@@ -93,7 +93,11 @@ class DecisionTable:
             self._select_batch = design.select_mtd_batch
         self.decide_calls = 0
         self.select_calls = 0
-        self._index: dict[bytes, int] = {}
+        # Key -> id, one dict per depth (a state's children are one cohort deeper).  Once
+        # every state of a depth is decided no new state can appear one level down, so that
+        # level's dict is dropped (ids stay): memory is about one level of keys.
+        self._index: dict[int, dict[bytes, int]] = {}
+        self._undecided = np.zeros(self.msize.size + 1, np.int64)
         self.size = 0
         cdt = np.int16 if self.cap < 2 ** 15 else np.int32
         self._alloc(1024, cdt)
@@ -119,24 +123,27 @@ class DecisionTable:
         """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones."""
         rows = np.ascontiguousarray(rows, dtype=self.rows.dtype)
         keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
-        index = self._index
         ids = np.empty(len(keys), np.int32)
         new = []
         size = self.size
-        for j, key in enumerate(keys):
-            i = index.get(key)
-            if i is None:
-                i = index[key] = size + len(new)
-                new.append(j)
-            ids[j] = i
+        for dp in np.unique(depth).tolist():
+            index = self._index.setdefault(dp, {})
+            for j in np.flatnonzero(depth == dp).tolist():
+                key = keys[j]
+                i = index.get(key)
+                if i is None:
+                    i = index[key] = size + len(new)
+                    new.append(j)
+                ids[j] = i
         if new:
             end = size + len(new)
             if end > self.max_states:
                 raise TableTooLarge(f"more than {self.max_states} reachable states")
             if end > self.capacity:
-                self._alloc(max(end, 2 * self.capacity))
+                self._alloc(max(end, self.capacity + self.capacity // 2))
             self.rows[size:end] = rows[new]
             self.depth[size:end] = depth[new]
+            self._undecided += np.bincount(np.asarray(depth)[new], minlength=self._undecided.size)[:self._undecided.size]
             self.size = end
         return ids
 
@@ -164,6 +171,10 @@ class DecisionTable:
         """Ask the design for the states ``ids`` not yet decided and add their children."""
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         ids = ids[self.status[ids] == UNDECIDED]
+        for start in range(0, ids.size, 16384):  # bounded temporaries for huge levels
+            self._decide(ids[start:start + 16384])
+
+    def _decide(self, ids) -> None:
         if not ids.size:
             return
         design = self.design
@@ -186,10 +197,15 @@ class DecisionTable:
             self.status[i] = CONTINUE
             parents.append(i)
             doses.append(d)
-        if not parents:
-            return
-        parents = np.array(parents, np.int64)
-        doses = np.array(doses, np.int64)
+        self._undecided -= np.bincount(self.depth[ids], minlength=self._undecided.size)[:self._undecided.size]
+        if parents:
+            self._children(np.array(parents, np.int64), np.array(doses, np.int64))
+        # When every state above a depth is decided, no new state can appear at that depth:
+        # its key index is no longer needed.
+        for dp in [d for d in self._index if d > 0 and not self._undecided[:d].any()]:
+            del self._index[dp]
+
+    def _children(self, parents, doses) -> None:
         depth = self.depth[parents].astype(np.int64)
         msize = self.msize[depth]
         D = self.D
@@ -228,7 +244,7 @@ class DecisionTable:
 
     def nbytes(self) -> int:
         arrays = sum(getattr(self, f).nbytes for f in ("rows", "depth", "status", "nxt", "code", "child", "sel"))
-        return arrays + self.size * 120  # the key index: about 120 bytes per state
+        return arrays + sum(len(ix) for ix in self._index.values()) * 120  # keys: about 120 bytes each
 
 
 # ---------------------------------------------------------------------- shared cache

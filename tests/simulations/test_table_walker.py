@@ -178,3 +178,17 @@ def test_small_runs_do_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, PYTHONPATH=ROOT))
     assert out.stdout.strip() == "False"
+
+
+def test_a_table_grown_by_monte_carlo_then_completed_by_exact_has_each_state_once():
+    design = BOIN(target=0.3, num_doses=4, max_n=15)
+    p = _p(4)
+    simulate_mc(design, p, 300, 2, p > 0.3, jit=False)  # a partial table, grown lazily
+    table = tables.table_for(design)
+    partial = table.size
+    exact = simulate_exact(design, p, p > 0.3)
+    general = simulate_exact(design, p, p > 0.3, use_table=False, use_batch=False)
+    assert exact.states_visited == general.states_visited
+    assert table.size > partial
+    assert np.unique(table.rows[:table.size], axis=0).shape[0] == table.size
+    np.testing.assert_allclose(exact.sel, general.sel, atol=1e-12)
