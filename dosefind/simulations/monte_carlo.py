@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -350,6 +349,8 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
             n_tasks = min(len(chunks), workers * 4)
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
             task = _run_task if use_table else _run_general_task
             with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_worker_init,
                                      initargs=(os.getpid(),)) as pool:

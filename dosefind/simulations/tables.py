@@ -99,7 +99,9 @@ class DecisionTable:
         self._index: dict[int, dict[bytes, int]] = {}
         self._undecided = np.zeros(self.msize.size + 1, np.int64)
         self.size = 0
-        cdt = np.int16 if self.cap < 2 ** 15 else np.int32
+        # The smallest integer type that holds every count (memory of big exact runs).
+        top = max(self.cap, self.D)
+        cdt = np.int8 if top < 2 ** 7 - 1 else np.int16 if top < 2 ** 15 - 1 else np.int32
         self._alloc(1024, cdt)
         self._add(np.zeros((1, 2 * self.D + 2), cdt) + np.array([0] * (2 * self.D) + [-1, -1], cdt),
                   np.zeros(1, np.int32))
@@ -108,10 +110,11 @@ class DecisionTable:
     def _alloc(self, capacity, cdt=None):
         cdt = cdt or self.rows.dtype
         old = self.size
-        fields = {"rows": ((capacity, 2 * self.D + 2), cdt, 0), "depth": ((capacity,), np.int32, 0),
-                  "status": ((capacity,), np.int8, UNDECIDED), "nxt": ((capacity,), np.int32, -1),
+        small = np.int16 if max(self.D, self.msize.size) < 2 ** 15 - 1 else np.int32
+        fields = {"rows": ((capacity, 2 * self.D + 2), cdt, 0), "depth": ((capacity,), small, 0),
+                  "status": ((capacity,), np.int8, UNDECIDED), "nxt": ((capacity,), small, -1),
                   "code": ((capacity,), np.int32, 0), "child": ((capacity, self.M + 1), np.int32, -1),
-                  "sel": ((capacity,), np.int32, -2)}
+                  "sel": ((capacity,), small, -2)}
         for name, (shape, dt, fill) in fields.items():
             arr = np.full(shape, fill, dt)
             if old:
@@ -140,7 +143,7 @@ class DecisionTable:
             if end > self.max_states:
                 raise TableTooLarge(f"more than {self.max_states} reachable states")
             if end > self.capacity:
-                self._alloc(max(end, self.capacity + self.capacity // 2))
+                self._alloc(max(end, self.capacity + self.capacity // 4 + 1024))
             self.rows[size:end] = rows[new]
             self.depth[size:end] = depth[new]
             self._undecided += np.bincount(np.asarray(depth)[new], minlength=self._undecided.size)[:self._undecided.size]
