@@ -105,12 +105,10 @@ def _exact_table(table, p, above_mask, max_states) -> Tally:
         frontier, inverse = np.unique(np.concatenate(kids), return_inverse=True)
         prob = np.bincount(inverse.ravel(), weights=np.concatenate(kid_p), minlength=frontier.size)
         frontier = frontier.astype(np.int64)
-    tally = Tally(design.num_doses, exact=True)
     if final_ids:
-        ids, w = np.concatenate(final_ids), np.concatenate(final_p)
-        table.select(ids)
-        tally.add(table.rows[ids, :table.D], table.rows[ids, table.D:2 * table.D], table.sel[ids].astype(np.int64),
-                  table.code[ids].astype(np.int64), table.labels, above_mask, design.max_n, weights=w)
+        tally = table.tally(np.concatenate(final_ids), np.concatenate(final_p), above_mask, exact=True)
+    else:
+        tally = Tally(design.num_doses, exact=True)
     tally.states_visited = visited
     return tally
 

@@ -207,12 +207,7 @@ def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: in
 
 def _tally_table(table, counts: np.ndarray, above_mask) -> Tally:
     ids = np.flatnonzero(counts)
-    table.select(ids)
-    tally = Tally(table.D)
-    tally.add(table.rows[ids, :table.D], table.rows[ids, table.D:2 * table.D], table.sel[ids].astype(np.int64),
-              table.code[ids].astype(np.int64), table.labels, above_mask, table.design.max_n,
-              weights=counts[ids].astype(np.int64))
-    return tally
+    return table.tally(ids, counts[ids].astype(np.int64), above_mask)
 
 
 def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=None) -> Tally:

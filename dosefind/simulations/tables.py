@@ -228,6 +228,10 @@ class DecisionTable:
         """Record the MTD selection of the final states ``ids`` not yet asked."""
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         ids = ids[self.sel[ids] == -2]
+        for start in range(0, ids.size, 16384):  # bounded temporaries for huge exact runs
+            self._select(ids[start:start + 16384])
+
+    def _select(self, ids) -> None:
         if not ids.size:
             return
         self.select_calls += ids.size
@@ -240,6 +244,21 @@ class DecisionTable:
         for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
             s = design.select_mtd(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
+
+    def tally(self, ids, weights, above_mask, exact: bool = False):
+        """Tally of the final states ``ids`` with ``weights`` (trial counts or probabilities),
+        added in slices so that the temporaries stay small for huge exact runs."""
+        from dosefind.simulations._kernel import Tally
+
+        ids = np.asarray(ids, dtype=np.int64)
+        self.select(ids)
+        tally = Tally(self.D, exact=exact)
+        D = self.D
+        for a in range(0, ids.size, 65536):
+            i, w = ids[a:a + 65536], weights[a:a + 65536]
+            tally.add(self.rows[i, :D], self.rows[i, D:2 * D], self.sel[i].astype(np.int64),
+                      self.code[i].astype(np.int64), self.labels, above_mask, self.design.max_n, weights=w)
+        return tally
 
     def no_room_error(self, i: int) -> RuntimeError:
         return RuntimeError(f"{self.design.name}: a simulated trial did not stop after {int(self.row0[self.depth[i]])} "
