@@ -91,7 +91,7 @@ def test_walker_tallies_equal_the_general_engine(name):
 EXACT = {
     "3+3": DESIGNS["3+3"],
     "BOIN every option": lambda: BOIN(target=0.25, num_doses=4, cohort_size=2, max_n=12, extrasafe=True,
-                                      n_earlystop=6, start_dose=2, bound_mtd=True),
+                                      n_earlystop=9, start_dose=2, bound_mtd=True),
     "CRM empiric": lambda: CRM(SKEL5, target=0.3, cohort_size=3, max_n=12),
     "BOIN chain": lambda: BOIN(target=0.3, num_doses=5, max_n=15).then(StopAtN(12), DontSkipDoses()),
     "BOIN 10 doses": lambda: BOIN(target=0.3, num_doses=10, max_n=12),
