@@ -177,10 +177,12 @@ def _blocks(chunks):
 
 
 # ---------------------------------------------------------------------- table path
-def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: int, *, jit: bool) -> np.ndarray:
+def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: int, *, jit: bool,
+               max_new: int | None = None) -> np.ndarray:
     """Final state id of each trial of chunk ``index`` (``size`` trials), filling ``table``
-    as the walk meets new states."""
+    as the walk meets new states (raising TableTooLarge after ``max_new`` new decisions)."""
     patients = PatientUniforms(chunk_seed(seed, index), size)
+    start = table.decide_calls
     u = patients.next(min(table.cap, FIRST_ROWS))
     state = np.zeros(size, np.int32)
     while True:
@@ -196,6 +198,8 @@ def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: in
         new = where[why == UNDECIDED]
         if new.size:
             table.decide(new)
+            if max_new is not None and table.decide_calls - start > max_new:
+                raise TableTooLarge("a state space too large to tabulate by scalar decisions")
         going = where[why == CONTINUE]
         if going.size:
             dp = table.depth[going]
@@ -218,9 +222,12 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     done = 0
     if table is not None:
         counts = np.zeros(table.size, np.int64)
+        budget = _decision_budget(design, use_batch)
         try:
             for index, size in chunks:
-                final = walk_chunk(table, p, seed, index, size, jit=jit)
+                # The first chunk probes the state space (see _decision_budget).
+                final = walk_chunk(table, p, seed, index, size, jit=jit,
+                                   max_new=None if done or budget is None else int(budget * size))
                 if counts.size < table.size:
                     counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
                 counts += np.bincount(final, minlength=counts.size)
@@ -241,6 +248,17 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
         if on_block is not None:
             on_block(sum(size for _, size in block))
     return total
+
+
+def _decision_budget(design, use_batch) -> float | None:
+    """New scalar decisions per trial a run's first chunk may ask for before a design that
+    also has a vectorised ``decide_batch`` goes to the general engine, whose batch rule is
+    then faster than tabulating one scalar decision at a time (None: no limit)."""
+    from dosefind.simulations._kernel import _is_plain
+
+    if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:
+        return _tables.LARGE_SPACE_DECISIONS_PER_TRIAL
+    return None
 
 
 # ---------------------------------------------------------------------- workers

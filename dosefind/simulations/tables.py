@@ -41,8 +41,15 @@ __all__ = ["DecisionTable", "TableTooLarge", "table_for", "clear_tables", "desig
 UNDECIDED, CONTINUE, STOP, NO_ROOM = 0, 1, 2, 3
 
 #: States one table may hold; beyond this a design is treated as having an unbounded state
-#: space and runs on the general engine (memory is about 60 bytes per state plus its key).
-TABLE_MAX_STATES = 3_000_000
+#: space and runs on the general engine (memory: about 40 bytes per state, plus about 150
+#: per state of the levels still open to new states).
+TABLE_MAX_STATES = 1_000_000
+
+#: New decisions per simulated trial, in a run's first chunk, above which a design that
+#: also has a vectorised ``decide_batch`` is run on the general engine instead: its state
+#: space is too large to tabulate one scalar decision at a time (BOIN with 20 cohorts of 3
+#: asks for about 6 per trial, with 10 cohorts about 0.3).
+LARGE_SPACE_DECISIONS_PER_TRIAL = 2.0
 
 #: States kept over all shared tables before the least recently used are dropped.
 CACHE_MAX_STATES = 6_000_000

@@ -192,3 +192,14 @@ def test_a_table_grown_by_monte_carlo_then_completed_by_exact_has_each_state_onc
     assert table.size > partial
     assert np.unique(table.rows[:table.size], axis=0).shape[0] == table.size
     np.testing.assert_allclose(exact.sel, general.sel, atol=1e-12)
+
+
+def test_a_huge_state_space_with_a_batch_rule_goes_to_the_general_engine(monkeypatch):
+    # BOIN with 20 cohorts of 3 asks for about 6 new decisions per trial: its vectorised
+    # decide_batch (general engine) is faster then; the numbers are the same.
+    monkeypatch.setattr(tables, "LARGE_SPACE_DECISIONS_PER_TRIAL", 0.05)
+    design = BOIN(target=0.3, num_doses=5, max_n=30)
+    p = _p(5)
+    general = simulate_mc(design, p, 1200, 4, p > 0.3, use_table=False, chunk_size=600)
+    _same(general, simulate_mc(design, p, 1200, 4, p > 0.3, chunk_size=600, jit=False))
+    assert tables.table_for(design) is None
