@@ -83,7 +83,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     true_prob_tox : sequence of float or Scenario
         True DLT probability at each dose, each in [0, 1], one per dose of the design.
     n_trials : int, default 10000
-        Simulated trials (Monte Carlo).  Ignored by the exact engine.
+        Simulated trials (Monte Carlo), 1 to :data:`MAX_TRIALS` (10^9).  Ignored by the
+        exact engine.
     seed : int, optional
         Seed of the patient streams.  The same seed gives bit-identical results for any
         ``workers``; None draws a fresh seed (reported in the result).
