@@ -226,8 +226,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
         try:
             for index, size in chunks:
                 # The first chunk probes the state space (see _decision_budget).
-                final = walk_chunk(table, p, seed, index, size, jit=jit,
-                                   max_new=None if done or budget is None else int(budget * size))
+                final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget)
                 if counts.size < table.size:
                     counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
                 counts += np.bincount(final, minlength=counts.size)
@@ -250,14 +249,14 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     return total
 
 
-def _decision_budget(design, use_batch) -> float | None:
-    """New scalar decisions per trial a run's first chunk may ask for before a design that
-    also has a vectorised ``decide_batch`` goes to the general engine, whose batch rule is
-    then faster than tabulating one scalar decision at a time (None: no limit)."""
+def _decision_budget(design, use_batch) -> int | None:
+    """New scalar decisions a run's first chunk may ask for before a design that also has
+    a vectorised ``decide_batch`` goes to the general engine, whose batch rule is then
+    faster than tabulating one scalar decision at a time (None: no limit)."""
     from dosefind.simulations._kernel import _is_plain
 
     if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:
-        return _tables.LARGE_SPACE_DECISIONS_PER_TRIAL
+        return _tables.LARGE_SPACE_DECISIONS
     return None
 
 

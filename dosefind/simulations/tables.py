@@ -45,11 +45,11 @@ UNDECIDED, CONTINUE, STOP, NO_ROOM = 0, 1, 2, 3
 #: per state of the levels still open to new states).
 TABLE_MAX_STATES = 1_000_000
 
-#: New decisions per simulated trial, in a run's first chunk, above which a design that
-#: also has a vectorised ``decide_batch`` is run on the general engine instead: its state
-#: space is too large to tabulate one scalar decision at a time (BOIN with 20 cohorts of 3
-#: asks for about 6 per trial, with 10 cohorts about 0.3).
-LARGE_SPACE_DECISIONS_PER_TRIAL = 2.0
+#: New decisions a run's first chunk may ask for before a design that also has a
+#: vectorised ``decide_batch`` is run on the general engine instead: its state space is too
+#: large to tabulate one scalar decision at a time.  (BOIN with 5 doses and 10 cohorts of 3
+#: has 26,325 states in all; with 20 cohorts its first 10,000 trials ask for about 64,000.)
+LARGE_SPACE_DECISIONS = 40_000
 
 #: States kept over all shared tables before the least recently used are dropped.
 CACHE_MAX_STATES = 6_000_000
