@@ -25,10 +25,10 @@ from dosefind.state import Cohort, ReasonCode, TrialState
 __all__ = ["Decider", "Tally", "count_state", "unique_rows"]
 
 #: Cached decisions kept per Decider before the cache is emptied (bounds memory).
-_CACHE_LIMIT = 2_000_000
+_CACHE_LIMIT = 1_000_000
 
 #: Shared Deciders (general engine) kept per process, oldest dropped first.
-_DECIDERS_KEPT = 16
+_DECIDERS_KEPT = 4
 _DECIDERS: dict = {}
 
 
