@@ -357,6 +357,12 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
                     if step is not None:
                         step(sum(size for _, size in block))
         else:
+            if use_table and _tables.table_for(design, use_batch) is not None:
+                # The first chunk in this process grows the decision table before the workers
+                # fork, so they inherit it instead of each building their own (same numbers:
+                # tallies are integer sums over chunks).
+                total.merge(_run_chunks(design, p, seed, chunks[:1], above_mask, use_batch, jit, on_block=step))
+                chunks = chunks[1:]
             # Contiguous groups of chunks, a few per worker (for the progress bar).
             n_tasks = min(len(chunks), workers * 4)
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)

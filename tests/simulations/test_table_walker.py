@@ -204,3 +204,11 @@ def test_a_huge_state_space_with_a_batch_rule_goes_to_the_general_engine(monkeyp
     general = simulate_mc(design, p, 1200, 4, p > 0.3, use_table=False, chunk_size=600)
     _same(general, simulate_mc(design, p, 1200, 4, p > 0.3, chunk_size=600, jit=False))
     assert tables.table_for(design) is None
+
+
+def test_workers_on_the_table_give_the_general_engines_tallies():
+    # The parent walks the first chunk (growing the table the workers then inherit).
+    design = BOIN(target=0.3, num_doses=5, max_n=30).then(DontSkipDoses())
+    p = _p(5)
+    general = simulate_mc(design, p, 3500, 8, p > 0.3, use_table=False, chunk_size=1000)
+    _same(general, simulate_mc(design, p, 3500, 8, p > 0.3, workers=2, chunk_size=1000, jit=False))
