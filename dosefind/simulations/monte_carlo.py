@@ -237,7 +237,13 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
             _tables.mark_too_large(design, use_batch)
             table = None
         else:
-            return total.merge(_tally_table(table, counts, above_mask))
+            total.merge(_tally_table(table, counts, above_mask))
+            if sum(size for _, size in chunks) >= _tables.COMPLETE_AFTER_TRIALS:
+                try:
+                    table.complete(_tables.COMPLETE_MAX_NEW)
+                except TableTooLarge:
+                    _tables.mark_too_large(design, use_batch)
+            return total
         # A partial table is discarded: the chunks walked so far are simulated again below
         # (identical numbers), so no half-filled table is ever read.
         done = 0

@@ -51,6 +51,12 @@ TABLE_MAX_STATES = 1_000_000
 #: has 26,325 states in all; with 20 cohorts its first 10,000 trials ask for about 64,000.)
 LARGE_SPACE_DECISIONS = 40_000
 
+#: After a Monte Carlo run of at least this many trials, the table's remaining undecided
+#: states are decided too (up to COMPLETE_MAX_NEW decisions), so later runs walk without
+#: pausing on rare states.
+COMPLETE_AFTER_TRIALS = 200_000
+COMPLETE_MAX_NEW = 30_000
+
 #: States kept over all shared tables before the least recently used are dropped.
 CACHE_MAX_STATES = 6_000_000
 
@@ -230,6 +236,20 @@ class DecisionTable:
             kids[np.arange(p.size)[:, None], np.arange(m + 1)[None, :], (D + d)[:, None]] += np.arange(m + 1)
             cid = self._add(kids.reshape(-1, 2 * D + 2), np.repeat(self.depth[p] + 1, m + 1))
             self.child[p, :m + 1] = cid.reshape(p.size, m + 1)
+
+    def complete(self, max_new: int) -> bool:
+        """Decide every state still undecided, level by level, while that takes at most
+        ``max_new`` new decisions in all; True when the table is complete.  A run of many
+        trials then never pauses on a rare state (each pause costs a walk round)."""
+        spent = 0
+        while True:
+            und = np.flatnonzero(self.status[:self.size] == UNDECIDED)
+            if not und.size:
+                return True
+            if spent + und.size > max_new:
+                return False
+            spent += und.size
+            self.decide(und)
 
     def select(self, ids) -> None:
         """Record the MTD selection of the final states ``ids`` not yet asked."""

@@ -212,3 +212,16 @@ def test_workers_on_the_table_give_the_general_engines_tallies():
     p = _p(5)
     general = simulate_mc(design, p, 3500, 8, p > 0.3, use_table=False, chunk_size=1000)
     _same(general, simulate_mc(design, p, 3500, 8, p > 0.3, workers=2, chunk_size=1000, jit=False))
+
+
+def test_completing_a_table_changes_no_number(monkeypatch):
+    monkeypatch.setattr(tables, "COMPLETE_AFTER_TRIALS", 1000)
+    design = BOIN(target=0.3, num_doses=4, max_n=18)
+    p = _p(4)
+    first = simulate_mc(design, p, 1000, 6, p > 0.3, jit=False)
+    table = tables.table_for(design)
+    assert not (table.status[:table.size] == tables.UNDECIDED).any()  # completed after the run
+    general = simulate_mc(design, p, 1000, 6, p > 0.3, use_table=False, use_batch=False)
+    _same(general, first)
+    _same(general, simulate_mc(design, p, 1000, 6, p > 0.3, jit=False))
+    assert table.complete(0)
