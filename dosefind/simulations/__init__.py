@@ -36,8 +36,16 @@ METHODS = ("auto", "exact", "mc")
 AUTO_MAX_STATES = 100_000
 
 
+#: Most trials one call may simulate (about 10 minutes per 10^9 on one core): a larger
+#: ``n_trials`` is a typo, refused with a message rather than run for days.
+MAX_TRIALS = 10 ** 9
+
+
 def _check_common(n_trials, method, workers, acceptable):
     n_trials = V.integer(n_trials, "n_trials", minimum=1)
+    if n_trials > MAX_TRIALS:
+        raise ValueError(f"n_trials must be at most {MAX_TRIALS:,} (10^9), got {n_trials:.3g}; "
+                         "use a few million trials at most (Monte Carlo error falls as 1/sqrt(n_trials))")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     workers = V.integer(workers, "workers", minimum=1)
@@ -77,7 +85,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     true_prob_tox : sequence of float or Scenario
         True DLT probability at each dose, each in [0, 1], one per dose of the design.
     n_trials : int, default 10000
-        Simulated trials (Monte Carlo).  Ignored by the exact engine.
+        Simulated trials (Monte Carlo), 1 to :data:`MAX_TRIALS` (10^9).  Ignored by the
+        exact engine.
     seed : int, optional
         Seed of the patient streams.  The same seed gives bit-identical results for any
         ``workers``; None draws a fresh seed (reported in the result).

@@ -22,10 +22,15 @@ import numpy as np
 from dosefind.designs.base import Design
 from dosefind.state import Cohort, ReasonCode, TrialState
 
-__all__ = ["Decider", "Tally", "unique_rows"]
+__all__ = ["Decider", "Tally", "count_state", "unique_rows"]
 
 #: Cached decisions kept per Decider before the cache is emptied (bounds memory).
-_CACHE_LIMIT = 2_000_000
+_CACHE_LIMIT = 1_000_000
+
+#: Shared Deciders (general engine) kept per process, oldest dropped first.
+_DECIDERS_KEPT = 4
+_DECIDERS: dict = {}
+
 
 def unique_rows(rows: np.ndarray):
     """Distinct rows of an integer matrix: (index of first occurrence, inverse)."""
@@ -39,6 +44,24 @@ def unique_rows(rows: np.ndarray):
 
 def state_rows(n, y, cur, last) -> np.ndarray:
     return np.concatenate([n, y, cur[:, None], last[:, None]], axis=1).astype(np.int32, copy=False)
+
+
+def count_state(design, n, y, cur: int, last: int) -> TrialState:
+    """The TrialState an engine shows a count design for the count state (n, y, cur, last).
+
+    Its cohort history holds only the last cohort (all a count-based design may look at, by
+    the ``memory`` contract).  Both engines and the decision tables build states here, so
+    they ask the design the same question."""
+    D = design.num_doses
+    n = tuple(n.tolist() if isinstance(n, np.ndarray) else map(int, n))
+    y = tuple(y.tolist() if isinstance(y, np.ndarray) else map(int, y))
+    cur, last = int(cur), int(last)
+    if cur < 0:
+        return TrialState(D, n, y)
+    size = min(design.cohort_size, n[cur])
+    size = max(size, last, 1)
+    cohort = Cohort(cur, (1,) * last + (0,) * (size - last))
+    return TrialState(D, n, y, (cohort,), cur)
 
 
 def _is_plain(design) -> bool:
@@ -86,6 +109,20 @@ class Decider:
         self.decide_calls = 0
         self.select_calls = 0
 
+    @classmethod
+    def shared(cls, design: Design, use_batch: bool = True) -> "Decider":
+        """The process-wide Decider of ``design`` (keyed on its configuration, as the
+        decision tables), so repeated calls, scenarios and grids reuse its caches."""
+        from dosefind.simulations.tables import design_key
+
+        key = design_key(design, use_batch)
+        d = _DECIDERS.get(key)
+        if d is None or (key[3][0] == "id" and d.design is not design):
+            while len(_DECIDERS) >= _DECIDERS_KEPT:
+                _DECIDERS.pop(next(iter(_DECIDERS)))
+            d = _DECIDERS[key] = cls(design, use_batch=use_batch)
+        return d
+
     # ------------------------------------------------------------------ reasons
     def code(self, label: str) -> int:
         c = self._label_code.get(label)
@@ -96,18 +133,9 @@ class Decider:
 
     # ------------------------------------------------------------------ states
     def state(self, row: np.ndarray) -> TrialState:
-        """A TrialState with the counts of ``row``.  Its cohort history holds only the
-        last cohort (all a count-based design may look at, by the ``memory`` contract)."""
+        """A TrialState with the counts of ``row`` (see :func:`count_state`)."""
         D = self.num_doses
-        n = tuple(int(v) for v in row[:D])
-        y = tuple(int(v) for v in row[D:2 * D])
-        cur, last = int(row[2 * D]), int(row[2 * D + 1])
-        if cur < 0:
-            return TrialState(D, n, y)
-        size = min(self.design.cohort_size, n[cur])
-        size = max(size, last, 1)
-        cohort = Cohort(cur, (1,) * last + (0,) * (size - last))
-        return TrialState(D, n, y, (cohort,), cur)
+        return count_state(self.design, row[:D], row[D:2 * D], int(row[2 * D]), int(row[2 * D + 1]))
 
     # ------------------------------------------------------------------ keys
     def _keys(self, n, y, cur, last):
@@ -325,10 +353,16 @@ class Tally:
             self.w += N.size
             counts = np.bincount(reason_codes, minlength=len(labels))
         else:
+            # Integer weights (Monte Carlo counts of trials per distinct final state) keep the
+            # tally in integers, equal to adding the trials one by one.
+            integral = np.issubdtype(np.asarray(weights).dtype, np.integer)
             s = lambda a: (weights[:, None] * a).sum(axis=0) if a.ndim == 2 else (weights * a).sum()  # noqa: E731
-            self.sel += np.bincount(sel_idx, weights=weights, minlength=D + 1)
-            self.w += weights.sum()
+            sel = np.bincount(sel_idx, weights=weights, minlength=D + 1)
             counts = np.bincount(reason_codes, weights=weights, minlength=len(labels))
+            if integral:
+                sel, counts = np.rint(sel).astype(np.int64), np.rint(counts).astype(np.int64)
+            self.sel += sel
+            self.w += weights.sum()
         self.n_sum += s(n)
         self.n_sq += s(n * n)
         self.n_cross += s(n * N[:, None])
@@ -346,7 +380,8 @@ class Tally:
         self.early += s(early.astype(np.int64))
         for c, v in enumerate(counts):
             if v:
-                self.reasons[labels[c]] = self.reasons.get(labels[c], 0) + (v if weights is not None else int(v))
+                v = int(v) if (weights is None or integral) else v
+                self.reasons[labels[c]] = self.reasons.get(labels[c], 0) + v
 
     def merge(self, other: "Tally") -> "Tally":
         for f in self.FIELDS:

@@ -8,6 +8,10 @@ state that continues splits into ``cohort_size + 1`` children with binomial
 probabilities.  For typical trials (5 doses, 10 cohorts of 3) there are only a few
 thousand distinct states, so operating characteristics come with no Monte Carlo error.
 
+Count designs propagate over their shared decision table
+(:mod:`~dosefind.simulations.tables`): the states and decisions are the ones Monte Carlo
+walks, computed once per process, so a second scenario costs only the probability sums.
+
 Designs with ``memory = "history"`` are propagated without merging (one state per
 distinct history, which grows quickly); :class:`StateSpaceTooLarge` is raised when the
 number of states passes ``max_states``.
@@ -15,11 +19,14 @@ number of states passes ``max_states``.
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.stats import binom
+from math import comb
 
+import numpy as np
+
+from dosefind.simulations import tables as _tables
 from dosefind.simulations._kernel import Decider, Tally, state_rows, unique_rows
-from dosefind.simulations.monte_carlo import _patient_cap
+from dosefind.simulations.tables import NO_ROOM, STOP, TableTooLarge
+from dosefind.simulations.tables import patient_cap as _patient_cap
 
 __all__ = ["StateSpaceTooLarge", "simulate_exact", "DEFAULT_MAX_STATES"]
 
@@ -27,18 +34,86 @@ __all__ = ["StateSpaceTooLarge", "simulate_exact", "DEFAULT_MAX_STATES"]
 DEFAULT_MAX_STATES = 500_000
 
 
-class StateSpaceTooLarge(RuntimeError):
-    """The exact state space is larger than the cap; use Monte Carlo."""
+class StateSpaceTooLarge(ValueError):
+    """The exact state space is larger than ``max_states``; use Monte Carlo (method='mc')."""
+
+
+def _too_large(design, max_states) -> StateSpaceTooLarge:
+    return StateSpaceTooLarge(f"the exact state space of {design.name} exceeds max_states={max_states} states; "
+                              "use method='mc' (Monte Carlo), or raise max_states")
+
+
+def _binom_pmf(k: int, m: int, q: np.ndarray) -> np.ndarray:
+    """P(k DLTs among m patients) for DLT probabilities ``q`` (0**0 = 1 at q = 0 or 1)."""
+    return comb(m, k) * q ** k * (1.0 - q) ** (m - k)
 
 
 def simulate_exact(design, true_prob_tox, above_mask, *, max_states: int = DEFAULT_MAX_STATES,
-                   use_batch: bool = True, decider: Decider | None = None) -> Tally:
-    """Tally of final states weighted by their exact probabilities."""
+                   use_batch: bool = True, decider: Decider | None = None, use_table: bool = True) -> Tally:
+    """Tally of final states weighted by their exact probabilities.
+
+    Raises :class:`StateSpaceTooLarge` (a ValueError) when more than ``max_states`` states
+    would be visited."""
     p = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
-    decider = decider or Decider(design, use_batch=use_batch)
+    if use_table and decider is None:
+        table = _tables.table_for(design, use_batch)
+        if table is not None:
+            try:
+                return _exact_table(table, p, above_mask, max_states)
+            except TableTooLarge:
+                _tables.mark_too_large(design, use_batch)
+    decider = decider or Decider.shared(design, use_batch)
     if design.memory != "counts":
         return _exact_history(design, p, above_mask, max_states, decider)
+    return _exact_general(design, p, above_mask, max_states, decider)
+
+
+def _exact_table(table, p, above_mask, max_states) -> Tally:
+    design = table.design
+    frontier = np.zeros(1, np.int64)
+    prob = np.ones(1)
+    final_ids, final_p = [], []
+    visited = 0
+    while frontier.size:
+        visited += frontier.size
+        if visited > max_states:
+            raise _too_large(design, max_states)
+        table.decide(frontier)
+        status = table.status[frontier]
+        if (status == NO_ROOM).any():
+            i = int(frontier[status == NO_ROOM][0])
+            raise RuntimeError(f"{design.name}: a trial did not stop after {int(table.row0[table.depth[i]])} patients; "
+                               "give the design a maximum sample size (max_n)")
+        stop = status == STOP
+        if stop.any():
+            final_ids.append(frontier[stop])
+            final_p.append(prob[stop])
+        go = ~stop
+        if not go.any():
+            break
+        frontier, prob = frontier[go], prob[go]
+        m = int(table.msize[table.depth[frontier[0]]])  # one depth per step: one cohort size
+        q = p[table.nxt[frontier]]
+        kids, kid_p = [], []
+        for k in range(m + 1):
+            pk = prob * _binom_pmf(k, m, q)
+            keep = pk > 0
+            kids.append(table.child[frontier[keep], k])
+            kid_p.append(pk[keep])
+        # Merge children reached along different paths (equal count states, equal futures).
+        frontier, inverse = np.unique(np.concatenate(kids), return_inverse=True)
+        prob = np.bincount(inverse.ravel(), weights=np.concatenate(kid_p), minlength=frontier.size)
+        frontier = frontier.astype(np.int64)
+    if final_ids:
+        tally = table.tally(np.concatenate(final_ids), np.concatenate(final_p), above_mask, exact=True)
+    else:
+        tally = Tally(design.num_doses, exact=True)
+    tally.states_visited = visited
+    return tally
+
+
+def _exact_general(design, p, above_mask, max_states, decider) -> Tally:
     D = design.num_doses
     n = np.zeros((1, D), np.int32)
     y = np.zeros((1, D), np.int32)
@@ -51,9 +126,7 @@ def simulate_exact(design, true_prob_tox, above_mask, *, max_states: int = DEFAU
     while prob.size:
         visited += prob.size
         if visited > max_states:
-            raise StateSpaceTooLarge(
-                f"the exact state space of {design.name} exceeds {max_states} states; use method='mc'"
-            )
+            raise _too_large(design, max_states)
         nxt, code = decider.decide(n, y, cur, last)
         stop = nxt < 0
         if stop.any():
@@ -71,7 +144,7 @@ def simulate_exact(design, true_prob_tox, above_mask, *, max_states: int = DEFAU
         rows = np.arange(prob.size)
         parts = []
         for k in range(m + 1):
-            pk = prob * binom.pmf(k, m, p[nxt])
+            pk = prob * _binom_pmf(k, m, p[nxt])
             keep = pk > 0
             if not keep.any():
                 continue
@@ -106,9 +179,7 @@ def _exact_history(design, p, above_mask, max_states, decider) -> Tally:
     while frontier:
         visited += len(frontier)
         if visited > max_states:
-            raise StateSpaceTooLarge(
-                f"the exact state space of {design.name} exceeds {max_states} states; use method='mc'"
-            )
+            raise _too_large(design, max_states)
         new: dict = {}
         m = design.cohort_size if design.max_n is None else min(design.cohort_size, design.max_n - treated)
         for state, pr in frontier.items():
@@ -123,7 +194,7 @@ def _exact_history(design, p, above_mask, max_states, decider) -> Tally:
                                    "give the design a maximum sample size (max_n)")
             d = dec.dose_index
             for k in range(m + 1):
-                pk = pr * float(binom.pmf(k, m, p[d]))
+                pk = pr * float(_binom_pmf(k, m, p[d]))
                 if pk > 0:
                     child = state.add_cohort(d, (1,) * k + (0,) * (m - k))
                     new[child] = new.get(child, 0.0) + pk

@@ -1,34 +1,45 @@
-"""Monte Carlo engine: all trials of a chunk advance together, cohort by cohort.
+"""Monte Carlo engine.
 
-Per chunk of :data:`~dosefind.simulations.patients.CHUNK_SIZE` trials the engine keeps
-the count arrays of every trial (see :mod:`dosefind.simulations._kernel`), asks the
-design once per distinct state (or once per step through its ``decide_batch``), treats
-the next cohort with the chunk's latent uniforms, and finally tallies the final states.
-Memory is the per-chunk arrays only; it does not grow with the number of trials.
+Count designs (``memory = "counts"``) run as walks over their shared decision table
+(:mod:`~dosefind.simulations.tables`, :mod:`~dosefind.simulations.walker`): each distinct
+count state is decided once per process, whatever the scenario, seed or call, and a trial
+costs a few table look-ups per cohort.  Trials are tallied per distinct final state.
 
-Designs with ``memory = "history"`` are run with one TrialState per trial (decisions
-cached per distinct history), which is slower but exact to the contract.
+Other designs, and count designs whose reachable state space outgrows a table, run on the
+general engine: all trials of a chunk advance together, cohort by cohort, keeping the count
+arrays of every trial (see :mod:`dosefind.simulations._kernel`) and asking the design once
+per distinct state (or once per step through its ``decide_batch``).  Designs with
+``memory = "history"`` are run with one TrialState per trial (decisions cached per distinct
+history), which is slower but exact to the contract.
+
+Both paths give every trial the same latent uniforms (per-chunk seed streams of
+:data:`~dosefind.simulations.patients.CHUNK_SIZE` trials), so their tallies are identical
+for the same seed, whatever the number of workers.  Memory is the per-chunk arrays and the
+table; it does not grow with the number of trials.
+
+Worker processes die with their parent: each sets ``PR_SET_PDEATHSIG`` (Linux) and watches
+the parent's pid, so a killed ``dosefind simulate --workers 2`` leaves no worker behind.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
+from dosefind.simulations import tables as _tables
 from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
+from dosefind.simulations.tables import MAX_PATIENTS, CONTINUE, NO_ROOM, STOP, UNDECIDED, TableTooLarge
+from dosefind.simulations.tables import patient_cap as _patient_cap
+from dosefind.simulations.walker import use_jit, walk
 
-__all__ = ["simulate_mc", "run_chunk"]
+__all__ = ["simulate_mc", "run_chunk", "MAX_PATIENTS"]
 
-#: Safety cap on patients per trial for designs without ``max_n``.
-MAX_PATIENTS = 1000
-
-
-def _patient_cap(design) -> int:
-    return design.max_n if design.max_n is not None else MAX_PATIENTS
+#: Patients' uniforms drawn at first per chunk on the table path (more are drawn when a
+#: trial needs them; the numbers do not depend on this).
+FIRST_ROWS = 64
 
 
 #: Seed chunks simulated together as one array block (speed only: results are the same).
@@ -165,19 +176,138 @@ def _blocks(chunks):
     return [chunks[i:i + BLOCK_CHUNKS] for i in range(0, len(chunks), BLOCK_CHUNKS)]
 
 
-_WORKER_DECIDER: dict = {}
+# ---------------------------------------------------------------------- table path
+def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: int, *, jit: bool,
+               max_new: int | None = None) -> np.ndarray:
+    """Final state id of each trial of chunk ``index`` (``size`` trials), filling ``table``
+    as the walk meets new states (raising TableTooLarge after ``max_new`` new decisions)."""
+    patients = PatientUniforms(chunk_seed(seed, index), size)
+    start = table.decide_calls
+    u = patients.next(min(table.cap, FIRST_ROWS))
+    state = np.zeros(size, np.int32)
+    while True:
+        walk(u, true_prob_tox, state, table, jit=jit)
+        status = table.status[state]
+        paused = status != STOP
+        if not paused.any():
+            return state
+        where, why = state[paused], status[paused]
+        bad = where[why == NO_ROOM]
+        if bad.size:
+            raise table.no_room_error(int(bad[0]))
+        new = where[why == UNDECIDED]
+        if new.size:
+            table.decide(new)
+            if max_new is not None and table.decide_calls - start > max_new:
+                raise TableTooLarge("a state space too large to tabulate by scalar decisions")
+        going = where[why == CONTINUE]
+        if going.size:
+            dp = table.depth[going]
+            need = int((table.row0[dp] + table.msize[dp]).max())
+            if need > u.shape[0]:
+                extra = min(max(need - u.shape[0], u.shape[0]), table.cap - u.shape[0])
+                u = np.vstack([u, patients.next(extra)])
 
 
-def _run_task(token, design, true_prob_tox, seed, chunks, above_mask, use_batch) -> Tally:
-    # One Decider per worker process and run, so its cache serves all the run's tasks.
-    decider = _WORKER_DECIDER.get(token)
-    if decider is None:
-        _WORKER_DECIDER.clear()
-        decider = _WORKER_DECIDER[token] = Decider(design, use_batch=use_batch)
-    tally = Tally(design.num_doses)
-    for block in _blocks(chunks):
-        tally.merge(run_block(decider, true_prob_tox, seed, block, above_mask))
-    return tally
+def _tally_table(table, counts: np.ndarray, above_mask) -> Tally:
+    ids = np.flatnonzero(counts)
+    return table.tally(ids, counts[ids].astype(np.int64), above_mask)
+
+
+def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=None) -> Tally:
+    """Tally of the seed chunks ``chunks`` [(index, size), ...]: on the design's decision
+    table when it has one, on the general engine otherwise (same numbers either way)."""
+    total = Tally(design.num_doses)
+    table = _tables.table_for(design, use_batch)
+    done = 0
+    if table is not None:
+        counts = np.zeros(table.size, np.int64)
+        budget = _decision_budget(design, use_batch)
+        try:
+            for index, size in chunks:
+                # The first chunk probes the state space (see _decision_budget).
+                final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget)
+                if counts.size < table.size:
+                    counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
+                counts += np.bincount(final, minlength=counts.size)
+                done += 1
+                if on_block is not None:
+                    on_block(size)
+        except TableTooLarge:
+            _tables.mark_too_large(design, use_batch)
+            table = None
+        else:
+            total.merge(_tally_table(table, counts, above_mask))
+            if sum(size for _, size in chunks) >= _tables.COMPLETE_AFTER_TRIALS:
+                try:
+                    table.complete(_tables.COMPLETE_MAX_NEW)
+                except TableTooLarge:
+                    _tables.mark_too_large(design, use_batch)
+            return total
+        # A partial table is discarded: the chunks walked so far are simulated again below
+        # (identical numbers), so no half-filled table is ever read.
+        done = 0
+    decider = Decider.shared(design, use_batch)
+    for block in _blocks(chunks[done:]):
+        total.merge(run_block(decider, p, seed, block, above_mask))
+        if on_block is not None:
+            on_block(sum(size for _, size in block))
+    return total
+
+
+def _decision_budget(design, use_batch) -> int | None:
+    """New scalar decisions a run's first chunk may ask for before a design that also has
+    a vectorised ``decide_batch`` goes to the general engine, whose batch rule is then
+    faster than tabulating one scalar decision at a time (None: no limit)."""
+    from dosefind.simulations._kernel import _is_plain
+
+    if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:
+        return _tables.LARGE_SPACE_DECISIONS
+    return None
+
+
+# ---------------------------------------------------------------------- workers
+def _watch_parent(parent_pid: int) -> None:
+    import threading
+    import time
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - pid reused by another user
+                os._exit(1)
+
+    threading.Thread(target=watch, name="dosefind-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Tie a worker's life to the process that started the simulation: on Linux the kernel
+    kills it when its parent dies (PR_SET_PDEATHSIG); everywhere, a watchdog thread exits
+    when the simulating process is gone (a forkserver parent may outlive it briefly)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog remains
+            pass
+    try:
+        os.kill(parent_pid, 0)
+    except ProcessLookupError:  # the parent died before the death signal was armed
+        os._exit(1)
+    _watch_parent(parent_pid)
+
+
+def _run_task(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit) -> Tally:
+    # The decision table (or Decider) is shared per worker process, so it serves all tasks.
+    return _run_chunks(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit)
 
 
 def _mp_context():
@@ -198,12 +328,21 @@ def _show_progress(progress, n_trials) -> bool:
 
 
 def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, workers: int = 1,
-                progress=None, use_batch: bool = True, chunk_size: int = CHUNK_SIZE) -> Tally:
-    """Tally of ``n_trials`` simulated trials; identical for any number of ``workers``."""
+                progress=None, use_batch: bool = True, chunk_size: int = CHUNK_SIZE, use_table: bool = True,
+                jit: bool | None = None) -> Tally:
+    """Tally of ``n_trials`` simulated trials; identical for any number of ``workers``.
+
+    ``use_table=False`` forces the general engine (the reference the table walker is tested
+    against); ``jit`` chooses the compiled walker (default: for runs of at least
+    :data:`~dosefind.simulations.walker.JIT_MIN_TRIALS` trials in this process, unless
+    ``DOSEFIND_NO_JIT=1``; both walkers give the same numbers).
+    """
     p = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
     chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
     workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1)) if workers else 1
+    if jit is None:
+        jit = use_jit(n_trials)
     show = _show_progress(progress, n_trials)
     bar = None
     if show:
@@ -212,28 +351,48 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
         bar = tqdm(total=n_trials, unit="trial", unit_scale=True, desc=design.name, file=sys.stderr,
                    leave=False)
     total = Tally(design.num_doses)
+    step = None if bar is None else bar.update
     try:
         if workers == 1:
-            decider = Decider(design, use_batch=use_batch)
-            for block in _blocks(chunks):
-                total.merge(run_block(decider, p, seed, block, above_mask))
-                if bar is not None:
-                    bar.update(sum(size for _, size in block))
+            if use_table:
+                total.merge(_run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step))
+            else:
+                decider = Decider.shared(design, use_batch)
+                for block in _blocks(chunks):
+                    total.merge(run_block(decider, p, seed, block, above_mask))
+                    if step is not None:
+                        step(sum(size for _, size in block))
         else:
+            if use_table and _tables.table_for(design, use_batch) is not None:
+                # The first chunk in this process grows the decision table before the workers
+                # fork, so they inherit it instead of each building their own (same numbers:
+                # tallies are integer sums over chunks).
+                total.merge(_run_chunks(design, p, seed, chunks[:1], above_mask, use_batch, jit, on_block=step))
+                chunks = chunks[1:]
             # Contiguous groups of chunks, a few per worker (for the progress bar).
             n_tasks = min(len(chunks), workers * 4)
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
-                token = os.urandom(8).hex()
-                futures = {pool.submit(_run_task, token, design, p, seed, g, above_mask, use_batch): g
-                           for g in groups}
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            task = _run_task if use_table else _run_general_task
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_worker_init,
+                                     initargs=(os.getpid(),)) as pool:
+                futures = {pool.submit(task, design, p, seed, g, above_mask, use_batch, jit): g for g in groups}
                 for fut in as_completed(futures):
                     # Integer tallies: the sum does not depend on the order tasks finish in.
                     total.merge(fut.result())
-                    if bar is not None:
-                        bar.update(sum(size for _, size in futures[fut]))
+                    if step is not None:
+                        step(sum(size for _, size in futures[fut]))
     finally:
         if bar is not None:
             bar.close()
     return total
+
+
+def _run_general_task(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit) -> Tally:
+    decider = Decider.shared(design, use_batch)
+    tally = Tally(design.num_doses)
+    for block in _blocks(chunks):
+        tally.merge(run_block(decider, true_prob_tox, seed, block, above_mask))
+    return tally

@@ -97,6 +97,8 @@ def test_bad_scenarios(probs, message):
 @pytest.mark.parametrize("kwargs, message", [
     ({"n_trials": 0}, "n_trials must be >= 1, got 0"),
     ({"n_trials": 2.5}, "n_trials must be a whole number"),
+    ({"n_trials": 1e20}, "n_trials must be at most 1,000,000,000"),  # issue 9: was a MemoryError
+    ({"n_trials": 10 ** 9 + 1}, "n_trials must be at most"),
     ({"method": "fast"}, "method must be one of auto, exact, mc"),
     ({"workers": 0}, "workers must be >= 1"),
     ({"seed": -1}, "seed must be a whole number >= 0"),
@@ -108,6 +110,13 @@ def test_bad_arguments(kwargs, message):
         simulate(toy(), [0.05, 0.1, 0.2, 0.3, 0.45], **{"method": "mc", **kwargs})
 
 
+def test_compare_refuses_too_many_trials():
+    from dosefind.simulations import compare
+
+    with pytest.raises(ValueError, match="n_trials must be at most"):
+        compare([toy()], [[0.05, 0.1, 0.2, 0.3, 0.45]], n_trials=10 ** 12, seed=1)
+
+
 def test_design_must_be_a_design():
     with pytest.raises(TypeError, match="design must be a dosefind Design"):
         simulate("boin", [0.1, 0.2])
@@ -117,6 +126,9 @@ def test_exact_refuses_huge_state_spaces():
     from dosefind.simulations import StateSpaceTooLarge
 
     with pytest.raises(StateSpaceTooLarge, match="use method='mc'"):
+        simulate(toy(), [0.05, 0.1, 0.2, 0.3, 0.45], method="exact", max_states=50)
+    # issue 9: a ValueError (bad argument for this design) whose message names the parameter.
+    with pytest.raises(ValueError, match="exceeds max_states=50 states"):
         simulate(toy(), [0.05, 0.1, 0.2, 0.3, 0.45], method="exact", max_states=50)
     oc = simulate(toy(), [0.05, 0.1, 0.2, 0.3, 0.45], method="auto", max_states=50, n_trials=100, seed=1)
     assert oc.method == "mc"

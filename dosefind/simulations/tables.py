@@ -1,0 +1,371 @@
+"""Decision tables: a count design's decisions over its reachable count states.
+
+A design with ``memory = "counts"`` decides from the count state alone
+(``TrialState.key()``: per-dose n and DLTs, current dose, last cohort's DLT count), and
+the truth never enters a decision.  So its decisions can be computed once per distinct
+state and reused for every scenario, seed, worker and call.  A :class:`DecisionTable`
+numbers the states reachable from the empty trial (state 0) as they are first met and
+stores, per state id:
+
+``status``   :data:`UNDECIDED`, :data:`CONTINUE`, :data:`STOP` or :data:`NO_ROOM` (the
+             design continues but the trial has no patients left: an engine error)
+``nxt``      0-based next dose of a continuing state
+``code``     index into ``labels`` of the decision's reason code (``decision.code.value``)
+``child``    (state, k) -> id of the state after a cohort with k DLTs at ``nxt``
+``sel``      0-based MTD selected when the trial stops there (-1: none; -2: not yet asked)
+``depth``    cohorts treated so far (all states of one depth have treated the same patients)
+
+Every entry comes from the design's scalar ``decide(state)`` / ``select_mtd(state)``
+(the one rule of the design), asked through :func:`~dosefind.simulations._kernel.count_state`
+exactly as the general engine asks.  Tables grow lazily, so a small run only pays for the
+states it visits; the Monte Carlo walker (:mod:`~dosefind.simulations.walker`) and the exact
+engine both read them.  States are indexed by id, not by a mixed-radix key, so any number of
+doses and cohorts stays on the fast path.
+
+Tables are shared through :func:`table_for`, keyed on the design's configuration (type,
+``repr`` and every public attribute of the design and of each link of a modifier chain),
+so ``compare``, study runs and grids that rebuild equal designs reuse one table.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from dosefind.simulations._kernel import count_state
+
+__all__ = ["DecisionTable", "TableTooLarge", "table_for", "clear_tables", "design_key",
+           "UNDECIDED", "CONTINUE", "STOP", "NO_ROOM", "TABLE_MAX_STATES"]
+
+UNDECIDED, CONTINUE, STOP, NO_ROOM = 0, 1, 2, 3
+
+#: States one table may hold; beyond this a design is treated as having an unbounded state
+#: space and runs on the general engine (memory: about 40 bytes per state, plus about 150
+#: per state of the levels still open to new states).
+TABLE_MAX_STATES = 1_000_000
+
+#: New decisions a run's first chunk may ask for before a design that also has a
+#: vectorised ``decide_batch`` is run on the general engine instead: its state space is too
+#: large to tabulate one scalar decision at a time.  (BOIN with 5 doses and 10 cohorts of 3
+#: has 26,325 states in all; with 20 cohorts its first 10,000 trials ask for about 64,000.)
+LARGE_SPACE_DECISIONS = 40_000
+
+#: After a Monte Carlo run of at least this many trials, the table's remaining undecided
+#: states are decided too (up to COMPLETE_MAX_NEW decisions), so later runs walk without
+#: pausing on rare states.
+COMPLETE_AFTER_TRIALS = 200_000
+COMPLETE_MAX_NEW = 30_000
+
+#: States kept over all shared tables before the least recently used are dropped.
+CACHE_MAX_STATES = 6_000_000
+
+#: Safety cap on patients per trial for designs without ``max_n`` (as the general engine).
+MAX_PATIENTS = 1000
+
+
+class TableTooLarge(Exception):
+    """Internal: the design's reachable state space outgrew :data:`TABLE_MAX_STATES`."""
+
+
+def patient_cap(design) -> int:
+    return design.max_n if design.max_n is not None else MAX_PATIENTS
+
+
+class DecisionTable:
+    """Lazily grown table of a count design's decisions (see the module docstring)."""
+
+    def __init__(self, design, *, use_batch: bool = True, max_states: int | None = None):
+        if design.memory != "counts":
+            raise ValueError(f"decision tables need a design with memory='counts', got {design.memory!r}")
+        self.design = design
+        self.D = design.num_doses
+        self.M = design.cohort_size
+        self.cap = patient_cap(design)
+        self.max_states = int(TABLE_MAX_STATES if max_states is None else max_states)
+        # Patients treated before the cohort of each depth, and that cohort's size (the last
+        # cohort is cut to max_n, as in BOIN's get.oc and the general engine).
+        row0, msize, treated = [], [], 0
+        while True:
+            m = self.M if design.max_n is None else min(self.M, design.max_n - treated)
+            row0.append(treated)
+            msize.append(m)
+            if m <= 0 or treated + m > self.cap:
+                break
+            treated += m
+        self.row0 = np.array(row0, np.int64)
+        self.msize = np.array(msize, np.int64)
+        self.labels: list[str] = []
+        self._label_code: dict[str, int] = {}
+        self._select_batch = None
+        from dosefind.simulations._kernel import _is_plain
+
+        if use_batch and _is_plain(design) and getattr(type(design), "select_mtd_batch", None) is not None:
+            # A design's optional vectorised MTD selection (checked against select_mtd by
+            # tests/simulations/test_select_batch_conformance.py); select_mtd otherwise.
+            self._select_batch = design.select_mtd_batch
+        self.decide_calls = 0
+        self.select_calls = 0
+        # Key -> id, one dict per depth (a state's children are one cohort deeper).  Once
+        # every state of a depth is decided no new state can appear one level down, so that
+        # level's dict is dropped (ids stay): memory is about one level of keys.
+        self._index: dict[int, dict[bytes, int]] = {}
+        self._undecided = np.zeros(self.msize.size + 1, np.int64)
+        self.size = 0
+        # The smallest integer type that holds every count (memory of big exact runs).
+        top = max(self.cap, self.D)
+        cdt = np.int8 if top < 2 ** 7 - 1 else np.int16 if top < 2 ** 15 - 1 else np.int32
+        self._alloc(1024, cdt)
+        self._add(np.zeros((1, 2 * self.D + 2), cdt) + np.array([0] * (2 * self.D) + [-1, -1], cdt),
+                  np.zeros(1, np.int32))
+
+    # ------------------------------------------------------------------ storage
+    def _alloc(self, capacity, cdt=None):
+        cdt = cdt or self.rows.dtype
+        old = self.size
+        small = np.int16 if max(self.D, self.msize.size) < 2 ** 15 - 1 else np.int32
+        fields = {"rows": ((capacity, 2 * self.D + 2), cdt, 0), "depth": ((capacity,), small, 0),
+                  "status": ((capacity,), np.int8, UNDECIDED), "nxt": ((capacity,), small, -1),
+                  "code": ((capacity,), np.int32, 0), "child": ((capacity, self.M + 1), np.int32, -1),
+                  "sel": ((capacity,), small, -2)}
+        for name, (shape, dt, fill) in fields.items():
+            arr = np.full(shape, fill, dt)
+            if old:
+                arr[:old] = getattr(self, name)[:old]
+            setattr(self, name, arr)
+        self.capacity = capacity
+
+    def _add(self, rows, depth) -> np.ndarray:
+        """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones."""
+        rows = np.ascontiguousarray(rows, dtype=self.rows.dtype)
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
+        ids = np.empty(len(keys), np.int32)
+        new = []
+        size = self.size
+        for dp in np.unique(depth).tolist():
+            index = self._index.setdefault(dp, {})
+            for j in np.flatnonzero(depth == dp).tolist():
+                key = keys[j]
+                i = index.get(key)
+                if i is None:
+                    i = index[key] = size + len(new)
+                    new.append(j)
+                ids[j] = i
+        if new:
+            end = size + len(new)
+            if end > self.max_states:
+                raise TableTooLarge(f"more than {self.max_states} reachable states")
+            if end > self.capacity:
+                self._alloc(max(end, self.capacity + self.capacity // 4 + 1024))
+            self.rows[size:end] = rows[new]
+            self.depth[size:end] = depth[new]
+            self._undecided += np.bincount(np.asarray(depth)[new], minlength=self._undecided.size)[:self._undecided.size]
+            self.size = end
+        return ids
+
+    def _code(self, label: str) -> int:
+        c = self._label_code.get(label)
+        if c is None:
+            c = self._label_code[label] = len(self.labels)
+            self.labels.append(label)
+        return c
+
+    def state(self, i: int):
+        D, r = self.D, self.rows[i]
+        return count_state(self.design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1])
+
+    @property
+    def n(self):
+        return self.rows[:self.size, :self.D]
+
+    @property
+    def y(self):
+        return self.rows[:self.size, self.D:2 * self.D]
+
+    # ------------------------------------------------------------------ filling
+    def decide(self, ids) -> None:
+        """Ask the design for the states ``ids`` not yet decided and add their children."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = ids[self.status[ids] == UNDECIDED]
+        for start in range(0, ids.size, 16384):  # bounded temporaries for huge levels
+            self._decide(ids[start:start + 16384])
+
+    def _decide(self, ids) -> None:
+        if not ids.size:
+            return
+        design = self.design
+        parents, doses = [], []
+        D = self.D
+        for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
+            decision = design.decide(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
+            self.decide_calls += 1
+            self.code[i] = self._code(decision.code.value)
+            if decision.stop:
+                self.status[i] = STOP
+                continue
+            d = int(decision.dose_index)
+            self.nxt[i] = d
+            dp = self.depth[i]
+            m = int(self.msize[dp]) if dp < self.msize.size else 0
+            if m <= 0 or self.row0[dp] + m > self.cap:
+                self.status[i] = NO_ROOM
+                continue
+            self.status[i] = CONTINUE
+            parents.append(i)
+            doses.append(d)
+        self._undecided -= np.bincount(self.depth[ids], minlength=self._undecided.size)[:self._undecided.size]
+        if parents:
+            self._children(np.array(parents, np.int64), np.array(doses, np.int64))
+        # When every state above a depth is decided, no new state can appear at that depth:
+        # its key index is no longer needed.
+        for dp in [d for d in self._index if d > 0 and not self._undecided[:d].any()]:
+            del self._index[dp]
+
+    def _children(self, parents, doses) -> None:
+        depth = self.depth[parents].astype(np.int64)
+        msize = self.msize[depth]
+        D = self.D
+        for m in np.unique(msize).tolist():
+            sel = msize == m
+            p, d = parents[sel], doses[sel]
+            base = self.rows[p].astype(np.int64)
+            base[np.arange(p.size), d] += m
+            base[:, 2 * D] = d
+            kids = np.repeat(base[:, None, :], m + 1, axis=1)  # (B, m+1, row)
+            kids[:, :, 2 * D + 1] = np.arange(m + 1)
+            kids[np.arange(p.size)[:, None], np.arange(m + 1)[None, :], (D + d)[:, None]] += np.arange(m + 1)
+            cid = self._add(kids.reshape(-1, 2 * D + 2), np.repeat(self.depth[p] + 1, m + 1))
+            self.child[p, :m + 1] = cid.reshape(p.size, m + 1)
+
+    def complete(self, max_new: int) -> bool:
+        """Decide every state still undecided, level by level, while that takes at most
+        ``max_new`` new decisions in all; True when the table is complete.  A run of many
+        trials then never pauses on a rare state (each pause costs a walk round)."""
+        spent = 0
+        while True:
+            und = np.flatnonzero(self.status[:self.size] == UNDECIDED)
+            if not und.size:
+                return True
+            if spent + und.size > max_new:
+                return False
+            spent += und.size
+            self.decide(und)
+
+    def select(self, ids) -> None:
+        """Record the MTD selection of the final states ``ids`` not yet asked."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = ids[self.sel[ids] == -2]
+        for start in range(0, ids.size, 16384):  # bounded temporaries for huge exact runs
+            self._select(ids[start:start + 16384])
+
+    def _select(self, ids) -> None:
+        if not ids.size:
+            return
+        self.select_calls += ids.size
+        if self._select_batch is not None:
+            res = self._select_batch(n_at_dose=self.rows[ids, :self.D].astype(np.int64),
+                                     tox_at_dose=self.rows[ids, self.D:2 * self.D].astype(np.int64))
+            self.sel[ids] = np.asarray(res[0] if isinstance(res, tuple) else res, dtype=np.int64)
+            return
+        D, design = self.D, self.design
+        for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
+            s = design.select_mtd(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
+            self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
+
+    def tally(self, ids, weights, above_mask, exact: bool = False):
+        """Tally of the final states ``ids`` with ``weights`` (trial counts or probabilities),
+        added in slices so that the temporaries stay small for huge exact runs."""
+        from dosefind.simulations._kernel import Tally
+
+        ids = np.asarray(ids, dtype=np.int64)
+        self.select(ids)
+        tally = Tally(self.D, exact=exact)
+        D = self.D
+        for a in range(0, ids.size, 65536):
+            i, w = ids[a:a + 65536], weights[a:a + 65536]
+            tally.add(self.rows[i, :D], self.rows[i, D:2 * D], self.sel[i].astype(np.int64),
+                      self.code[i].astype(np.int64), self.labels, above_mask, self.design.max_n, weights=w)
+        return tally
+
+    def no_room_error(self, i: int) -> RuntimeError:
+        return RuntimeError(f"{self.design.name}: a simulated trial did not stop after {int(self.row0[self.depth[i]])} "
+                            "patients; give the design a maximum sample size (max_n)")
+
+    def nbytes(self) -> int:
+        arrays = sum(getattr(self, f).nbytes for f in ("rows", "depth", "status", "nxt", "code", "child", "sel"))
+        return arrays + sum(len(ix) for ix in self._index.values()) * 120  # keys: about 120 bytes each
+
+
+# ---------------------------------------------------------------------- shared cache
+_TABLES: "OrderedDict[tuple, DecisionTable | None]" = OrderedDict()
+
+
+def _fingerprint(obj, depth=0):
+    """A hashable description of a design's configuration (public attributes, recursively)."""
+    from dosefind.designs.base import Design
+    from dosefind.designs.modifiers import Modifier
+
+    if depth > 6:
+        raise TypeError("configuration nested too deeply")
+    if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+        return (type(obj).__name__, obj)
+    if isinstance(obj, np.generic):
+        return (type(obj).__name__, obj.item())
+    if isinstance(obj, np.ndarray):
+        return ("ndarray", obj.dtype.str, obj.shape, obj.tobytes())
+    if isinstance(obj, (tuple, list)):
+        return (type(obj).__name__, tuple(_fingerprint(v, depth + 1) for v in obj))
+    if isinstance(obj, dict):
+        return ("dict", tuple(sorted((repr(k), _fingerprint(v, depth + 1)) for k, v in obj.items())))
+    if isinstance(obj, (Design, Modifier)) or hasattr(obj, "__dataclass_fields__"):
+        attrs = vars(obj) if hasattr(obj, "__dict__") else {}
+        public = tuple(sorted((k, _fingerprint(v, depth + 1)) for k, v in attrs.items() if not k.startswith("_")))
+        return (type(obj).__module__, type(obj).__qualname__, public)
+    raise TypeError(f"cannot fingerprint {type(obj).__name__}")
+
+
+def design_key(design, use_batch: bool = True) -> tuple:
+    """Cache key of a design: equal configurations give equal keys.  A design whose
+    configuration cannot be described (e.g. holds a function) is keyed by its identity."""
+    try:
+        fp = _fingerprint(design)
+        hash(fp)
+    except TypeError:
+        fp = ("id", id(design))
+    return (type(design).__module__, type(design).__qualname__, repr(design), fp, bool(use_batch))
+
+
+def table_for(design, use_batch: bool = True) -> DecisionTable | None:
+    """The shared decision table of ``design`` (None when it has no bounded count table:
+    ``memory='history'`` designs, or a state space beyond :data:`TABLE_MAX_STATES`)."""
+    if design.memory != "counts":
+        return None
+    key = design_key(design, use_batch)
+    if key in _TABLES:
+        _TABLES.move_to_end(key)
+        table = _TABLES[key]
+        if table is not None and table.design is not design and key[3][0] == "id":
+            table = None
+        else:
+            return table
+    table = DecisionTable(design, use_batch=use_batch)
+    _TABLES[key] = table
+    _trim()
+    return table
+
+
+def mark_too_large(design, use_batch: bool = True) -> None:
+    """Remember that ``design`` outgrew its table (later calls go to the general engine)."""
+    _TABLES[design_key(design, use_batch)] = None
+
+
+def _trim() -> None:
+    total = sum(t.size for t in _TABLES.values() if t is not None)
+    while total > CACHE_MAX_STATES and len(_TABLES) > 1:
+        _, old = _TABLES.popitem(last=False)
+        total -= old.size if old is not None else 0
+
+
+def clear_tables() -> None:
+    """Forget every shared table (for benchmarks of cold starts and for tests)."""
+    _TABLES.clear()
