@@ -21,9 +21,9 @@ from dosefind.grid.spec import Cell
 
 __all__ = ["run_task", "assemble", "design_of", "initial_tasks", "block_tasks"]
 
-#: Per-process cache: (study text, design label) -> (design, Decider).  Keyed on the
-#: design, not the cell, so the scenarios of one parameter set share one design and one
-#: decision cache (decisions are a pure function of the trial state, whatever the truth).
+#: Per-process cache: (study text, design label) -> design.  Keyed on the design, not the
+#: cell, so the scenarios of one parameter set share one design and so one decision table
+#: (dosefind.simulations.tables: decisions are a pure function of the trial state).
 _CACHE: dict = {}
 _CACHE_SIZE = 64
 
@@ -31,28 +31,25 @@ _CACHE_SIZE = 64
 def remember(study_text: str, label: str, design) -> None:
     """Keep a design built while parsing the grid (this process runs its first cells)."""
     if len(_CACHE) < _CACHE_SIZE and (study_text, label) not in _CACHE:
-        from dosefind.simulations._kernel import Decider
-
-        _CACHE[(study_text, label)] = (design, Decider(design))
+        _CACHE[(study_text, label)] = design
 
 
 def design_of(cell: Cell):
     """The design of ``cell``, built by the study factory (cached per process)."""
-    return _entry(cell)[0]
+    return _entry(cell)
 
 
 def _entry(cell: Cell):
     key = (cell.study_text, cell.design)
     hit = _CACHE.get(key)
     if hit is None:
-        from dosefind.simulations._kernel import Decider
         from dosefind.study import parse_study
 
         study = parse_study(cell.study_text, source=f"<grid cell {cell.index + 1}>")
         design = next(s.design for s in study.designs if s.label == cell.design)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        hit = _CACHE[key] = (design, Decider(design))
+        hit = _CACHE[key] = design
     return hit
 
 
@@ -81,25 +78,22 @@ def run_task(task: tuple):
     tally: the runner then schedules its Monte Carlo blocks.
     """
     kind, cell, block = task
-    design, decider = _entry(cell)
+    design = _entry(cell)
     p = np.asarray(cell.true_prob_tox, dtype=np.float64)
     above = _above(cell)
     if kind == "block":
-        from dosefind.simulations.monte_carlo import run_block
+        from dosefind.simulations.monte_carlo import tally_chunks
 
         size = cell.block_sizes()[block]
-        return cell.index, block, run_block(decider, p, cell.seed, [(block, size)], above)
-    from dosefind.simulations.exact import DEFAULT_MAX_STATES, StateSpaceTooLarge, simulate_exact
+        return cell.index, block, tally_chunks(design, p, cell.seed, [(block, size)], above)
+    from dosefind.simulations import exact_state_cap
+    from dosefind.simulations.exact import StateSpaceTooLarge, simulate_exact
 
-    if cell.method == "exact":
-        return cell.index, None, simulate_exact(design, p, above, max_states=DEFAULT_MAX_STATES, decider=decider)
-    from dosefind.simulations import AUTO_MAX_STATES
-
-    # The same cap as simulate(method="auto"): a large state space falls back quickly.
-    cap = min(DEFAULT_MAX_STATES, AUTO_MAX_STATES if design.memory == "counts" else 20_000)
     try:
-        return cell.index, None, simulate_exact(design, p, above, max_states=cap, decider=decider)
+        return cell.index, None, simulate_exact(design, p, above, max_states=exact_state_cap(design, cell.method))
     except StateSpaceTooLarge:
+        if cell.method == "exact":
+            raise
         return cell.index, None, None
 
 

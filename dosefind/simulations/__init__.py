@@ -71,6 +71,15 @@ def _target_of(design, scenario, target):
     return None if t is None else float(t)
 
 
+def exact_state_cap(design: Design, method: str, max_states: int = DEFAULT_MAX_STATES) -> int:
+    """States the exact engine may visit for ``method`` ("exact" or "auto") before giving
+    up.  Under "auto" the cap is modest, so that a large state space falls back to Monte
+    Carlo quickly (one rule for ``simulate``, ``compare`` and grids)."""
+    if method == "exact":
+        return max_states
+    return min(max_states, AUTO_MAX_STATES if design.memory == "counts" else 20_000)
+
+
 def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed: int | None = None,
              method: str = "auto", workers: int = 1, progress: bool | None = None, target: float | None = None,
              acceptable: tuple[float, float] | None = None, max_states: int = DEFAULT_MAX_STATES,
@@ -138,9 +147,7 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     tally = None
     used = method
     if method in ("auto", "exact"):
-        # auto: a modest cap, so that a large state space falls back to Monte Carlo quickly.
-        cap = max_states if method == "exact" else min(max_states, AUTO_MAX_STATES if design.memory == "counts"
-                                                       else 20_000)
+        cap = exact_state_cap(design, method, max_states)
         try:
             tally = simulate_exact(design, scenario.true_prob_tox, above, max_states=cap, use_batch=use_batch)
             used = "exact"

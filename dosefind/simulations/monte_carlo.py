@@ -255,6 +255,14 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     return total
 
 
+def tally_chunks(design, true_prob_tox, seed: int, chunks, above_mask) -> Tally:
+    """Tally of the seed chunks ``chunks`` [(index, size), ...] of ``seed``, on the same
+    path ``simulate_mc`` takes (decision table and walker where the design has one), for
+    callers that schedule chunks themselves (design grids)."""
+    return _run_chunks(design, np.asarray(true_prob_tox, dtype=np.float64), seed, chunks,
+                       np.asarray(above_mask, dtype=bool), True, None)
+
+
 def _decision_budget(design, use_batch) -> int | None:
     """New scalar decisions a run's first chunk may ask for before a design that also has
     a vectorised ``decide_batch`` goes to the general engine, whose batch rule is then

@@ -195,11 +195,11 @@ def test_a_table_grown_by_monte_carlo_then_completed_by_exact_has_each_state_onc
 
 
 def test_a_huge_state_space_with_a_batch_rule_goes_to_the_general_engine(monkeypatch):
-    # BOIN with 20 cohorts of 3 asks for about 64,000 new decisions in its first 10,000
-    # trials: its vectorised decide_batch (general engine) is faster then (scaled down here);
-    # the numbers are the same.
+    # A design with a vectorised decide_batch (the CRM) whose first chunk asks for more new
+    # decisions than the budget (scaled down here to 50) goes to the general engine, whose
+    # batch rule is faster then; the numbers are the same.
     monkeypatch.setattr(tables, "LARGE_SPACE_DECISIONS", 50)
-    design = BOIN(target=0.3, num_doses=5, max_n=30)
+    design = CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.3, cohort_size=3, max_n=30)
     p = _p(5)
     general = simulate_mc(design, p, 1200, 4, p > 0.3, use_table=False, chunk_size=600)
     _same(general, simulate_mc(design, p, 1200, 4, p > 0.3, chunk_size=600, jit=False))
