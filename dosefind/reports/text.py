@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 
-import pandas as pd
+# pandas is not imported here: the quick commands (next-dose, select-mtd) print through
+# this module, and pandas costs most of a second of their start-up.
 
 
 def fmt_prob(value, digits: int = 4) -> str:
@@ -14,7 +15,11 @@ def fmt_prob(value, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def boundary_table_text(table: pd.DataFrame, lambda_e: float, lambda_d: float) -> str:
+def _missing(v) -> bool:
+    return v is None or type(v).__name__ == "NAType" or (isinstance(v, float) and math.isnan(v))
+
+
+def boundary_table_text(table, lambda_e: float, lambda_d: float) -> str:
     """The BOIN decision table laid out as R BOIN's ``get.boundary`` prints it: one
     column per number of patients, one row per rule."""
     rows = [
@@ -23,7 +28,7 @@ def boundary_table_text(table: pd.DataFrame, lambda_e: float, lambda_d: float) -
         ("De-escalate if # of DLT >=", table["deescalate_if_dlt_ge"]),
         ("Eliminate if # of DLT >=", table["eliminate_if_dlt_ge"]),
     ]
-    cells = [[label] + ["NA" if pd.isna(v) else str(int(v)) for v in values] for label, values in rows]
+    cells = [[label] + ["NA" if _missing(v) else str(int(v)) for v in values] for label, values in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
     lines = [
         f"Escalation boundary lambda_e = {lambda_e:.4f}; de-escalation boundary lambda_d = {lambda_d:.4f}",
@@ -35,9 +40,14 @@ def boundary_table_text(table: pd.DataFrame, lambda_e: float, lambda_d: float) -
 
 
 def per_dose_text(labels, columns: dict[str, list], title: str = "") -> str:
-    """A small per-dose table: one row per dose, columns given as name -> values."""
-    frame = pd.DataFrame({"dose": list(labels), **columns})
-    text = frame.to_string(index=False)
+    """A small per-dose table: one row per dose, columns given as name -> values, each
+    column right-aligned to its widest cell."""
+    cols = {"dose": [str(v) for v in labels], **{k: [str(v) for v in vals] for k, vals in columns.items()}}
+    widths = {k: max([len(k), *map(len, vals)]) for k, vals in cols.items()}
+    lines = ["  ".join(k.rjust(widths[k]) for k in cols)]
+    for i in range(len(cols["dose"])):
+        lines.append("  ".join(cols[k][i].rjust(widths[k]) for k in cols))
+    text = "\n".join(lines)
     return f"{title}\n{text}" if title else text
 
 
@@ -58,6 +68,6 @@ def _clean(obj):
             return _clean(obj.item())
         except (ValueError, AttributeError):
             pass
-    if obj is pd.NA:
+    if type(obj).__name__ == "NAType":  # pandas.NA, without importing pandas
         return None
     return obj
