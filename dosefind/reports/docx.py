@@ -76,6 +76,7 @@ def add_table(doc, header, rows, *, caption: str = "", title: str = ""):
     if title:
         p = doc.add_paragraph()
         p.add_run(title).bold = True
+        p.paragraph_format.keep_with_next = True     # a title never ends a page
     table = doc.add_table(rows=1 + len(rows), cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
