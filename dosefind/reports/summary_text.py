@@ -20,7 +20,7 @@ import pandas as pd
 
 from dosefind.reports.tables import DIGITS, Table, fmt
 
-__all__ = ["decision_lines", "decision_table", "design_sentence"]
+__all__ = ["decision_lines", "decision_table", "decision_markdown", "design_sentence"]
 
 
 def _pct(x) -> str:
@@ -138,3 +138,13 @@ def decision_table(summary) -> Table:
                f"Scenarios with every dose above the target: {toxic}.")
     return Table("decision", "Decision summary: designs across all scenarios", pd.DataFrame(data_rows),
                  pd.DataFrame(disp_rows), caption=caption, group="decision")
+
+
+def decision_markdown(summary, heading: str = "## Choice of design") -> str:
+    """The decision summary as a Markdown section for ``protocol.md``: the sentences as a
+    list, then the table and its caption."""
+    from dosefind.reports.tables import to_markdown
+
+    t = decision_table(summary)
+    return "\n".join([heading, ""] + [f"- {line}" for line in decision_lines(summary)]
+                      + ["", to_markdown(t.display), "", t.caption, ""])

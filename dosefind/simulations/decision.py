@@ -109,6 +109,25 @@ class Criterion:
                                  f"got {v!r}")
             object.__setattr__(self, "max_overdose_selection", float(v))
 
+    @classmethod
+    def from_mapping(cls, table: dict, where: str = "criterion") -> "Criterion":
+        """A criterion from a study-file table such as ``[criterion]`` with ``metric`` and
+        ``max_overdose_selection`` (``max_overdose_selection = false`` for no limit);
+        unknown keys are an error naming ``where``."""
+        if not isinstance(table, dict):
+            raise ValueError(f"{where} must be a table with metric and/or max_overdose_selection, got {table!r}")
+        unknown = sorted(set(table) - {"metric", "max_overdose_selection"})
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: metric "
+                             f"({' or '.join(RANK_METRICS)}), max_overdose_selection (0-100, or false for no limit)")
+        limit = table.get("max_overdose_selection", DEFAULT_MAX_OVERDOSE)
+        if limit is False:
+            limit = None
+        try:
+            return cls(metric=table.get("metric", "pcs_mean"), max_overdose_selection=limit)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
     def describe(self) -> str:
         what = "average" if self.metric == "pcs_mean" else "worst-case"
         text = f"designs ranked by {what} correct selection across the scenarios"

@@ -95,3 +95,14 @@ def test_table_has_every_design_and_column(comp):
         assert row["Patients (mean)"] == fmt(grp["n_mean"].mean(), 2)
     assert t.display.set_index("Design").loc["CRM", "Safety stop"] == "NO"
     assert re.search(r'with every dose above the target: "Too toxic"', t.caption)
+
+
+def test_markdown_section(comp):
+    from dosefind.reports.summary_text import decision_markdown
+    from dosefind.reports.tables import to_markdown
+
+    s = decision_summary(comp)
+    md = decision_markdown(s)
+    assert md.startswith("## Choice of design\n\n- Criterion: ")
+    assert all(f"- {line}" in md for line in decision_lines(s))
+    assert to_markdown(decision_table(s).display) in md

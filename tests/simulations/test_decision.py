@@ -126,3 +126,13 @@ def test_bad_inputs(comp):
         decision_summary(comp, "pcs")
     with pytest.raises(ValueError, match="no results to summarise"):
         decision_summary(Comparison(results={}, designs=[], scenarios=[]))
+
+
+def test_criterion_from_a_study_table():
+    assert Criterion.from_mapping({}) == Criterion()
+    assert Criterion.from_mapping({"metric": "pcs_min", "max_overdose_selection": 30}) == Criterion("pcs_min", 30.0)
+    assert Criterion.from_mapping({"max_overdose_selection": False}).max_overdose_selection is None
+    with pytest.raises(ValueError, match=r"study.toml \[criterion\]: unknown key\(s\) limit; allowed: metric"):
+        Criterion.from_mapping({"limit": 3}, "study.toml [criterion]")
+    with pytest.raises(ValueError, match=r"\[criterion\]: criterion metric must be one of pcs_mean, pcs_min"):
+        Criterion.from_mapping({"metric": "best"}, "[criterion]")
