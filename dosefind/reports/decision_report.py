@@ -4,8 +4,8 @@
 the :class:`~dosefind.simulations.decision.DecisionSummary` of the run (its criterion is
 the study's ``criterion`` when the study file states one, else the documented default),
 its sentences and table (:mod:`dosefind.reports.summary_text`) and one dose-decision chart
-per design (:mod:`dosefind.reports.flowchart`) as report figures named
-``design-<label>-decisions``.  :func:`write_docx_report` writes ``report.docx``.
+per design (:mod:`dosefind.reports.flowchart`) as report figures named by
+:func:`chart_names`.  :func:`write_docx_report` writes ``report.docx``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DecisionParts", "decision_parts", "chart_figure_name", "write_docx_report"]
+__all__ = ["DecisionParts", "decision_parts", "chart_names", "write_docx_report"]
 
 
 @dataclass
@@ -25,13 +25,23 @@ class DecisionParts:
     charts: list = field(default_factory=list)
 
 
-def chart_figure_name(label: str) -> str:
+def chart_names(labels) -> dict:
+    """Design label -> figure name of its chart, ``design-<slug>-decisions``, made unique
+    in label order (``-2``, ``-3``, ... when two labels share a slug)."""
     from dosefind.reports.tables import slug
 
-    return f"design-{slug(label)}-decisions"
+    out, used = {}, set()
+    for label in labels:
+        base = name = f"design-{slug(label)}-decisions"
+        k = 2
+        while name in used:
+            name, k = f"{base}-{k}", k + 1
+        used.add(name)
+        out[label] = name
+    return out
 
 
-def _chart(spec):
+def _chart(spec, name):
     import matplotlib
 
     from dosefind.reports.figures import Figure
@@ -45,7 +55,7 @@ def _chart(spec):
         png, svg = io.BytesIO(), io.BytesIO()
         fig.savefig(png, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return Figure(chart_figure_name(spec.label), f"{spec.label}: dose decisions", png.getvalue(), svg.getvalue(),
+    return Figure(name, f"{spec.label}: dose decisions", png.getvalue(), svg.getvalue(),
                   caption="Dose decisions as the design makes them (see the design's description).")
 
 
@@ -56,7 +66,8 @@ def decision_parts(run, criterion=None, *, charts: bool = True) -> DecisionParts
 
     criterion = criterion if criterion is not None else getattr(run.study, "criterion", None)
     summary = decision_summary(run, criterion)
-    figs = [f for f in (_chart(spec) for spec in run.designs) if f is not None] if charts else []
+    names = chart_names([spec.label for spec in run.designs])
+    figs = [f for f in (_chart(spec, names[spec.label]) for spec in run.designs) if f is not None] if charts else []
     return DecisionParts(summary, decision_lines(summary), decision_table(summary), figs)
 
 
@@ -65,7 +76,7 @@ def write_docx_report(run, folder, tables, figures, parts: DecisionParts, *, ver
     charts and the protocol text."""
     from dosefind.reports.docx import write_docx
 
-    names = {chart_figure_name(spec.label): spec.label for spec in run.designs}
+    names = {name: label for label, name in chart_names([spec.label for spec in run.designs]).items()}
     charts = {names[f.name]: f.png for f in parts.charts}
     others = [f for f in figures if f.name not in names]
     return write_docx(run, tables, others, Path(folder) / "report.docx", version=version,

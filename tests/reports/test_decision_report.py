@@ -3,7 +3,7 @@ design (PNG and SVG), and report.docx written from them."""
 
 import pytest
 
-from dosefind.reports.decision_report import chart_figure_name, decision_parts, write_docx_report
+from dosefind.reports.decision_report import chart_names, decision_parts, write_docx_report
 from dosefind.simulations.decision import Criterion
 
 
@@ -11,7 +11,7 @@ def test_parts_of_a_run(small_report):
     run, _ = small_report
     parts = decision_parts(run)
     assert [d.design for d in parts.summary.designs] == [d.label for d in run.designs]
-    assert [f.name for f in parts.charts] == [chart_figure_name(d.label) for d in run.designs]
+    assert [f.name for f in parts.charts] == list(chart_names([d.label for d in run.designs]).values())
     assert all(f.png.startswith(b"\x89PNG") and b"<svg" in f.svg for f in parts.charts)
     assert parts.lines[0].startswith("Criterion: designs ranked by average correct selection")
     assert parts.table.name == "decision" and len(parts.table.display) == len(run.designs)
@@ -40,3 +40,9 @@ def test_docx_report(small_report, tmp_path):
     path = write_docx_report(run, tmp_path, tables, figures + parts.charts, parts, version="t", protocol="# P\n")
     doc = docx.Document(str(path))
     assert len(doc.inline_shapes) == len(figures) + len(parts.charts)
+
+
+def test_chart_names_are_unique():
+    assert chart_names(["BOIN", "boin", "B O I N", "CRM"]) == {
+        "BOIN": "design-boin-decisions", "boin": "design-boin-decisions-2", "B O I N": "design-b-o-i-n-decisions",
+        "CRM": "design-crm-decisions"}
