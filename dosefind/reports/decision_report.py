@@ -53,8 +53,8 @@ def _chart(spec, name):
         except TypeError:           # a design with no chart: the report simply has none
             return None
         png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None})
     return Figure(name, f"{spec.label}: dose decisions", png.getvalue(), svg.getvalue(),
                   caption="Dose decisions as the design makes them (see the design's description).")
 

@@ -80,17 +80,14 @@ def add_table(doc, header, rows, *, caption: str = "", title: str = ""):
     table = doc.add_table(rows=1 + len(rows), cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for j, h in enumerate(header):
-        cell = table.rows[0].cells[j]
-        cell.text = ""
+    table_rows = table.rows           # python-docx rebuilds these lists on every access
+    for cell, h in zip(table_rows[0].cells, header):
         run = cell.paragraphs[0].add_run(str(h))
         run.bold = True
         run.font.size = Pt(8)
-    _repeat_header(table.rows[0])
-    for i, row in enumerate(rows, start=1):
-        for j, v in enumerate(row):
-            cell = table.rows[i].cells[j]
-            cell.text = ""
+    _repeat_header(table_rows[0])
+    for row_obj, row in zip(table_rows[1:], rows):
+        for cell, v in zip(row_obj.cells, row):
             cell.paragraphs[0].add_run(str(v)).font.size = Pt(8)
     if caption:
         p = doc.add_paragraph()
