@@ -62,8 +62,8 @@ def design_sentence(d, limit: float | None = None) -> str:
     parts.append(f"{fmt(d.dlt_mean, mean)} DLTs and {fmt(d.n_mean, mean)} patients per trial on average "
                  f"(mean sample size {fmt(d.n_min, mean)} to {fmt(d.n_max, mean)})")
     if d.duration_mean is not None:
-        parts.append(f"mean trial duration {fmt(d.duration_mean, mean)} on average, {fmt(d.duration_max, mean)} "
-                     "at most")
+        parts.append(f"mean trial duration {fmt(d.duration_mean, 0)} days on average, {fmt(d.duration_max, 0)} "
+                     "days at most")
     return f"{d.design}: " + "; ".join(parts) + f" ({_how(d)})."
 
 
@@ -125,7 +125,7 @@ def decision_table(summary) -> Table:
             drow[label] = fmt(getattr(d, key), DIGITS[dg])
         if has_duration:
             row["duration_mean"] = d.duration_mean
-            drow["Duration (mean)"] = fmt(d.duration_mean, DIGITS["mean"])
+            drow["Duration, days (mean)"] = fmt(d.duration_mean, 0)
         row.update(safety_stop=d.safety_stop, meets_criterion=d.eligible, flagged=d.flagged)
         drow.update({"Safety stop": "yes" if d.safety_stop else "NO",
                      "Meets criterion": "yes" if d.eligible else "no"})

@@ -17,8 +17,9 @@ for every design:
 ``dlt_mean``, ``dlt_max``; ``n_mean``, ``n_min``, ``n_max``
     Mean DLTs per trial and mean sample size, averaged over scenarios and at their extremes.
 ``duration_mean``, ``duration_max``
-    Mean trial duration, only when the results carry one (calendar-time simulations;
-    key ``duration_mean`` of ``OperatingCharacteristics.values``), otherwise None.
+    Mean trial duration (days), only when the results carry one (calendar-time
+    simulations: ``oc.calendar["duration"]["mean"]``, or a ``duration_mean`` value),
+    otherwise None.
 
 Every scenario counts once (an unweighted average), prior draws included.
 
@@ -235,6 +236,14 @@ def has_safety_stop(design) -> bool | None:
     return None
 
 
+def _duration(oc):
+    """Mean trial duration of a calendar-time result, else None."""
+    cal = getattr(oc, "calendar", None)
+    if isinstance(cal, dict) and isinstance(cal.get("duration"), dict):
+        return cal["duration"].get("mean")
+    return oc.values.get("duration_mean")
+
+
 def _mean(xs):
     xs = [x for x in xs if x is not None]
     return math.fsum(xs) / len(xs) if xs else None
@@ -294,7 +303,7 @@ def decision_summary(comparison, criterion: Criterion | None = None, *, designs:
         od_max, od_max_s = _extreme(v("overdose_selection_pct"), max)
         op = [(oc.values.get("overdose_patients_pct"), s) for oc, s in ocs if oc.true_mtd != -1]
         op_max, op_max_s = _extreme(op, max)
-        dur = [x for x, _ in v("duration_mean") if x is not None]
+        dur = [x for x in (_duration(oc) for oc, _ in ocs) if x is not None]
         tox_max, tox_s = _extreme([(oc.values.get("overdose_selection_pct"), s) for oc, s in ocs
                                    if oc.true_mtd == -1], max)
         tox_n, tox_n_s = _extreme([(oc.values["n_mean"], s) for oc, s in ocs if oc.true_mtd == -1], max)

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -86,8 +87,11 @@ def oc_from_dict(d: dict):
     if correct != correct_doses(p, target, acceptable):
         raise ValueError(f"correct_doses {d.get('correct_doses')} do not follow from true_prob_tox {list(p)} and "
                          f"target {target}")
+    optional = {}
+    if d.get("calendar") is not None and "calendar" in {f.name for f in dataclasses.fields(OperatingCharacteristics)}:
+        optional["calendar"] = d["calendar"]      # calendar-time results carry their summary block
     return OperatingCharacteristics(
-        design=str(d["design"]), true_prob_tox=p, method=str(d["method"]), n_trials=d.get("n_trials"),
+        **optional, design=str(d["design"]), true_prob_tox=p, method=str(d["method"]), n_trials=d.get("n_trials"),
         seed=d.get("seed"), target=target, acceptable=acceptable, correct=correct,
         true_mtd=true_mtd_index(p, target, acceptable), values=values, se=se,
         stop_reasons={str(k): float(v) for k, v in (d.get("stop_reasons") or {}).items()},

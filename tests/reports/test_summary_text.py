@@ -106,3 +106,17 @@ def test_markdown_section(comp):
     assert md.startswith("## Choice of design\n\n- Criterion: ")
     assert all(f"- {line}" in md for line in decision_lines(s))
     assert to_markdown(decision_table(s).display) in md
+
+
+def test_duration_is_reported_when_present(comp):
+    import copy
+
+    timed = copy.deepcopy(comp)
+    for k, oc in enumerate(timed.results.values()):
+        oc.__dict__["calendar"] = {"duration": {"mean": 200.0 + 30 * k}}
+    s = decision_summary(timed)
+    d = s["BOIN"]
+    line = line_of(decision_lines(s), "BOIN")
+    assert f"mean trial duration {fmt(d.duration_mean, 0)} days on average, {fmt(d.duration_max, 0)} days" in line
+    assert decision_table(s).display.set_index("Design").loc["BOIN", "Duration, days (mean)"] == fmt(d.duration_mean, 0)
+    assert "duration" not in line_of(decision_lines(decision_summary(comp)), "BOIN")

@@ -136,3 +136,20 @@ def test_criterion_from_a_study_table():
         Criterion.from_mapping({"limit": 3}, "study.toml [criterion]")
     with pytest.raises(ValueError, match=r"\[criterion\]: criterion metric must be one of pcs_mean, pcs_min"):
         Criterion.from_mapping({"metric": "best"}, "[criterion]")
+
+
+def test_duration_of_calendar_results(comp):
+    """Calendar-time results carry oc.calendar["duration"]["mean"] (days); the summary
+    averages it over scenarios and takes its maximum."""
+    import copy
+
+    timed = copy.deepcopy(comp)
+    days = {}
+    for k, (key, oc) in enumerate(timed.results.items()):
+        days[key] = 100.0 + 10 * k
+        oc.__dict__["calendar"] = {"duration": {"mean": days[key]}}
+    s = decision_summary(timed)
+    for label in timed.designs:
+        mine = [v for (sc, d), v in days.items() if d == label]
+        assert s[label].duration_mean == pytest.approx(sum(mine) / len(mine))
+        assert s[label].duration_max == max(mine)
