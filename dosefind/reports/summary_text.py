@@ -114,7 +114,8 @@ DECISION_COLUMNS = (
 
 
 def decision_table(summary) -> Table:
-    """The ranking as a report :class:`~dosefind.reports.tables.Table` (``decision``)."""
+    """The ranking as a report :class:`~dosefind.reports.tables.Table` (``decision``); its
+    ``notes`` are the :func:`decision_lines`, shown above the table."""
     data_rows, disp_rows = [], []
     has_duration = any(d.duration_mean is not None for d in summary.ranking)
     for d in summary.ranking:
@@ -137,7 +138,7 @@ def decision_table(summary) -> Table:
                f"over the scenarios. Safety stop: the design stops the trial when the lowest dose is too toxic. "
                f"Scenarios with every dose above the target: {toxic}.")
     return Table("decision", "Decision summary: designs across all scenarios", pd.DataFrame(data_rows),
-                 pd.DataFrame(disp_rows), caption=caption, group="decision")
+                 pd.DataFrame(disp_rows), caption=caption, group="decision", notes=decision_lines(summary))
 
 
 def decision_markdown(summary, heading: str = "## Choice of design") -> str:

@@ -120,3 +120,8 @@ def test_duration_is_reported_when_present(comp):
     assert f"mean trial duration {fmt(d.duration_mean, 0)} days on average, {fmt(d.duration_max, 0)} days" in line
     assert decision_table(s).display.set_index("Design").loc["BOIN", "Duration, days (mean)"] == fmt(d.duration_mean, 0)
     assert "duration" not in line_of(decision_lines(decision_summary(comp)), "BOIN")
+
+
+def test_table_carries_the_sentences(comp):
+    s = decision_summary(comp)
+    assert decision_table(s).notes == decision_lines(s)
