@@ -206,8 +206,9 @@ def decision_figure(design):
     n_note_lines = notes.count("\n") + 1 if notes else 0
     if chart.kind == "flow":
         k = len(chart.steps)
-        fig = Figure(figsize=(7.2, 0.75 * k + 0.5))
-        ax = fig.add_axes((0, 0, 1, 1))
+        height = 0.75 * k + 0.55
+        fig = Figure(figsize=(7.2, height))
+        ax = fig.add_axes((0, 0.02, 1, 1 - 0.5 / height))     # the top 0.5 inch holds the title
         ax.set_xlim(0, 1)
         ax.set_ylim(0, k)
         ax.axis("off")
@@ -222,7 +223,7 @@ def decision_figure(design):
             if i < k - 1:
                 ax.add_patch(FancyArrowPatch((0.5, yc - 0.33), (0.5, yc - 0.67), arrowstyle="-|>",
                                              mutation_scale=10, color="#5b6776"))
-        fig.suptitle(chart.title, fontsize=10, y=0.995, va="top")
+        fig.text(0.5, 1 - 0.12 / height, chart.title, fontsize=10, ha="center", va="top")
         return fig
     n_rows = len(chart.rows) + 1
     row_h, note_h, title_h, pad = 0.24, 0.16, 0.45, 0.15        # inches
