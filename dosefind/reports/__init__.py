@@ -16,6 +16,7 @@ def write_all(run, folder, *, timings: dict | None = None) -> Path:
     """Write ``report.html``, ``protocol.md``, ``tables/``, ``figures/`` and
     ``manifest.json`` of ``run`` into ``folder`` (which must exist)."""
     from dosefind import __version__
+    from dosefind.reports.decision_report import decision_parts, write_docx_report
     from dosefind.reports.figures import build_figures
     from dosefind.reports.html import render_html
     from dosefind.reports.manifest import build_manifest
@@ -26,6 +27,8 @@ def write_all(run, folder, *, timings: dict | None = None) -> Path:
     folder = Path(folder)
     t0 = time.perf_counter()
     tables = build_tables(run)
+    parts = decision_parts(run)             # decision summary: its table, sentences and design charts
+    tables.append(parts.table)
     (folder / "tables").mkdir()
     for t in tables:
         t.data.to_csv(folder / "tables" / f"{t.name}.csv", index=False)
@@ -36,6 +39,7 @@ def write_all(run, folder, *, timings: dict | None = None) -> Path:
     t1 = time.perf_counter()
     figures = build_figures(run, tables)
     (folder / "figures").mkdir()
+    figures += parts.charts
     for f in figures:
         (folder / "figures" / f"{f.name}.png").write_bytes(f.png)
         (folder / "figures" / f"{f.name}.svg").write_bytes(f.svg)
@@ -45,6 +49,8 @@ def write_all(run, folder, *, timings: dict | None = None) -> Path:
                                         encoding="utf-8")
     (folder / "protocol.md").write_text(render_protocol(run, tables, version=__version__), encoding="utf-8")
     (folder / "results.json").write_text(json.dumps(run.to_dict(), indent=1), encoding="utf-8")
+    write_docx_report(run, folder, tables, figures, parts, version=__version__,
+                      protocol=(folder / "protocol.md").read_text(encoding="utf-8"))
     t3 = time.perf_counter()
     run.timings.update({"tables": t1 - t0, "figures": t2 - t1, "html_protocol": t3 - t2})
     if timings:
