@@ -19,6 +19,7 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
     ``progress(phase, done, total, label)`` is called for the phases ``"tables"``,
     ``"figures"`` (once per figure) and ``"writing"``."""
     from dosefind import __version__
+    from dosefind.reports.decision_report import decision_parts, write_docx_report
     from dosefind.reports.figures import build_figures
     from dosefind.reports.html import render_html
     from dosefind.reports.manifest import build_manifest
@@ -34,6 +35,8 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
     t0 = time.perf_counter()
     tell("tables", 0, 1, "building tables")
     tables = build_tables(run)
+    parts = decision_parts(run)             # decision summary: its table, sentences and design charts
+    tables.append(parts.table)
     (folder / "tables").mkdir()
     for t in tables:
         t.data.to_csv(folder / "tables" / f"{t.name}.csv", index=False)
@@ -45,6 +48,7 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
     t1 = time.perf_counter()
     figures = build_figures(run, tables, progress=lambda done, total, label: tell("figures", done, total, label))
     (folder / "figures").mkdir()
+    figures += parts.charts
     for f in figures:
         (folder / "figures" / f"{f.name}.png").write_bytes(f.png)
         (folder / "figures" / f"{f.name}.svg").write_bytes(f.svg)
@@ -55,6 +59,8 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
                                         encoding="utf-8")
     (folder / "protocol.md").write_text(render_protocol(run, tables, version=__version__), encoding="utf-8")
     (folder / "results.json").write_text(json.dumps(run.to_dict(), indent=1), encoding="utf-8")
+    write_docx_report(run, folder, tables, figures, parts, version=__version__,
+                      protocol=(folder / "protocol.md").read_text(encoding="utf-8"))
     t3 = time.perf_counter()
     run.timings.update({"tables": t1 - t0, "figures": t2 - t1, "html_protocol": t3 - t2})
     if timings:

@@ -89,6 +89,9 @@ def _paragraphs(text: str) -> str:
 
 
 def render_html(run, tables, figures, *, version: str, summary_lines: list[str]) -> str:
+    from dosefind.reports.decision_report import chart_names
+    from dosefind.reports.print_css import REPORT_CSS
+
     study = run.study
     by_group = {}
     for t in tables:
@@ -109,7 +112,7 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="dosefind {escape(version)}">
 <title>{escape(study.title)} &mdash; dose-finding report</title>
-<style>{CSS}</style></head><body>
+<style>{CSS}{REPORT_CSS}</style></head><body>
 <header class="top"><h1>{escape(study.title)}</h1>
 <div class="sub">Dose-finding design evaluation &middot; dosefind {escape(version)} &middot; run {escape(run.started_at)}
 &middot; study file SHA-256 {escape(study.sha256[:12])}&hellip;</div></header>
@@ -128,6 +131,10 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     parts.append("</div></section>")
     # Summary
     parts.append('<section id="summary"><h2>Summary of operating characteristics</h2>')
+    for t in by_group.get("decision", []):      # the decision summary: its sentences, then the ranking
+        parts += [f'<p class="note">{escape(x)}</p>' if x.startswith("Warning") else f"<p>{escape(x)}</p>"
+                  for x in t.notes]
+        parts.append(_table_html(t, first_col_left=2))
     for line in summary_lines:
         parts.append(f"<p>{escape(line)}</p>")
     for t in by_group.get("comparison", []):
@@ -146,6 +153,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     for spec in run.designs:
         parts.append(f'<div class="design" id="design-{escape(ids[spec.label])}"><h3>{escape(spec.label)}</h3>')
         parts.append(f"<p>{escape(spec.design.describe())}</p>")
+        chart = figs.get(chart_names([d.label for d in run.designs])[spec.label])
+        parts.append(_figure_html(chart) if chart is not None else "")
         parts.append('<div class="tables">')
         for t in design_tabs:
             if t.key == spec.label:

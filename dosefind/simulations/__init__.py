@@ -253,6 +253,19 @@ class Comparison:
     def __getitem__(self, key):
         return self.results[key]
 
+    @classmethod
+    def from_json(cls, source) -> "Comparison":
+        """Read back :meth:`to_dict` as JSON (``dosefind compare --format json``), a path or a dict."""
+        from dosefind.simulations.serialize import comparison_from_json
+
+        return comparison_from_json(source)
+
+    def plot(self):
+        """Correct and overdose selection by scenario and design (a matplotlib Figure)."""
+        from dosefind.reports.plots import plot_comparison
+
+        return plot_comparison(self)
+
 
 def _named_designs(designs) -> dict:
     if isinstance(designs, Design):

@@ -373,6 +373,19 @@ class OperatingCharacteristics:
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    @classmethod
+    def from_json(cls, source) -> "OperatingCharacteristics":
+        """Read back :meth:`to_json` (JSON text, a path or a dict); see :mod:`~dosefind.simulations.serialize`."""
+        from dosefind.simulations.serialize import oc_from_json
+
+        return oc_from_json(source)
+
+    def plot(self):
+        """Selection and allocation by dose (a matplotlib Figure; :mod:`dosefind.reports.plots`)."""
+        from dosefind.reports.plots import plot_oc
+
+        return plot_oc(self)
+
     def to_markdown(self, digits: int = 1) -> str:
         """Per-dose table and summary as Markdown (Monte Carlo SEs in parentheses)."""
         def fmt(x, se=None, d=digits):

@@ -52,16 +52,17 @@ def parse(path: Path) -> ReportParser:
 
 def test_folder_layout(small_report):
     run, out = small_report
-    for name in ("report.html", "protocol.md", "manifest.json", "results.json"):
+    for name in ("report.html", "protocol.md", "manifest.json", "results.json", "report.docx"):
         assert (out / name).stat().st_size > 0
     assert sorted(p.stem for p in (out / "tables").glob("*.csv")) == sorted(p.stem for p in (out / "tables").glob("*.md"))
     assert sorted(p.stem for p in (out / "figures").glob("*.png")) == sorted(p.stem for p in (out / "figures").glob("*.svg"))
     # One table and one figure per scenario, the comparison, each design's pathways.
     stems = {p.stem for p in (out / "tables").glob("*.csv")}
     assert {"doses", "setup", "scenarios", "comparison", "scenario-mtd-at-dl2", "scenario-all-safe",
-            "design-3-3-pathways", "design-boin-boundaries", "design-crm-skeleton"} <= stems
+            "design-3-3-pathways", "design-boin-boundaries", "design-crm-skeleton", "decision"} <= stems
     figs = {p.stem for p in (out / "figures").glob("*.png")}
-    assert figs == {"scenarios", "comparison", "scenario-mtd-at-dl2", "scenario-all-safe"}
+    assert figs == {"scenarios", "comparison", "scenario-mtd-at-dl2", "scenario-all-safe",
+                    "design-3-3-decisions", "design-boin-decisions", "design-crm-decisions"}   # + decision charts
     assert not list(out.parent.glob(".report.tmp-*")), "temporary folder left behind"
 
 
