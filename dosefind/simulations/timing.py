@@ -234,8 +234,14 @@ class Manufacturing:
         return self.failure == 0 and self.fixed_time and self.vein_to_vein == 0 and self.feasibility is None
 
     def to_dict(self) -> dict:
-        v = self.vein_to_vein if self.fixed_time else repr(self.vein_to_vein.dist.name if hasattr(
-            self.vein_to_vein, "dist") else self.vein_to_vein)
+        if self.fixed_time:
+            v = self.vein_to_vein
+        else:
+            dist = self.vein_to_vein
+            v = {"distribution": getattr(getattr(dist, "dist", None), "name", type(dist).__name__),
+                 "args": [float(a) for a in getattr(dist, "args", ())],
+                 "kwds": {k: float(x) for k, x in getattr(dist, "kwds", {}).items()},
+                 "median": float(dist.ppf(0.5))}
         out = {"failure": self.failure, "vein_to_vein": v, "replace": self.replace}
         if self.feasibility is not None:
             out["feasibility"] = self.feasibility.tolist()

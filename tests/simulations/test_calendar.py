@@ -356,3 +356,17 @@ def test_count_design_batch_path_equals_scalar_path():
     plain = simulate(BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30), P5, **kw)
     chain = simulate(BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30).then(StopAtN(999)), P5, **kw)
     assert plain.to_dict() == chain.to_dict()
+
+
+def test_vein_to_vein_distribution():
+    from scipy import stats
+
+    design = BOIN(target=0.3, num_doses=2, cohort_size=3, max_n=6)
+    kw = dict(n_trials=5, seed=1, accrual=Accrual.fixed(10), dlt_window=28)
+    fixed = simulate(design, [0.0, 0.0], manufacturing=Manufacturing(vein_to_vein=5), **kw)
+    # a distribution concentrated at 5 days: the ppf path gives the hand-computed clock
+    near = simulate(design, [0.0, 0.0], manufacturing=Manufacturing(vein_to_vein=stats.uniform(5, 1e-9)), **kw)
+    assert near.calendar["duration"]["mean"] == pytest.approx(fixed.calendar["duration"]["mean"], abs=1e-6)
+    assert near.calendar["setup"]["manufacturing"]["vein_to_vein"]["distribution"] == "uniform"
+    with pytest.raises(ValueError, match="vein_to_vein distribution must give finite times >= 0"):
+        Manufacturing(vein_to_vein=stats.norm(21, 5))
