@@ -240,7 +240,8 @@ def test_weibull_timing_matches_titegboin_parametrisation():
     (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1), dlt_window=0),
      "dlt_window must be a positive number of days"),
     (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], dlt_window=28), "accrual must be given"),
-    (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1)), "dlt_window must be given"),
+    (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1)),
+     "dlt_window must be given"),
     (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1), dlt_window=28,
                       method="exact"), "cannot run in calendar time"),
 ])
