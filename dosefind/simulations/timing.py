@@ -65,11 +65,14 @@ class Accrual:
     kind: str
     rate: float
     cap: int | None = None
+    spacing: float | None = None  # fixed accrual: the days between patients, exactly as given
 
     def __post_init__(self):
         if self.kind not in ("poisson", "fixed"):
             raise ValueError(f"accrual must be 'poisson' or 'fixed', got {self.kind!r}")
         V.positive(self.rate, "accrual rate")
+        if self.kind == "fixed" and self.spacing is None:
+            object.__setattr__(self, "spacing", 1.0 / self.rate)
         if self.cap is not None:
             object.__setattr__(self, "cap", V.integer(self.cap, "accrual cap", minimum=1))
 
@@ -81,16 +84,17 @@ class Accrual:
     @classmethod
     def fixed(cls, spacing: float, cap: int | None = None) -> "Accrual":
         """One patient every ``spacing`` days."""
-        return cls("fixed", 1.0 / V.positive(spacing, "accrual spacing (days between patients)"), cap)
+        spacing = V.positive(spacing, "accrual spacing (days between patients)")
+        return cls("fixed", 1.0 / spacing, cap, spacing)
 
     @property
     def mean_gap(self) -> float:
-        return 1.0 / self.rate
+        return self.spacing if self.kind == "fixed" else 1.0 / self.rate
 
     def gaps(self, u: np.ndarray) -> np.ndarray:
         """Days between consecutive arrivals from uniforms ``u``."""
         if self.kind == "fixed":
-            return np.full(np.shape(u), 1.0 / self.rate)
+            return np.full(np.shape(u), self.spacing)
         return -np.log1p(-np.asarray(u)) / self.rate
 
     def to_dict(self) -> dict:
