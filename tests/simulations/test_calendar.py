@@ -371,3 +371,23 @@ def test_vein_to_vein_distribution():
     assert near.calendar["setup"]["manufacturing"]["vein_to_vein"]["distribution"] == "uniform"
     with pytest.raises(ValueError, match="vein_to_vein distribution must give finite times >= 0"):
         Manufacturing(vein_to_vein=stats.norm(21, 5))
+
+
+@pytest.mark.parametrize("design", [
+    BOIN(target=0.3, num_doses=3, cohort_size=3, max_n=12),
+    NoReturnRule(num_doses=3, cohort_size=2, max_n=10),
+    FastWait(num_doses=3, cohort_size=1, max_n=6),
+], ids=["counts", "history", "patients"])
+@pytest.mark.parametrize("replace", [True, False])
+def test_enrolment_bookkeeping(design, replace):
+    # every arrival that the trial consumed was enrolled or turned away; every enrolled
+    # patient was infused or had a failed product; the per-dose counts are the infused
+    mf = Manufacturing(failure=0.15, vein_to_vein=7, replace=replace, feasibility=[1, 0.8, 0.5])
+    oc = simulate(design, [0.1, 0.25, 0.45], n_trials=400, seed=31, accrual=Accrual.poisson(1 / 6),
+                  dlt_window=28, manufacturing=mf)
+    c = oc.calendar
+    assert c["arrivals"]["mean"] == pytest.approx(c["enrolled"]["mean"] + c["turned_away"]["mean"])
+    assert c["enrolled"]["mean"] == pytest.approx(c["infused"]["mean"] + c["failed"]["mean"])
+    assert oc.n_mean == pytest.approx(c["infused"]["mean"]) and oc.patients_mean.sum() == pytest.approx(oc.n_mean)
+    if not replace:
+        assert c["enrolled"]["mean"] <= design.max_n
