@@ -133,6 +133,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
         parts.append(_table_html(t, first_col_left=2))
     if "comparison" in figs:
         parts.append(_figure_html(figs["comparison"]))
+    for t in by_group.get("calendar", []):  # calendar time ([trial]): duration and enrolment
+        parts.append(f"<h3>{escape(t.title)}</h3>" + _table_html(t, first_col_left=2))
     if run.warnings:
         parts.append('<div class="note"><b>Notes from the run:</b> ' +
                      "; ".join(escape(w) for w in run.warnings) + "</div>")
