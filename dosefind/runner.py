@@ -261,7 +261,8 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
             tell("simulations", done, total, label)
             t1 = time.perf_counter()
             oc = simulate(spec.design, list(s.true_prob_tox), n_trials=study.n_trials, seed=study.seed,
-                          method=method, workers=workers, progress=False, target=study.target)
+                          method=method, workers=workers, progress=False, target=study.target,
+                          **study.calendar)
             oc.design = spec.label
             oc.scenario = s.name
             sim_times[label] = round(time.perf_counter() - t1, 4)

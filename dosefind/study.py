@@ -123,6 +123,14 @@ class Study:
     designs: tuple[DesignSpec, ...]
     scenarios: tuple[ScenarioSpec, ...]
     base_dir: Path | None = None
+    trial: dict = field(default_factory=dict)  # [trial]: calendar time (docs/calendar.md)
+
+    @property
+    def calendar(self) -> dict:
+        """simulate() keywords for the [trial] table (empty: cohort engines)."""
+        from dosefind.simulations.timing import calendar_settings
+
+        return calendar_settings(self.trial) if self.trial else {}
 
     @property
     def num_doses(self) -> int:
@@ -155,6 +163,7 @@ class Study:
                 "true_prob_tox": None if s.true_prob_tox is None else list(s.true_prob_tox),
                 "prior": s.prior, "endpoint": s.endpoint, "summary": s.summary, "draws": s.draws, "seed": s.seed}.items() if v is not None}
                 for s in self.scenarios],
+            **({"trial": _jsonable(self.trial)} if self.trial else {}),
         }
 
 
@@ -261,7 +270,7 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
     except tomllib.TOMLDecodeError as exc:
         raise where.error("", f"not valid TOML: {exc}") from None
 
-    _unknown(where, "", doc, {"study", "doses", "designs", "scenarios"})
+    _unknown(where, "", doc, {"study", "doses", "designs", "scenarios", "trial"})
     for table in ("study", "doses"):
         if table not in doc:
             raise where.error(f"[{table}]", "missing table")
@@ -299,6 +308,7 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
         raise where.error("study.start_dose", f"must be between 1 and {len(doses)} (the number of doses), "
                                               f"got {start_dose}")
 
+    trial = _parse_trial(where, doc.get("trial"), method)
     common = {"target": target, "max_n": max_n, "cohort_size": cohort_size, "start_dose": start_dose}
     designs = _parse_designs(where, doc.get("designs"), doses, common)
     scenarios = _parse_scenarios(where, doc.get("scenarios"), len(doses), base_dir)
@@ -306,7 +316,34 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
     return Study(source=source, text=text, sha256=hashlib.sha256(raw).hexdigest(), title=title,
                  description=description, target=target, max_n=max_n, cohort_size=cohort_size,
                  start_dose=start_dose, n_trials=n_trials, seed=seed, method=method, doses=doses,
-                 designs=tuple(designs), scenarios=tuple(scenarios), base_dir=base_dir)
+                 designs=tuple(designs), scenarios=tuple(scenarios), base_dir=base_dir, trial=trial)
+
+
+#: [trial] keys (calendar time); toxicity components belong to scenarios, not here.
+TRIAL_KEYS = ("dlt_window", "accrual", "patients_per_month", "accrual_cap", "timing", "late_onset",
+              "manufacturing_failure", "vein_to_vein", "replace")
+
+
+def _parse_trial(where: _Where, tbl, method: str) -> dict:
+    """The [trial] table: DLT window, arrivals, time to DLT, manufacturing (calendar time)."""
+    if tbl is None:
+        return {}
+    if not isinstance(tbl, dict):
+        raise where.error("trial", "must be a table ([trial])")
+    _unknown(where, "trial", tbl, TRIAL_KEYS)
+    from dosefind.simulations.timing import calendar_settings
+
+    try:
+        calendar_settings(tbl)
+    except (ValueError, TypeError) as exc:
+        raise where.error("trial", str(exc)) from None
+    for key, why in (("dlt_window", "the DLT assessment window in days, e.g. 28"),
+                     ("patients_per_month", "patients arriving per 30 days, e.g. 2")):
+        if key not in tbl:
+            raise where.error(f"trial.{key}", f"missing; {why}")
+    if method == "exact":
+        raise where.error("study.method", "'exact' cannot run in calendar time ([trial]); use 'auto' or 'mc'")
+    return dict(tbl)
 
 
 def _prob_open(v) -> float:

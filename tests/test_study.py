@@ -189,3 +189,45 @@ def test_modifier_options_of_issue_8_reach_the_design():
     assert "relative_to='highest_tried'" in repr(chain) and "estimate='beta'" in repr(chain)
     with pytest.raises(ValueError, match="relative_to must be 'current' or 'highest_tried'"):
         parse_study(GOOD.replace('type = "boin"', 'type = "boin"\ndont_skip_doses = {relative_to = "up"}'))
+
+
+# [trial]: calendar time (issue 10; docs/calendar.md)
+TRIAL = GOOD + """
+[trial]
+dlt_window = 28
+patients_per_month = 2
+late_onset = 0.5
+manufacturing_failure = 0.05
+vein_to_vein = 21
+"""
+
+
+def test_trial_table_gives_the_calendar():
+    from dosefind.simulations import Accrual, ToxicityTiming
+
+    s = parse_study(TRIAL, source="x.toml")
+    kw = s.calendar
+    assert kw["dlt_window"] == 28 and kw["accrual"] == Accrual.poisson(2 / 30)
+    assert kw["timing"] == ToxicityTiming.weibull_late(0.5)
+    assert (kw["manufacturing"].failure, kw["manufacturing"].vein_to_vein) == (0.05, 21.0)
+    assert s.to_dict()["trial"]["patients_per_month"] == 2
+    assert parse_study(GOOD).calendar == {} and "trial" not in parse_study(GOOD).to_dict()
+
+
+@pytest.mark.parametrize("old, new, key, problem", [
+    ("dlt_window = 28", "dlt_window = 0", "trial", "dlt_window must be a positive number of days"),
+    ("dlt_window = 28", "window = 28", "trial.window", "unknown key (did you mean 'dlt_window'?)"),
+    ("dlt_window = 28\n", "", "trial.dlt_window", "missing"),
+    ("patients_per_month = 2", "patients_per_month = -1", "trial", "must be a positive number of patients"),
+    ("late_onset = 0.5", "late_onset = 1", "trial", "late-onset share must be in"),
+    ("manufacturing_failure = 0.05", "manufacturing_failure = 1", "trial", "manufacturing failure"),
+    ("seed = 1", 'seed = 1\nmethod = "exact"', "study.method", "cannot run in calendar time"),
+])
+def test_trial_table_errors(tmp_path, old, new, key, problem):
+    assert old in TRIAL
+    path = tmp_path / "bad.toml"
+    path.write_text(TRIAL.replace(old, new, 1))
+    with pytest.raises(ValueError) as info:
+        load_study(path)
+    msg = str(info.value)
+    assert f": {key}: " in msg and problem in msg, msg

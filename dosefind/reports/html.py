@@ -142,6 +142,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     for f in figures:
         if f.name == "comparison" or f.name.startswith("comparison-"):
             parts.append(_figure_html(f))
+    for t in by_group.get("calendar", []):  # calendar time ([trial]): duration and enrolment
+        parts.append(f"<h3>{escape(t.title)}</h3>" + _table_html(t, first_col_left=2))
     if run.warnings:
         parts.append('<div class="note"><b>Notes from the run:</b> ' +
                      "; ".join(escape(w) for w in run.warnings) + "</div>")

@@ -271,6 +271,39 @@ def comparison_table(run) -> Table:
                          "without one). Monte Carlo standard errors in parentheses.")
 
 
+CALENDAR_METRICS = (("duration", "Duration, days"), ("enrolled", "Enrolled"), ("infused", "Infused"),
+                    ("failed", "Product failed"), ("turned_away", "Turned away"),
+                    ("time_suspended", "Days suspended"))
+
+
+def calendar_table(run) -> Table | None:
+    """Calendar time ([trial]): duration and enrolment per design and scenario."""
+    data_rows, disp_rows = [], []
+    for s in run.scenarios:
+        for k, spec in enumerate(run.designs):
+            c = run.result(spec.label, s.name).get("calendar")
+            if c is None:
+                return None
+            row = {"scenario": s.name, "design": spec.label, "duration_median": c["duration"]["quantiles"]["50"],
+                   "duration_sd": c["duration"]["sd"]}
+            drow = {"Scenario": s.name if k == 0 else "", "Design": spec.label}
+            for key, label in CALENDAR_METRICS:
+                row[key + "_mean"], row[key + "_se"] = c[key]["mean"], c[key]["se"]
+                drow[label] = fmt_pm(c[key]["mean"], c[key]["se"], DIGITS["mean"])
+            drow["Median days"] = fmt(c["duration"]["quantiles"]["50"], 0)
+            data_rows.append(row)
+            disp_rows.append(drow)
+    if not data_rows:
+        return None
+    return Table("calendar", "Duration and enrolment (calendar time)", pd.DataFrame(data_rows),
+                 pd.DataFrame(disp_rows), group="calendar",
+                 caption="Means per simulated trial (Monte Carlo standard errors in parentheses). Duration: "
+                         "from the first arrival (day 0) to the last infusion plus the DLT window. Turned "
+                         "away: patients who arrived while accrual was suspended.")
+
+
 def build_tables(run) -> list[Table]:
     """Every table of the report, in report order."""
-    return study_tables(run) + design_tables(run) + scenario_tables(run) + [comparison_table(run)]
+    cal = calendar_table(run)
+    return (study_tables(run) + design_tables(run) + scenario_tables(run) + [comparison_table(run)]
+            + ([cal] if cal is not None else []))

@@ -75,6 +75,8 @@ STREAMS = {"icans": 1, "other": 2, "time": 3, "arrival": 4, "failure": 5, "vein_
 
 #: Safety cap on patients per trial for designs without ``max_n``.
 MAX_PATIENTS = 1000
+#: Cached decisions per run before the cache is emptied (bounds memory).
+CACHE_LIMIT = 200_000
 #: Arrivals per trial before the engine gives up (a design that never stops waiting).
 MAX_ARRIVALS_FACTOR = 200
 
@@ -217,6 +219,8 @@ class _Decisions:
                 res[i] = self.encode(design.decide(_count_state(D, n[r], y[r], cur[r], last[r], size[r])))
             out[miss] = res
             cache = self.cache
+            if len(cache) > 10 * CACHE_LIMIT:
+                cache.clear()
             for key, row in zip([ukeys[j] for j in miss], res.tolist()):
                 cache[key] = tuple(row)
         return out[inv]
@@ -532,6 +536,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 state = TrialState.from_patients(recs, D, time=float(t[i]))
                 res = dec.cache.get(state)
                 if res is None:
+                    if len(dec.cache) > CACHE_LIMIT:  # per-patient states rarely repeat: bound memory
+                        dec.cache.clear()
                     res = dec.cache[state] = dec.encode(design.decide(state))
                 nxt[i], act[i], code[i] = res
             return nxt, act, code
@@ -550,6 +556,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 state = _history_state(r)
                 res = dec.cache.get(state)
                 if res is None:
+                    if len(dec.cache) > CACHE_LIMIT:  # per-patient states rarely repeat: bound memory
+                        dec.cache.clear()
                     res = dec.cache[state] = dec.encode(design.decide(state))
                 nxt[i], act[i], code[i] = res
             return nxt, act, code
@@ -702,6 +710,8 @@ def _select(design, dec, D, n, y, cur, last, c_size, memory, hist, P, n_enr, W):
             s = TrialState.from_patients(recs, D)
         v = dec.select_cache.get(s)
         if v is None:
+            if len(dec.select_cache) > CACHE_LIMIT:
+                dec.select_cache.clear()
             sel = design.select_mtd(s)
             v = dec.select_cache[s] = -1 if sel.mtd_index is None else sel.mtd_index
         mtd[t] = v

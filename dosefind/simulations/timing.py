@@ -65,11 +65,14 @@ class Accrual:
     kind: str
     rate: float
     cap: int | None = None
+    spacing: float | None = None  # fixed accrual: the days between patients, exactly as given
 
     def __post_init__(self):
         if self.kind not in ("poisson", "fixed"):
             raise ValueError(f"accrual must be 'poisson' or 'fixed', got {self.kind!r}")
         V.positive(self.rate, "accrual rate")
+        if self.kind == "fixed" and self.spacing is None:
+            object.__setattr__(self, "spacing", 1.0 / self.rate)
         if self.cap is not None:
             object.__setattr__(self, "cap", V.integer(self.cap, "accrual cap", minimum=1))
 
@@ -81,16 +84,17 @@ class Accrual:
     @classmethod
     def fixed(cls, spacing: float, cap: int | None = None) -> "Accrual":
         """One patient every ``spacing`` days."""
-        return cls("fixed", 1.0 / V.positive(spacing, "accrual spacing (days between patients)"), cap)
+        spacing = V.positive(spacing, "accrual spacing (days between patients)")
+        return cls("fixed", 1.0 / spacing, cap, spacing)
 
     @property
     def mean_gap(self) -> float:
-        return 1.0 / self.rate
+        return self.spacing if self.kind == "fixed" else 1.0 / self.rate
 
     def gaps(self, u: np.ndarray) -> np.ndarray:
         """Days between consecutive arrivals from uniforms ``u``."""
         if self.kind == "fixed":
-            return np.full(np.shape(u), 1.0 / self.rate)
+            return np.full(np.shape(u), self.spacing)
         return -np.log1p(-np.asarray(u)) / self.rate
 
     def to_dict(self) -> dict:
@@ -234,8 +238,14 @@ class Manufacturing:
         return self.failure == 0 and self.fixed_time and self.vein_to_vein == 0 and self.feasibility is None
 
     def to_dict(self) -> dict:
-        v = self.vein_to_vein if self.fixed_time else repr(self.vein_to_vein.dist.name if hasattr(
-            self.vein_to_vein, "dist") else self.vein_to_vein)
+        if self.fixed_time:
+            v = self.vein_to_vein
+        else:
+            dist = self.vein_to_vein
+            v = {"distribution": getattr(getattr(dist, "dist", None), "name", type(dist).__name__),
+                 "args": [float(a) for a in getattr(dist, "args", ())],
+                 "kwds": {k: float(x) for k, x in getattr(dist, "kwds", {}).items()},
+                 "median": float(dist.ppf(0.5))}
         out = {"failure": self.failure, "vein_to_vein": v, "replace": self.replace}
         if self.feasibility is not None:
             out["feasibility"] = self.feasibility.tolist()

@@ -240,7 +240,8 @@ def test_weibull_timing_matches_titegboin_parametrisation():
     (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1), dlt_window=0),
      "dlt_window must be a positive number of days"),
     (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], dlt_window=28), "accrual must be given"),
-    (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1)), "dlt_window must be given"),
+    (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1)),
+     "dlt_window must be given"),
     (lambda: simulate(BOIN(target=0.3, num_doses=2), [0.1, 0.2], accrual=Accrual.poisson(1), dlt_window=28,
                       method="exact"), "cannot run in calendar time"),
 ])
@@ -356,3 +357,37 @@ def test_count_design_batch_path_equals_scalar_path():
     plain = simulate(BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30), P5, **kw)
     chain = simulate(BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30).then(StopAtN(999)), P5, **kw)
     assert plain.to_dict() == chain.to_dict()
+
+
+def test_vein_to_vein_distribution():
+    from scipy import stats
+
+    design = BOIN(target=0.3, num_doses=2, cohort_size=3, max_n=6)
+    kw = dict(n_trials=5, seed=1, accrual=Accrual.fixed(10), dlt_window=28)
+    fixed = simulate(design, [0.0, 0.0], manufacturing=Manufacturing(vein_to_vein=5), **kw)
+    # a distribution concentrated at 5 days: the ppf path gives the hand-computed clock
+    near = simulate(design, [0.0, 0.0], manufacturing=Manufacturing(vein_to_vein=stats.uniform(5, 1e-9)), **kw)
+    assert near.calendar["duration"]["mean"] == pytest.approx(fixed.calendar["duration"]["mean"], abs=1e-6)
+    assert near.calendar["setup"]["manufacturing"]["vein_to_vein"]["distribution"] == "uniform"
+    with pytest.raises(ValueError, match="vein_to_vein distribution must give finite times >= 0"):
+        Manufacturing(vein_to_vein=stats.norm(21, 5))
+
+
+@pytest.mark.parametrize("design", [
+    BOIN(target=0.3, num_doses=3, cohort_size=3, max_n=12),
+    NoReturnRule(num_doses=3, cohort_size=2, max_n=10),
+    FastWait(num_doses=3, cohort_size=1, max_n=6),
+], ids=["counts", "history", "patients"])
+@pytest.mark.parametrize("replace", [True, False])
+def test_enrolment_bookkeeping(design, replace):
+    # every arrival that the trial consumed was enrolled or turned away; every enrolled
+    # patient was infused or had a failed product; the per-dose counts are the infused
+    mf = Manufacturing(failure=0.15, vein_to_vein=7, replace=replace, feasibility=[1, 0.8, 0.5])
+    oc = simulate(design, [0.1, 0.25, 0.45], n_trials=400, seed=31, accrual=Accrual.poisson(1 / 6),
+                  dlt_window=28, manufacturing=mf)
+    c = oc.calendar
+    assert c["arrivals"]["mean"] == pytest.approx(c["enrolled"]["mean"] + c["turned_away"]["mean"])
+    assert c["enrolled"]["mean"] == pytest.approx(c["infused"]["mean"] + c["failed"]["mean"])
+    assert oc.n_mean == pytest.approx(c["infused"]["mean"]) and oc.patients_mean.sum() == pytest.approx(oc.n_mean)
+    if not replace:
+        assert c["enrolled"]["mean"] <= design.max_n
