@@ -32,6 +32,8 @@ DESIGN_TYPES = {
     "3+3": "3+3", "three_plus_three": "3+3", "3plus3": "3+3",
     "boin": "boin",
     "crm": "crm",
+    "tite-boin": "tite-boin", "tite_boin": "tite-boin", "titeboin": "tite-boin",
+    "tite-crm": "tite-crm", "tite_crm": "tite-crm", "titecrm": "tite-crm",
 }
 
 #: Rule-based designs stop by their own rule: the study's max_n is not passed to them
@@ -310,6 +312,8 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
 
     trial = _parse_trial(where, doc.get("trial"), method)
     common = {"target": target, "max_n": max_n, "cohort_size": cohort_size, "start_dose": start_dose}
+    if "dlt_window" in trial:  # the TITE designs weigh pending patients over the trial's window
+        common["dlt_window"] = trial["dlt_window"]
     designs = _parse_designs(where, doc.get("designs"), doses, common)
     scenarios = _parse_scenarios(where, doc.get("scenarios"), len(doses), base_dir)
 
@@ -432,6 +436,9 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> lis
             kwargs["num_doses"] = len(doses)
         elif "num_doses" in _accepted(cls):
             kwargs["num_doses"] = len(doses)
+        if "dlt_window" in accepted and "dlt_window" not in kwargs:
+            raise where.error(key, "a time-to-event design needs the DLT window: add a [trial] table with "
+                                   "dlt_window = 28 (days) and the accrual (docs/calendar.md)")
         try:
             design = cls(**kwargs)
         except (ValueError, TypeError) as exc:

@@ -231,3 +231,14 @@ def test_trial_table_errors(tmp_path, old, new, key, problem):
         load_study(path)
     msg = str(info.value)
     assert f": {key}: " in msg and problem in msg, msg
+
+
+def test_tite_designs_take_the_trial_window():
+    # A TITE design weighs pending patients over the DLT window: the study states the window
+    # once, in [trial], and the design gets it (docs/study-file.md).
+    s = parse_study(TRIAL.replace('type = "boin"', 'type = "tite-boin"\nmaxpen = 0.4'), source="x.toml")
+    d = s.designs[0].design
+    assert type(d).__name__ == "TITEBOIN" and d.dlt_window == 28.0 and d.maxpen == 0.4
+    with pytest.raises(ValueError, match=r"designs\[1\] \(TITE-BOIN\): a time-to-event design needs the DLT "
+                                         r"window: add a \[trial\] table with dlt_window"):
+        parse_study(GOOD.replace('type = "boin"', 'type = "tite-boin"'), source="x.toml")

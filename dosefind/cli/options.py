@@ -17,25 +17,31 @@ import click
 
 __all__ = ["DESIGNS", "N_TRIALS", "WholeNumber", "build_design", "design_options", "parse_probabilities"]
 
-DESIGNS = ("boin", "crm", "3+3")
+DESIGNS = ("boin", "crm", "3+3", "tite-boin", "tite-crm")
 
 # keyword name -> designs that accept it (its CLI spelling is --name-with-dashes)
+_BOINS = ("boin", "tite-boin")
+_CRMS = ("crm", "tite-crm")
+_ALL = ("boin", "crm", "3+3", "tite-boin", "tite-crm")
 _APPLIES = {
-    "target": ("boin", "crm"),
-    "num_doses": ("boin", "3+3", "crm"),
-    "cohort_size": ("boin", "crm", "3+3"),
-    "cohorts": ("boin", "crm", "3+3"),
-    "max_n": ("boin", "crm", "3+3"),
-    "start_dose": ("boin", "crm", "3+3"),
-    # BOIN
-    "p_saf": ("boin",), "p_tox": ("boin",), "cutoff_eli": ("boin",), "extrasafe": ("boin",),
-    "offset": ("boin",), "n_earlystop": ("boin",), "bound_mtd": ("boin",),
+    "target": _BOINS + _CRMS,
+    "num_doses": _ALL,
+    "cohort_size": _ALL,
+    "cohorts": _ALL,
+    "max_n": _ALL,
+    "start_dose": _ALL,
+    # BOIN (and TITE-BOIN, which takes BOIN's rules)
+    "p_saf": _BOINS, "p_tox": _BOINS, "cutoff_eli": _BOINS, "extrasafe": _BOINS,
+    "offset": _BOINS, "n_earlystop": _BOINS, "bound_mtd": ("boin",),
     # 3+3
     "expand_lower": ("3+3",), "expand_top": ("3+3",),
-    # CRM
-    "skeleton": ("crm",), "model": ("crm",), "prior_var": ("crm",), "intercept": ("crm",),
-    "crm_method": ("crm",), "estimate": ("crm",), "restrict": ("crm",), "stop_tox_cutoff": ("crm",),
-    "conf_level": ("crm",),
+    # CRM (and TITE-CRM)
+    "skeleton": _CRMS, "model": _CRMS, "prior_var": _CRMS, "intercept": _CRMS,
+    "crm_method": _CRMS, "estimate": ("crm",), "restrict": _CRMS, "stop_tox_cutoff": ("crm",),
+    "conf_level": _CRMS,
+    # time-to-event designs (the window itself is --dlt-window, a calendar option)
+    "dlt_window": ("tite-boin", "tite-crm"),
+    "maxpen": ("tite-boin",), "tite_estimator": ("tite-boin",), "scheme": ("tite-crm",),
 }
 
 
@@ -107,7 +113,8 @@ def design_options(func):
     """Add every design option to a click command (keyword names as in :func:`build_design`)."""
     opts = [
         click.option("--design", "design_name", type=click.Choice(DESIGNS, case_sensitive=False), default=None,
-                     help="Design: boin, crm or 3+3."),
+                     help="Design: boin, crm, 3+3, tite-boin or tite-crm (the TITE designs need --dlt-window "
+                          "and run in calendar time)."),
         click.option("--target", type=float, default=None, help="Target DLT rate (BOIN, CRM)."),
         click.option("--num-doses", type=int, default=None,
                      help="Number of dose levels (default: from --true-tox or --skeleton)."),
@@ -144,6 +151,13 @@ def design_options(func):
         click.option("--stop-tox-cutoff", type=float, default=None,
                      help="CRM: stop if Pr(DLT rate at dose 1 > target) exceeds this (default: no stopping)."),
         click.option("--conf-level", type=float, default=None, help="CRM: level of the per-dose limits (0.90)."),
+        click.option("--maxpen", type=float, default=None,
+                     help="TITE-BOIN: suspend accrual while more than this share of the current dose's patients "
+                          "are pending (0.5)."),
+        click.option("--tite-estimator", type=click.Choice(["ess", "imputation"]), default=None,
+                     help="TITE-BOIN: DLT-rate estimate with pending patients (default ess, as TITEgBOIN)."),
+        click.option("--scheme", type=click.Choice(["linear", "adaptive"]), default=None,
+                     help="TITE-CRM: weights of pending patients (default linear, as dfcrm's titecrm)."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -177,15 +191,15 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     ``require_size=False`` lets a CRM be built without ``max_n`` (for deciding the next
     dose of a running trial, where the trial size does not enter the decision).
     """
-    from dosefind.designs import BOIN, CRM, ThreePlusThree
+    from dosefind.designs import BOIN, CRM, TITEBOIN, TITECRM, ThreePlusThree
 
     if design_name is None:
-        raise ValueError("choose a design with --design boin, crm or 3+3")
+        raise ValueError("choose a design with --design boin, crm, 3+3, tite-boin or tite-crm")
     name = str(design_name).lower()
     if name in ("3+3", "tpt", "three_plus_three", "3plus3"):
         name = "3+3"
     if name not in DESIGNS:
-        raise ValueError(f"design must be one of boin, crm, 3+3, got {design_name!r}")
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design_name!r}")
     unknown = [k for k in options if k not in _APPLIES]
     if unknown:
         raise ValueError(f"unknown design option(s): {', '.join(sorted(unknown))}")
@@ -198,15 +212,20 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
         raise ValueError("give either --cohorts or --max-n, not both")
     _check_sizes(given)
 
-    if name == "boin":
+    if name in ("tite-boin", "tite-crm") and "dlt_window" not in given:
+        raise ValueError(f"{name} needs --dlt-window (the DLT assessment window in days)")
+    if name in _BOINS:
+        label = "BOIN" if name == "boin" else "TITE-BOIN"
         if "target" not in given:
-            raise ValueError("BOIN needs --target (the target DLT rate)")
+            raise ValueError(f"{label} needs --target (the target DLT rate)")
         if "num_doses" not in given:
-            raise ValueError("BOIN needs the number of doses (--num-doses, or --true-tox)")
+            raise ValueError(f"{label} needs the number of doses (--num-doses, or --true-tox)")
         kw = dict(given)
         if "cohorts" in kw:
             kw["n_cohorts"] = kw.pop("cohorts")
-        return BOIN(**kw)
+        if "tite_estimator" in kw:
+            kw["estimator"] = kw.pop("tite_estimator")
+        return BOIN(**kw) if name == "boin" else TITEBOIN(**kw)
     if name == "3+3":
         kw = dict(given)
         if kw.pop("cohort_size", 3) != 3:
@@ -216,12 +235,13 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
         if "cohorts" in kw:
             kw["max_n"] = 3 * kw.pop("cohorts")
         return ThreePlusThree(**kw)
-    # CRM
+    # CRM and TITE-CRM
+    label = "CRM" if name == "crm" else "TITE-CRM"
     kw = dict(given)
     if "skeleton" not in kw:
-        raise ValueError("CRM needs --skeleton (prior DLT rates, one per dose)")
+        raise ValueError(f"{label} needs --skeleton (prior DLT rates, one per dose)")
     if "target" not in kw:
-        raise ValueError("CRM needs --target (the target DLT rate)")
+        raise ValueError(f"{label} needs --target (the target DLT rate)")
     kw["skeleton"] = parse_probabilities(kw["skeleton"], "skeleton")
     num_doses = kw.pop("num_doses", None)
     if num_doses is not None and num_doses != len(kw["skeleton"]):
@@ -231,7 +251,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     if "cohorts" in kw:
         kw["max_n"] = kw.pop("cohorts") * kw.get("cohort_size", 1)
     if "max_n" not in kw and require_size:
-        raise ValueError("CRM needs a trial size: --max-n or --cohorts")
+        raise ValueError(f"{label} needs a trial size: --max-n or --cohorts")
     skeleton = kw.pop("skeleton")
     target = kw.pop("target")
-    return CRM(skeleton, target, **kw)
+    return (CRM if name == "crm" else TITECRM)(skeleton, target, **kw)

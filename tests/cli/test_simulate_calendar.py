@@ -62,3 +62,43 @@ def test_bad_calendar_options_one_line_exit_2(extra, message):
     assert r.exit_code == 2, r.output
     assert message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+# The TITE designs on the command line: the issue's example with --design tite-boin is the
+# library call TITEBOIN(..., dlt_window=28) in calendar time (the window is given once,
+# as --dlt-window, and reaches both the design and the engine).
+def test_tite_boin_from_the_command_line_equals_the_library_call():
+    from dosefind.designs import TITEBOIN
+
+    args = [a if a != "boin" else "tite-boin" for a in ISSUE] + ["--maxpen", "0.4", "--format", "json"]
+    r = run(args)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    oc = simulate(TITEBOIN(target=0.3, num_doses=5, max_n=30, dlt_window=28, maxpen=0.4),
+                  [0.05, 0.10, 0.20, 0.30, 0.45], n_trials=400, seed=3, accrual=Accrual.poisson(2 / 30),
+                  timing=ToxicityTiming.weibull_late(0.5), manufacturing=Manufacturing(failure=0.05, vein_to_vein=21),
+                  dlt_window=28)
+    assert d == json.loads(oc.to_json()) and d["design"] == "TITE-BOIN"
+
+
+def test_tite_crm_from_the_command_line_equals_the_library_call():
+    from dosefind.designs import TITECRM
+
+    sk = [0.05, 0.12, 0.25, 0.40, 0.55]
+    r = run(["simulate", "--design", "tite-crm", "--target", "0.25", "--skeleton", ",".join(map(str, sk)),
+             "--true-tox", "0.05,0.10,0.20,0.30,0.45", "--max-n", "12", "--dlt-window", "28", "--accrual-rate", "6",
+             "--scheme", "adaptive", "--n-trials", "60", "--seed", "2", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    oc = simulate(TITECRM(sk, 0.25, max_n=12, dlt_window=28, scheme="adaptive"), [0.05, 0.10, 0.20, 0.30, 0.45],
+                  n_trials=60, seed=2, accrual=Accrual.poisson(6 / 30), dlt_window=28)
+    assert json.loads(r.output) == json.loads(oc.to_json())
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "tite-boin needs --dlt-window"),
+    (["--dlt-window", "28", "--maxpen", "1.5"], "maxpen must be in (0, 1]"),
+])
+def test_tite_boin_bad_input_is_one_line(extra, message):
+    r = CliRunner().invoke(main, ["simulate", "--design", "tite-boin", "--target", "0.3", "--true-tox", "0.1,0.2,0.3",
+                                  "--max-n", "12", "--accrual-rate", "2", "--n-trials", "10", *extra])
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
