@@ -365,8 +365,8 @@ def _padded(k: int) -> int:
     return max(8, 1 << (int(k) - 1).bit_length())
 
 
-def _block_model(num_doses: int, rows_pad: int, trials_pad: int, num_cov: int, sampler: str):
-    key = (num_doses, rows_pad, trials_pad, num_cov, sampler)
+def _block_model(rows_pad: int, trials_pad: int, with_cov: bool, sampler: str):
+    key = (rows_pad, trials_pad, with_cov, sampler)
     if key in _MODELS:
         return _MODELS[key]
     pm = _pymc()
@@ -375,7 +375,7 @@ def _block_model(num_doses: int, rows_pad: int, trials_pad: int, num_cov: int, s
     f, i = np.zeros(rows_pad), np.zeros(rows_pad, dtype="int64")
     with pm.Model() as model:
         d = dict(n=pm.Data("n", i), y=pm.Data("y", i), t_idx=pm.Data("t_idx", i),
-                 x_low=pm.Data("x_low", f), x_high=pm.Data("x_high", f), x_new=pm.Data("x_new", np.zeros(num_doses)),
+                 x_low=pm.Data("x_low", f), x_high=pm.Data("x_high", f),
                  intercept_mean=pm.Data("intercept_mean", 0.0), intercept_sd=pm.Data("intercept_sd", 1.0),
                  slope_sd=pm.Data("slope_sd", 1.0), tau_scale=pm.Data("tau_scale", 1.0),
                  pooled_weight=pm.Data("pooled_weight", 0.5), positive_slope=pm.Data("positive_slope", 1.0))
@@ -383,20 +383,23 @@ def _block_model(num_doses: int, rows_pad: int, trials_pad: int, num_cov: int, s
         # A toxicity slope is LogNormal(0, s): exp of a Normal(0, s), which is also how
         # PyMC samples a LogNormal (on the log scale); a response slope is the Normal itself.
         raw = pm.Normal("slope_raw", 0.0, d["slope_sd"])
-        beta = pm.Deterministic("beta", pt.switch(d["positive_slope"] > 0.5, pt.exp(raw), raw))
+        beta = pt.switch(d["positive_slope"] > 0.5, pt.exp(raw), raw)
         tau = pm.HalfNormal("tau", d["tau_scale"])
         z = pm.Normal("z", 0.0, 1.0, shape=trials_pad)
         u = alpha + tau * z[d["t_idx"]]
-        if num_cov:
-            d["X"] = pm.Data("X", np.zeros((rows_pad, num_cov)))
+        if with_cov:
+            # One column per known covariate; an unused one is all zeros (its coefficient
+            # has no data and is dropped from the posterior).
+            d["X"] = pm.Data("X", np.zeros((rows_pad, len(COVARIATES))))
             d["covariate_sd"] = pm.Data("covariate_sd", 1.0)
-            gamma = pm.Normal("gamma", 0.0, d["covariate_sd"], shape=num_cov)
+            gamma = pm.Normal("gamma", 0.0, d["covariate_sd"], shape=len(COVARIATES))
             u = u + pm.math.dot(d["X"], gamma)
         w = d["pooled_weight"]
         p = w * pm.math.invlogit(u + beta * d["x_low"]) + (1 - w) * pm.math.invlogit(u + beta * d["x_high"])
         pm.Binomial("events", n=d["n"], p=p, observed=d["y"])
-        z_new = pm.Normal("z_new", 0.0, 1.0)
-        pm.Deterministic("prob", pm.math.invlogit(alpha + tau * z_new + beta * d["x_new"]))
+        # The new trial's effect; its curve at the candidate doses is computed from the
+        # draws afterwards (``_fit_block``): no deterministic to compile.
+        pm.Normal("z_new", 0.0, 1.0)
     compiled = None
     if sampler == "nutpie":
         import nutpie
@@ -419,13 +422,15 @@ def _fit_block(rows, e, x_new, reference_dose, X, priors, s, seed_offset=0):
 
     data = dict(n=pad(rows["n"].to_numpy(int), "int64"), y=pad(rows[e].to_numpy(int), "int64"),
                 t_idx=pad(t_idx, "int64"), x_low=pad(np.log(low / reference_dose)),
-                x_high=pad(np.log(high / reference_dose)), x_new=np.asarray(x_new, dtype=float),
+                x_high=pad(np.log(high / reference_dose)),
                 intercept_mean=priors["intercept_mean"], intercept_sd=priors["intercept_sd"],
                 slope_sd=priors["slope_sd"], tau_scale=priors["tau_scale"],
                 pooled_weight=priors["pooled_weight"], positive_slope=float(e in TOXICITY_ENDPOINTS))
     if X is not None:
-        data.update(X=pad(X), covariate_sd=priors["covariate_sd"])
-    model, compiled = _block_model(len(x_new), rows_pad, trials_pad, 0 if X is None else X.shape[1], s["sampler"])
+        Xp = np.zeros((len(X), len(COVARIATES)))
+        Xp[:, :X.shape[1]] = X
+        data.update(X=pad(Xp), covariate_sd=priors["covariate_sd"])
+    model, compiled = _block_model(rows_pad, trials_pad, X is not None, s["sampler"])
     seed = s["seed"] + seed_offset
     if compiled is not None:
         import nutpie
@@ -441,10 +446,14 @@ def _fit_block(rows, e, x_new, reference_dose, X, priors, s, seed_offset=0):
             pm.set_data(data)
         tree = _sample(model, dict(s, seed=seed))
     post = tree["posterior"].to_dataset()
-    out = {name: np.asarray(post[name].values, dtype=float) for name in ("alpha", "beta", "tau", "z_new", "prob")}
+    out = {name: np.asarray(post[name].values, dtype=float) for name in ("alpha", "tau", "z_new")}
+    raw = np.asarray(post["slope_raw"].values, dtype=float)
+    out["beta"] = np.exp(raw) if e in TOXICITY_ENDPOINTS else raw
+    eta = (out["alpha"] + out["tau"] * out["z_new"])[..., None] + out["beta"][..., None] * np.asarray(x_new)
+    out["prob"] = 0.5 * (1 + np.tanh(0.5 * eta))     # invlogit, without overflow
     out["z"] = np.asarray(post["z"].values, dtype=float)[..., :len(trials)]
     if X is not None:
-        out["gamma"] = np.asarray(post["gamma"].values, dtype=float)
+        out["gamma"] = np.asarray(post["gamma"].values, dtype=float)[..., :X.shape[1]]
     stats = tree["sample_stats"]
     diverging = np.asarray(stats["diverging"].values).astype(bool)
     return out, diverging, [str(t) for t in trials]
