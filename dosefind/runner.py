@@ -81,7 +81,9 @@ class RunResult:
             "dosefind_version": __version__,
             "study": self.study.to_dict(),
             "designs": [{"label": d.label, "type": d.type, "description": d.design.describe(),
-                         "params": _plain(d.design.params())} for d in self.designs],
+                         "params": _plain(d.design.params()),
+                         **({"prior": _plain(d.prior_to_dict())} if getattr(d, "prior_fit", None) else {})}
+                        for d in self.designs],
             "scenarios": [s.to_dict() for s in self.scenarios],
             "results": [self.result(d.label, s.name) for s in self.scenarios for d in self.designs],
             "prior": self.prior,
@@ -245,6 +247,7 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     tell("scenarios", 0, 1, "fitting the prior" if any(s.from_prior for s in study.scenarios)
          else "preparing scenarios")
     scenarios, prior, notes = resolve_scenarios(study)
+    prior.update(design_priors(study))
     timings["scenarios"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tables = {spec.label: decision_tables(spec.design) for spec in study.designs}
@@ -287,6 +290,14 @@ def _scenario_notes(scenarios) -> list[str]:
             for s in scenarios if any(b < a for a, b in zip(s.true_prob_tox, s.true_prob_tox[1:]))]
 
 
+def design_priors(study: Study) -> dict:
+    """Each design's fitted prior (``prior_fit`` in its table), keyed ``"design LABEL"``
+    beside the scenarios' priors in ``RunResult.prior`` (and so in the manifest): the fit
+    file's path and SHA-256, ESS per dose and the fit's warnings."""
+    return {f"design {d.label}": {"design": d.label, **d.prior_to_dict()}
+            for d in study.designs if d.prior_fit is not None}
+
+
 def input_files(study: Study) -> list[Path]:
     """The files a run reads (the study file, prior fits it names): an output folder must
     never contain them, since replacing the folder would delete them."""
@@ -294,6 +305,7 @@ def input_files(study: Study) -> list[Path]:
     if study.base_dir is not None and Path(study.source).is_file():
         files.append(Path(study.source))
     files += [Path(s.prior) for s in study.scenarios if s.prior not in (None, BUNDLED_PRIOR)]
+    files += [Path(d.prior_fit) for d in study.designs if d.prior_fit is not None]
     return files
 
 

@@ -34,6 +34,7 @@ DESIGN_TYPES = {
     "crm": "crm",
     "tite-boin": "tite-boin", "tite_boin": "tite-boin", "titeboin": "tite-boin",
     "tite-crm": "tite-crm", "tite_crm": "tite-crm", "titecrm": "tite-crm",
+    "blrm": "blrm",
 }
 
 #: Rule-based designs stop by their own rule: the study's max_n is not passed to them
@@ -56,6 +57,10 @@ STUDY_KEYS = {
 }
 DOSES_KEYS = ("amounts", "unit", "labels")
 DESIGN_COMMON_KEYS = ("type", "label")
+#: Keys of a design table that take its prior from a fit file (CRM: skeleton; BLRM: prior).
+DESIGN_PRIOR_KEYS = ("prior_fit", "endpoint", "robust_weight")
+#: Designs that can take their prior from a fit, and what they take from it.
+PRIOR_FIT_DESIGNS = {"crm": "skeleton", "blrm": "prior"}
 SCENARIO_KEYS = ("name", "description", "true_prob_tox", "prior", "endpoint", "summary", "draws", "seed")
 #: The toxicity endpoint a bundled-prior scenario is fitted to by default.  None of the
 #: published CD7 CAR-T reports saw a protocol-defined DLT, so grade >= 3 CRS (the
@@ -79,6 +84,20 @@ class DesignSpec:
     type: str
     options: dict
     design: object = field(compare=False)
+    #: ``prior_fit = "..."`` resolved: the fit file's path and SHA-256, and the prior's
+    #: strength for the report (:class:`dosefind.priors.checks.PriorStrength`: ESS per
+    #: dose by ELIR and moments, warnings such as a fit resting on one study). None
+    #: when the design names no fit.
+    prior_fit: str | None = None
+    prior_sha256: str | None = None
+    prior_strength: object = field(default=None, compare=False)
+
+    def prior_to_dict(self) -> dict | None:
+        """The design's fitted prior (path, SHA-256, ESS, warnings) as plain data."""
+        if self.prior_fit is None:
+            return None
+        return {"path": self.prior_fit, "sha256": self.prior_sha256,
+                **(self.prior_strength.to_dict() if self.prior_strength is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -159,7 +178,9 @@ class Study:
             "doses": {"labels": list(self.doses.labels),
                       "amounts": None if self.doses.amounts is None else list(self.doses.amounts),
                       "unit": self.doses.unit},
-            "designs": [{"label": d.label, "type": d.type, "options": _jsonable(d.options)} for d in self.designs],
+            "designs": [{"label": d.label, "type": d.type, "options": _jsonable(d.options),
+                         **({"prior": d.prior_to_dict()} if d.prior_fit is not None else {})}
+                        for d in self.designs],
             "scenarios": [{k: v for k, v in {
                 "name": s.name, "description": s.description or None,
                 "true_prob_tox": None if s.true_prob_tox is None else list(s.true_prob_tox),
@@ -314,7 +335,7 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
     common = {"target": target, "max_n": max_n, "cohort_size": cohort_size, "start_dose": start_dose}
     if "dlt_window" in trial:  # the TITE designs weigh pending patients over the trial's window
         common["dlt_window"] = trial["dlt_window"]
-    designs = _parse_designs(where, doc.get("designs"), doses, common)
+    designs = _parse_designs(where, doc.get("designs"), doses, common, base_dir)
     scenarios = _parse_scenarios(where, doc.get("scenarios"), len(doses), base_dir)
 
     return Study(source=source, text=text, sha256=hashlib.sha256(raw).hexdigest(), title=title,
@@ -399,7 +420,8 @@ def _accepted(cls) -> set[str]:
             if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> list[DesignSpec]:
+def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict,
+                   base_dir: Path | None = None) -> list[DesignSpec]:
     if items is None:
         raise where.error("[[designs]]", "missing; name at least one design, e.g. [[designs]] type = \"boin\"")
     if not isinstance(items, list) or not all(isinstance(x, dict) for x in items) or not items:
@@ -422,12 +444,17 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> lis
         accepted = _accepted(cls) - {"num_doses", "doses"}
         if "target" in tbl:
             raise where.error(f"{key}.target", "the target is set once for the whole study, in [study]")
-        allowed = set(DESIGN_COMMON_KEYS) | accepted | set(MODIFIER_KEYS)
+        allowed = set(DESIGN_COMMON_KEYS) | accepted | set(MODIFIER_KEYS) | set(DESIGN_PRIOR_KEYS)
         _unknown(where, key, tbl, allowed)
         options = {k: v for k, v in tbl.items() if k not in DESIGN_COMMON_KEYS}
+        prior_opts = {k: options.pop(k) for k in DESIGN_PRIOR_KEYS if k in options}
         _check_option_types(where, key, cls, options)
         kwargs = {k: v for k, v in common.items() if k in accepted and not (k == "max_n" and kind in RULE_BASED)}
         kwargs.update({k: v for k, v in options.items() if k in accepted})
+        fitted = _design_prior(where, key, kind, prior_opts, options, doses, common["target"], base_dir)
+        if fitted is not None:
+            kwargs.update(fitted.kwargs)
+            kwargs.pop("doses", None)   # the study's DoseLevels (labels, unit); the fit's match them
         if "skeleton" in kwargs and isinstance(kwargs["skeleton"], dict):
             kwargs["skeleton"] = _skeleton(where, f"{key}.skeleton", kwargs["skeleton"], common["target"], len(doses))
         kwargs["doses"] = doses if "doses" in _accepted(cls) else None
@@ -445,8 +472,68 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict) -> lis
             raise where.error(key, str(exc)) from None
         design = _apply_modifiers(where, key, design, {k: v for k, v in options.items()
                                                        if k in MODIFIER_KEYS and k not in accepted})
-        out.append(DesignSpec(label=label, type=kind, options=options, design=design))
+        options.update(prior_opts)
+        out.append(DesignSpec(label=label, type=kind, options=options, design=design,
+                              prior_fit=None if fitted is None else fitted.path,
+                              prior_sha256=None if fitted is None else fitted.sha256,
+                              prior_strength=None if fitted is None else fitted.strength))
     return out
+
+
+def _design_prior(where: _Where, key: str, kind: str, prior_opts: dict, options: dict, doses: DoseLevels,
+                  target: float, base_dir: Path | None):
+    """``prior_fit = "fit.nc"`` (path relative to the study file): the CRM's skeleton or the
+    BLRM's prior from the fit (:func:`dosefind.priors.prior_for_design`), checked against
+    the study's doses. None when the table names no fit."""
+    if "prior_fit" not in prior_opts:
+        for k in prior_opts:
+            raise where.error(f"{key}.{k}", "only applies with prior_fit = \"FIT.nc\" (a dose-response fit file)")
+        return None
+    if kind not in PRIOR_FIT_DESIGNS:
+        raise where.error(f"{key}.prior_fit", f"only the {' and '.join(PRIOR_FIT_DESIGNS)} designs take a prior "
+                                              f"from a fit, not {kind}")
+    takes = PRIOR_FIT_DESIGNS[kind]
+    if takes in options:
+        raise where.error(f"{key}.{takes}", f"give either {takes} or prior_fit (which sets the {takes}), not both")
+    if kind == "blrm" and "reference_dose" in options:
+        raise where.error(f"{key}.reference_dose", "is set by prior_fit (the prior is for the fit's reference dose)")
+    path = prior_opts["prior_fit"]
+    if not isinstance(path, str) or not path.strip():
+        raise where.error(f"{key}.prior_fit", f"must be the path of a fit file (dosefind priors fit --out FIT.nc), "
+                                              f"got {path!r}")
+    if path == BUNDLED_PRIOR:
+        raise where.error(f"{key}.prior_fit", "no fit file is bundled with dosefind; make one with dosefind priors "
+                                              "fit --model dose-response --doses ... --out fit.nc and name its path")
+    p = Path(path)
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    if not p.is_file():
+        raise where.error(f"{key}.prior_fit", f"fit file not found: {p}")
+    endpoint = prior_opts.get("endpoint")
+    if endpoint is not None and endpoint not in _toxicity_endpoints():
+        raise where.error(f"{key}.endpoint", f"must be one of {', '.join(_toxicity_endpoints())}, got {endpoint!r}")
+    robust = prior_opts.get("robust_weight")
+    if robust is not None and (isinstance(robust, bool) or not isinstance(robust, (int, float))):
+        raise where.error(f"{key}.robust_weight", f"must be a number in [0, 1], got {robust!r}")
+    from dosefind.priors import prior_for_design
+
+    try:
+        fitted = prior_for_design(p, kind, endpoint=endpoint, target=target if kind == "crm" else None,
+                                  robust_weight=robust)
+    except ValueError as exc:
+        raise where.error(f"{key}.prior_fit", str(exc)) from None
+    fit_doses = fitted.kwargs.get("doses")
+    if fit_doses is None:   # a CRM skeleton carries no doses; the fit's description does
+        from dosefind.priors import load_fit
+
+        fit_doses = load_fit(p).doses
+    fit_doses = [float(d) for d in fit_doses]
+    if len(fit_doses) != len(doses) or (doses.amounts is not None and any(
+            abs(a - b) > 1e-9 * max(a, b) for a, b in zip(fit_doses, doses.amounts))):
+        raise where.error(f"{key}.prior_fit", f"the fit in {p} was made at doses "
+                                              f"{[f'{d:g}' for d in fit_doses]}, not the study's "
+                                              f"{list(doses.labels if doses.amounts is None else doses.amounts)}")
+    return fitted
 
 
 def _check_option_types(where: _Where, key: str, cls, options: dict) -> None:

@@ -242,3 +242,111 @@ def test_tite_designs_take_the_trial_window():
     with pytest.raises(ValueError, match=r"designs\[1\] \(TITE-BOIN\): a time-to-event design needs the DLT "
                                          r"window: add a \[trial\] table with dlt_window"):
         parse_study(GOOD.replace('type = "boin"', 'type = "tite-boin"'), source="x.toml")
+
+# -- issue 13: a design's prior from a fit file (CRM skeleton, BLRM prior), type = "blrm" --
+FIT_DOSES = [5e5, 1e6, 2e6, 4e6, 8e6]
+FIT_STUDY = '''
+[study]
+target = 0.25
+max_n = 12
+n_trials = 100
+seed = 1
+
+[doses]
+amounts = [5e5, 1e6, 2e6, 4e6, 8e6]
+unit = "cells/kg"
+
+[[designs]]
+DESIGN
+
+[[scenarios]]
+name = "a"
+true_prob_tox = [0.05, 0.1, 0.25, 0.4, 0.5]
+'''
+
+
+@pytest.fixture(scope="module")
+def fit_dir(tmp_path_factory):
+    import warnings
+
+    from dosefind.priors import fit_dose_response
+
+    folder = tmp_path_factory.mktemp("study_fit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # a small fit; its diagnostics are tested in tests/priors
+        fit_dose_response(None, "crs_grade3", FIT_DOSES, draws=200, tune=200, chains=2, seed=3).save(folder / "fit.nc")
+    return folder
+
+
+def fit_study(folder, design):
+    p = folder / "study.toml"
+    p.write_text(FIT_STUDY.replace("DESIGN", design))
+    return load_study(p)
+
+
+def test_blrm_prior_from_a_fit_named_relative_to_the_study(fit_dir):
+    import hashlib
+
+    from dosefind.designs import BLRM
+    from dosefind.priors import prior_for_design
+    from dosefind.runner import design_priors, input_files
+
+    s = fit_study(fit_dir, 'type = "blrm"\nprior_fit = "fit.nc"\nrobust_weight = 0.3')
+    spec = s.designs[0]
+    assert isinstance(spec.design, BLRM) and spec.type == "blrm"
+    ref = prior_for_design(fit_dir / "fit.nc", "blrm", robust_weight=0.3)
+    assert spec.design.prior.to_dict() == ref.kwargs["prior"].to_dict()
+    assert spec.design.reference_dose == ref.kwargs["reference_dose"] and spec.design.max_n == 12
+    # the file's own hash, computed here
+    assert spec.prior_sha256 == hashlib.sha256((fit_dir / "fit.nc").read_bytes()).hexdigest()
+    assert [r["dose"] for r in spec.prior_strength.ess] == FIT_DOSES
+    d = s.to_dict()["designs"][0]["prior"]
+    assert d["sha256"] == spec.prior_sha256 and len(d["ess"]) == 5 and "warnings" in d
+    assert Path(spec.prior_fit) in input_files(s)
+    assert design_priors(s)["design BLRM"]["sha256"] == spec.prior_sha256
+    # another robust weight, another prior
+    other = fit_study(fit_dir, 'type = "blrm"\nprior_fit = "fit.nc"\nrobust_weight = 0.6').designs[0].design
+    assert other.prior.to_dict() != spec.design.prior.to_dict()
+
+
+def test_crm_skeleton_from_a_fit(fit_dir):
+    from dosefind.priors import prior_for_design
+
+    spec = fit_study(fit_dir, 'type = "crm"\nprior_fit = "fit.nc"\nendpoint = "crs_grade3"').designs[0]
+    ref = prior_for_design(fit_dir / "fit.nc", "crm", target=0.25).kwargs["skeleton"]
+    assert list(spec.design.skeleton) == pytest.approx(ref)
+    assert spec.prior_strength.endpoint == "crs_grade3"
+
+
+def test_blrm_without_a_fit_uses_its_default_prior():
+    from dosefind.designs.blrm import DEFAULT_PRIOR
+
+    s = parse_study(FIT_STUDY.replace("DESIGN", 'type = "blrm"\newoc = 0.2'))
+    assert s.designs[0].design.prior == DEFAULT_PRIOR and s.designs[0].design.ewoc == 0.2
+    assert s.designs[0].prior_fit is None and "prior" not in s.to_dict()["designs"][0]
+
+
+@pytest.mark.parametrize("design, key, problem", [
+    ('type = "blrm"\nprior_fit = "bundled"', "prior_fit", "no fit file is bundled"),
+    ('type = "blrm"\nprior_fit = "none.nc"', "prior_fit", "fit file not found"),
+    ('type = "boin"\nprior_fit = "fit.nc"', "prior_fit", "only the crm and blrm designs take a prior"),
+    ('type = "crm"\nprior_fit = "fit.nc"\nskeleton = [0.1, 0.2, 0.3, 0.4, 0.5]', "skeleton",
+     "give either skeleton or prior_fit"),
+    ('type = "blrm"\nrobust_weight = 0.2', "robust_weight", "only applies with prior_fit"),
+    ('type = "blrm"\nprior_fit = "fit.nc"\nendpoint = "dlt"', "prior_fit", "the fit is of crs_grade3, not dlt"),
+    ('type = "blrm"\nprior_fit = "fit.nc"\nendpoint = "fever"', "endpoint", "must be one of"),
+    ('type = "crm"\nprior_fit = "fit.nc"\nrobust_weight = 0.2', "prior_fit", "robust_weight is for the BLRM"),
+    ('type = "blrm"\nprior_fit = "fit.nc"\nreference_dose = 1e6', "reference_dose", "is set by prior_fit"),
+])
+def test_prior_fit_errors_name_the_key(fit_dir, design, key, problem):
+    with pytest.raises(ValueError) as err:
+        fit_study(fit_dir, design)
+    assert f".{key}" in str(err.value) and problem in str(err.value)
+
+
+def test_prior_fit_made_at_other_doses_is_refused(fit_dir):
+    p = fit_dir / "other.toml"
+    p.write_text(FIT_STUDY.replace("DESIGN", 'type = "blrm"\nprior_fit = "fit.nc"')
+                 .replace("[5e5, 1e6, 2e6, 4e6, 8e6]", "[1e6, 2e6, 4e6, 8e6, 1.6e7]"))
+    with pytest.raises(ValueError, match="was made at doses"):
+        load_study(p)

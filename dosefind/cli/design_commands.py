@@ -93,6 +93,48 @@ def _build(design_name, options, num_doses):
     return build_design(design_name, require_size=False, **options)
 
 
+def _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose):
+    """The design and the trial state; a BLRM is built first, since its doses (given or
+    from --prior-fit) fix the number of doses."""
+    if (design_name or "").lower() == "blrm":
+        design = build_design("blrm", require_size=False, **options)
+        state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, design.num_doses)
+        if state.num_doses != design.num_doses:
+            raise ValueError(f"the trial data have {state.num_doses} doses but the BLRM has {design.num_doses}")
+        return design, state
+    nd = _num_doses(options, n_text)
+    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd)
+    return _build(design_name, options, state.num_doses), state
+
+
+def _blrm_frame(design, state):
+    """The BLRM's per-dose posterior: mean, sd and the interval probabilities."""
+    return design.posterior(state).to_frame(design.amounts)
+
+
+def _blrm_payload(design, state) -> dict:
+    frame = _blrm_frame(design, state)
+    rows = [{k: (round(float(v), 6) if isinstance(v, float) else (bool(v) if k == "ewoc_ok" else v))
+             for k, v in r.items()} for r in frame.to_dict("records")]
+    for r in rows:
+        r["dose"] = int(r["dose"])
+    return {"intervals": list(design.intervals), "ewoc": design.ewoc, "posterior": rows}
+
+
+def _blrm_text(design, state) -> str:
+    from dosefind.reports.text import fmt_prob, per_dose_text
+
+    frame = _blrm_frame(design, state)
+    lo, hi = design.intervals
+    cols = {"n": list(state.n_at_dose), "dlt": list(state.tox_at_dose),
+            "mean": [fmt_prob(v) for v in frame["mean"]],
+            f"P(<{lo:g})": [fmt_prob(v) for v in frame["prob_underdose"]],
+            f"P({lo:g}-{hi:g})": [fmt_prob(v) for v in frame["prob_target"]],
+            f"P(>={hi:g})": [fmt_prob(v) for v in frame["prob_overdose"]],
+            "ewoc_ok": ["yes" if v else "no" for v in frame["ewoc_ok"]]}
+    return per_dose_text(design.doses.labels, cols)
+
+
 def _estimates_payload(design, selection) -> dict:
     out = {"estimates": [None if e is None else round(float(e), 6) for e in selection.estimates]}
     for key in ("beta_mean", "beta_var", "lower", "upper"):
@@ -154,18 +196,22 @@ def next_dose(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, 
     """Next dose (or stop) after the cohorts observed so far.
 
     Example: dosefind next-dose --design boin --target 0.3 --num-doses 5 --outcomes "1NNN 2NNT 2NNN 3NTT"
+
+    BLRM (prints the interval probabilities per dose): dosefind next-dose --design blrm
+    --doses 5e5,1e6,2e6,4e6,8e6 --outcomes "1NNN 2NNT"
     """
     from dosefind.reports.text import to_json
 
-    nd = _num_doses(options, n_text)
-    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd)
-    design = _build(design_name, options, state.num_doses)
+    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose)
     decision = design.decide(state)
-    selection = None if design.name == "3+3" else design.select_mtd(state)
+    blrm = design.name == "BLRM"
+    selection = None if design.name == "3+3" or blrm else design.select_mtd(state)
     if fmt == "json":
         payload = decision.to_dict()
         if selection is not None:
             payload.update(_estimates_payload(design, selection))
+        if blrm:
+            payload.update(_blrm_payload(design, state))
         click.echo(to_json(payload))
         return
     if decision.stop:
@@ -175,6 +221,9 @@ def next_dose(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, 
     if selection is not None:
         click.echo("")
         click.echo(_estimates_text(design, selection, state))
+    if blrm:
+        click.echo("")
+        click.echo(_blrm_text(design, state))
 
 
 @click.command("select-mtd")
@@ -187,13 +236,12 @@ def select_mtd(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt,
     """
     from dosefind.reports.text import to_json
 
-    nd = _num_doses(options, n_text)
-    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd)
-    design = _build(design_name, options, state.num_doses)
+    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose)
     sel = design.select_mtd(state)
+    blrm = design.name == "BLRM"
     if fmt == "json":
         payload = {"mtd": sel.mtd, "reason": sel.reason}
-        payload.update(_estimates_payload(design, sel))
+        payload.update(_blrm_payload(design, state) if blrm else _estimates_payload(design, sel))
         click.echo(to_json(payload))
         return
     if sel.mtd is None:
@@ -201,7 +249,7 @@ def select_mtd(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt,
     else:
         click.echo(f"MTD: dose {sel.mtd} ({design.doses.labels[sel.mtd_index]}). {sel.reason}")
     click.echo("")
-    click.echo(_estimates_text(design, sel, state))
+    click.echo(_blrm_text(design, state) if blrm else _estimates_text(design, sel, state))
     if "beta_mean" in sel.details:
         click.echo(f"\nposterior mean of beta {sel.details['beta_mean']:.4f}, variance {sel.details['beta_var']:.4f}")
 

@@ -17,7 +17,7 @@ import click
 
 __all__ = ["DESIGNS", "N_TRIALS", "WholeNumber", "build_design", "design_options", "parse_probabilities"]
 
-DESIGNS = ("boin", "crm", "3+3", "tite-boin", "tite-crm")
+DESIGNS = ("boin", "crm", "3+3", "blrm", "tite-boin", "tite-crm")
 
 # keyword name -> designs that accept it (its CLI spelling is --name-with-dashes)
 _BOINS = ("boin", "tite-boin")
@@ -25,11 +25,11 @@ _CRMS = ("crm", "tite-crm")
 _ALL = ("boin", "crm", "3+3", "tite-boin", "tite-crm")
 _APPLIES = {
     "target": _BOINS + _CRMS,
-    "num_doses": _ALL,
-    "cohort_size": _ALL,
-    "cohorts": _ALL,
-    "max_n": _ALL,
-    "start_dose": _ALL,
+    "num_doses": _ALL + ("blrm",),
+    "cohort_size": _ALL + ("blrm",),
+    "cohorts": _ALL + ("blrm",),
+    "max_n": _ALL + ("blrm",),
+    "start_dose": _ALL + ("blrm",),
     # BOIN (and TITE-BOIN, which takes BOIN's rules)
     "p_saf": _BOINS, "p_tox": _BOINS, "cutoff_eli": _BOINS, "extrasafe": _BOINS,
     "offset": _BOINS, "n_earlystop": _BOINS, "bound_mtd": ("boin",),
@@ -42,6 +42,10 @@ _APPLIES = {
     # time-to-event designs (the window itself is --dlt-window, a calendar option)
     "dlt_window": ("tite-boin", "tite-crm"),
     "maxpen": ("tite-boin",), "tite_estimator": ("tite-boin",), "scheme": ("tite-crm",),
+    # BLRM
+    "doses": ("blrm",), "prior_fit": ("blrm",), "robust_weight": ("blrm",), "reference_dose": ("blrm",),
+    "intervals": ("blrm",), "ewoc": ("blrm",), "max_increase": ("blrm",), "max_step_levels": ("blrm",),
+    "min_at_mtd": ("blrm",),
 }
 
 
@@ -113,8 +117,8 @@ def design_options(func):
     """Add every design option to a click command (keyword names as in :func:`build_design`)."""
     opts = [
         click.option("--design", "design_name", type=click.Choice(DESIGNS, case_sensitive=False), default=None,
-                     help="Design: boin, crm, 3+3, tite-boin or tite-crm (the TITE designs need --dlt-window "
-                          "and run in calendar time)."),
+                     help="Design: boin, crm, 3+3, blrm, tite-boin or tite-crm (the TITE designs need "
+                          "--dlt-window and run in calendar time)."),
         click.option("--target", type=float, default=None, help="Target DLT rate (BOIN, CRM)."),
         click.option("--num-doses", type=int, default=None,
                      help="Number of dose levels (default: from --true-tox or --skeleton)."),
@@ -158,6 +162,25 @@ def design_options(func):
                      help="TITE-BOIN: DLT-rate estimate with pending patients (default ess, as TITEgBOIN)."),
         click.option("--scheme", type=click.Choice(["linear", "adaptive"]), default=None,
                      help="TITE-CRM: weights of pending patients (default linear, as dfcrm's titecrm)."),
+        click.option("--doses", type=str, default=None,
+                     help="BLRM: dose amounts, increasing, e.g. 5e5,1e6,2e6,4e6,8e6 (default: the --prior-fit's)."),
+        click.option("--prior-fit", type=click.Path(dir_okay=False), default=None,
+                     help="BLRM: prior from a dose-response fit file (dosefind priors fit --out FIT.nc); "
+                          "default prior N((0, 0), diag(2^2, 1^2)) on (log alpha, log beta)."),
+        click.option("--robust-weight", type=float, default=None,
+                     help="BLRM: weight of the robust component of the --prior-fit prior (0.2)."),
+        click.option("--reference-dose", type=float, default=None,
+                     help="BLRM: reference dose d* (default the highest dose; set by --prior-fit)."),
+        click.option("--intervals", type=str, default=None,
+                     help="BLRM: lower bounds of the target and overdose intervals (0.16,0.33)."),
+        click.option("--ewoc", type=float, default=None, help="BLRM: largest overdose probability allowed (0.25)."),
+        click.option("--max-increase", type=str, default=None,
+                     help="BLRM: largest relative increase over the highest dose given (1.0 = doubling; "
+                          "'none' = no limit)."),
+        click.option("--max-step-levels", type=int, default=None,
+                     help="BLRM: most levels above the highest dose given (default: no limit)."),
+        click.option("--min-at-mtd", type=int, default=None,
+                     help="BLRM: stop when the next dose already has this many patients (default: never)."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -194,7 +217,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     from dosefind.designs import BOIN, CRM, TITEBOIN, TITECRM, ThreePlusThree
 
     if design_name is None:
-        raise ValueError("choose a design with --design boin, crm, 3+3, tite-boin or tite-crm")
+        raise ValueError("choose a design with --design boin, crm, 3+3, blrm, tite-boin or tite-crm")
     name = str(design_name).lower()
     if name in ("3+3", "tpt", "three_plus_three", "3plus3"):
         name = "3+3"
@@ -226,6 +249,8 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
         if "tite_estimator" in kw:
             kw["estimator"] = kw.pop("tite_estimator")
         return BOIN(**kw) if name == "boin" else TITEBOIN(**kw)
+    if name == "blrm":
+        return _build_blrm(given, require_size)
     if name == "3+3":
         kw = dict(given)
         if kw.pop("cohort_size", 3) != 3:
@@ -255,3 +280,50 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     skeleton = kw.pop("skeleton")
     target = kw.pop("target")
     return (CRM if name == "crm" else TITECRM)(skeleton, target, **kw)
+
+
+def _build_blrm(kw: dict, require_size: bool):
+    """BLRM from the CLI options: doses and prior given, or taken from --prior-fit."""
+    from dosefind.designs import BLRM
+
+    if "prior_fit" in kw:
+        from dosefind.priors import prior_for_design
+
+        if "reference_dose" in kw:
+            raise ValueError("--reference-dose is set by --prior-fit (its prior is for the fit's reference dose)")
+        fitted = prior_for_design(kw.pop("prior_fit"), "blrm", robust_weight=kw.pop("robust_weight", None)).kwargs
+        if "doses" in kw:
+            doses = parse_probabilities(kw.pop("doses"), "doses")
+            if [float(d) for d in doses] != [float(d) for d in fitted["doses"]]:
+                raise ValueError(f"--doses {', '.join(f'{d:g}' for d in doses)} differ from the --prior-fit's "
+                                 f"doses {', '.join(f'{d:g}' for d in fitted['doses'])}; refit at these doses")
+        kw.update(fitted)
+    else:
+        if "robust_weight" in kw:
+            raise ValueError("--robust-weight applies only with --prior-fit")
+        if "doses" not in kw:
+            raise ValueError("BLRM needs --doses (dose amounts, e.g. 5e5,1e6,2e6,4e6,8e6) or --prior-fit FIT.nc")
+        kw["doses"] = parse_probabilities(kw["doses"], "doses")
+    num_doses = kw.pop("num_doses", None)
+    if num_doses is not None and num_doses != len(kw["doses"]):
+        raise ValueError(f"--doses has {len(kw['doses'])} values but there are {num_doses} doses")
+    if "intervals" in kw:
+        kw["intervals"] = parse_probabilities(kw["intervals"], "intervals")
+        if len(kw["intervals"]) != 2:
+            raise ValueError(f"--intervals must be two DLT rates 'target_from,overdose_from' (e.g. 0.16,0.33), "
+                             f"got {len(kw['intervals'])} values")
+    if "max_increase" in kw:
+        text = str(kw["max_increase"]).strip().lower()
+        if text == "none":
+            kw["max_increase"] = None
+        else:
+            try:
+                kw["max_increase"] = float(text)
+            except ValueError:
+                raise ValueError(f"--max-increase must be a number >= 0 or 'none', got {kw['max_increase']!r}") \
+                    from None
+    if "cohorts" in kw:
+        kw["max_n"] = kw.pop("cohorts") * kw.get("cohort_size", 3)
+    if "max_n" not in kw and require_size:
+        raise ValueError("BLRM needs a trial size: --max-n or --cohorts")
+    return BLRM(**kw)

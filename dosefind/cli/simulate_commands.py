@@ -81,13 +81,24 @@ def _acceptable(text):
 
 
 def _split_target(design_name, options):
-    """The 3+3 has no target of its own: --target then only defines the correct dose."""
+    """The 3+3 and the BLRM have no target of their own: --target then only defines the
+    correct dose (the BLRM aims at an interval; it must be given)."""
     target = options.get("target")
-    if design_name is not None and design_name.lower() == "3+3":
+    if design_name is not None and design_name.lower() == "blrm" and target is None:
+        raise ValueError("--design blrm aims at an interval, not a target: give --target (the DLT rate "
+                         "defining the correct dose, e.g. 0.25)")
+    if design_name is not None and design_name.lower() in ("3+3", "blrm"):
         options = dict(options)
         options.pop("target", None)
         return options, target
     return options, target
+
+
+def _blrm_acceptable(design, acceptable):
+    """A BLRM's correct doses default to its target interval [a, b)."""
+    if acceptable is None and getattr(design, "name", None) == "BLRM":
+        return tuple(design.intervals)
+    return acceptable
 
 
 def _md_table(df) -> str:
@@ -181,7 +192,7 @@ def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable,
     with _feedback(quiet, progress, bar) as feedback:
         feedback("simulations", 0, 1, f"{design.name}, {n_trials:,} trials" if method != "exact" else design.name)
         oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=bar,
-                 target=target, acceptable=_acceptable(acceptable), **cal)
+                 target=target, acceptable=_blrm_acceptable(design, _acceptable(acceptable)), **cal)
         feedback("simulations", 1, 1, "")
     _print_oc(oc, fmt)
 

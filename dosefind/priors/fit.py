@@ -125,8 +125,9 @@ class PriorFit:
             ess_b = extreme(az.ess(ds, method="bulk"), np.min)
             ess_t = extreme(az.ess(ds, method="tail"), np.min)
         stats = self.idata["sample_stats"]
-        div_name = "diverging" if "diverging" in stats else "divergences"
-        divergences = int(np.asarray(stats[div_name].values).astype(bool).sum()) if div_name in stats else 0
+        # One flag per sampled model (a joint fit samples toxicity and response apart).
+        div_names = [n for n in stats.data_vars if str(n).startswith(("diverging", "divergences"))]
+        divergences = sum(int(np.asarray(stats[n].values).astype(bool).sum()) for n in div_names)
         chains = int(post.sizes.get("chain", 1))
         problems = []
         if chains > 1 and not rhat < self.r_hat_threshold:
