@@ -43,19 +43,30 @@ def _document():
     return doc
 
 
+_MD_ESCAPE = re.compile(r"\\([\\`*_\[\]|~#>+=.)-])")
+
+
+def _plain(text: str) -> str:
+    """Markdown text as the reader sees it: the escapes :func:`~dosefind.reports.tables.md_text`
+    writes (``\\|``, ``&lt;``, ``&amp;``) undone, so Word shows user text as typed."""
+    import html
+
+    return html.unescape(_MD_ESCAPE.sub(r"\1", text))
+
+
 def _runs(paragraph, text: str) -> None:
     """Add ``text`` with Markdown **bold**, *italic* and `code` as Word runs."""
     for part in _INLINE.split(text):
         if not part:
             continue
         if part.startswith("**") and part.endswith("**"):
-            paragraph.add_run(part[2:-2]).bold = True
+            paragraph.add_run(_plain(part[2:-2])).bold = True
         elif part.startswith("`") and part.endswith("`"):
             paragraph.add_run(part[1:-1]).font.name = "Consolas"
         elif part.startswith("*") and part.endswith("*") and len(part) > 2:
-            paragraph.add_run(part[1:-1]).italic = True
+            paragraph.add_run(_plain(part[1:-1])).italic = True
         else:
-            paragraph.add_run(part)
+            paragraph.add_run(_plain(part))
 
 
 def _repeat_header(row) -> None:
@@ -119,7 +130,7 @@ def _md_cells(line: str) -> list[str]:
     (``|`` inside a cell is escaped as ``\\|``)."""
     body = line.strip()[1:-1] if line.strip().endswith("|") else line.strip()[1:]
     cells = re.split(r"(?<!\\)\|", body)
-    return [c.strip().replace("\\|", "|") for c in cells]
+    return [_plain(c.strip()) for c in cells]
 
 
 def add_markdown(doc, text: str, *, heading_offset: int = 0) -> None:
@@ -145,7 +156,7 @@ def add_markdown(doc, text: str, *, heading_offset: int = 0) -> None:
         elif s.startswith("#"):
             flush()
             level = len(s) - len(s.lstrip("#"))
-            doc.add_heading(s[level:].strip(), level=min(9, level + heading_offset))
+            doc.add_heading(_plain(s[level:].strip()), level=min(9, level + heading_offset))
         elif s.startswith("|"):
             flush()
             block = []

@@ -128,10 +128,10 @@ def _action_text(design, decision, state) -> str:
 def _three_plus_three_chart(design, base) -> DecisionChart:
     from dosefind.state import TrialState
 
+    if design.num_doses < 3:  # the middle-dose rules need a dose below and above
+        raise TypeError("a 3+3 decision chart needs at least 3 dose levels")
     rows = []
     for n, y, outcomes in _THREE_PLUS_THREE_CASES:
-        if design.num_doses < 3:
-            break
         state = TrialState.from_outcomes(outcomes, num_doses=design.num_doses)
         if "highest" in n:
             last = design.num_doses
