@@ -350,3 +350,20 @@ def test_prior_fit_made_at_other_doses_is_refused(fit_dir):
                  .replace("[5e5, 1e6, 2e6, 4e6, 8e6]", "[1e6, 2e6, 4e6, 8e6, 1.6e7]"))
     with pytest.raises(ValueError, match="was made at doses"):
         load_study(p)
+
+
+def test_report_states_the_design_priors_ess(fit_dir):
+    # Issue 13: the report states the prior's ESS next to the design that uses it; the
+    # numbers are the study's PriorStrength (computed in dosefind.priors), shown as they are.
+    from types import SimpleNamespace
+
+    from dosefind.reports.html import _prior_html
+
+    spec = fit_study(fit_dir, 'type = "blrm"\nprior_fit = "fit.nc"').designs[0]
+    html = _prior_html(spec)
+    for row in spec.prior_strength.ess:
+        assert f"<tr><td>{row['level']}</td><td>{row['ess_elir']:.1f}</td><td>{row['ess_moment']:.1f}</td></tr>" in html
+    assert spec.prior_sha256[:12] in html and "ELIR" in html
+    for w in spec.prior_strength.warnings:
+        assert w.text in html
+    assert _prior_html(SimpleNamespace(prior_to_dict=lambda: None)) == ""

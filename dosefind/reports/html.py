@@ -155,6 +155,7 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     for spec in run.designs:
         parts.append(f'<div class="design" id="design-{escape(ids[spec.label])}"><h3>{escape(spec.label)}</h3>')
         parts.append(f"<p>{escape(spec.design.describe())}</p>")
+        parts.append(_prior_html(spec))
         chart = figs.get(chart_names([d.label for d in run.designs])[spec.label])
         parts.append(_figure_html(chart) if chart is not None else "")
         parts.append('<div class="tables">')
@@ -199,3 +200,26 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
                  f"describe the designs under the stated scenarios; they are not predictions for a particular "
                  f"trial.</footer></main></body></html>\n")
     return "\n".join(p for p in parts if p)
+
+
+def _prior_html(spec) -> str:
+    """The strength of a design's fitted prior (issue 13): ESS per dose by each named
+    method, and the fit's warnings, as the study computed them (nothing computed here)."""
+    prior = spec.prior_to_dict() if hasattr(spec, "prior_to_dict") else None
+    if not prior:
+        return ""
+    rows = prior.get("ess") or []
+    head = (f"<p>Prior from the fit <code>{escape(str(prior['path']))}</code> (endpoint "
+            f"{escape(str(prior.get('endpoint', '?')))}, SHA-256 {escape(str(prior.get('sha256', ''))[:12])}...).")
+    if rows:
+        elir, moment = escape(str(rows[0].get("elir_method", "ELIR"))), escape(str(rows[0].get("moment_method", "")))
+        cells = "".join(f"<tr><td>{int(r['level'])}</td><td>{r['ess_elir']:.1f}</td><td>{r['ess_moment']:.1f}</td></tr>"
+                        for r in rows)
+        head += (f" Effective sample size of the prior at each dose, in patients:</p>"
+                 f"<table><thead><tr><th>Dose level</th><th>ESS ({elir})</th><th>ESS ({moment})</th></tr></thead>"
+                 f"<tbody>{cells}</tbody></table>")
+    else:
+        head += "</p>"
+    for w in prior.get("warnings") or []:
+        head += f'<p class="warning">Prior warning: {escape(str(w.get("text", "")))}</p>'
+    return head
