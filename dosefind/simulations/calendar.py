@@ -270,6 +270,17 @@ class _Decisions:
         return (int(decision.dose_index), _TREAT, self.code(decision.code))
 
 
+
+def _decide_cached(dec, design, state):
+    """The design's encoded decision for a full TrialState, cached per state (per-patient
+    and history states rarely repeat, so the cache is emptied when it grows too large)."""
+    res = dec.cache.get(state)
+    if res is None:
+        if len(dec.cache) > CACHE_LIMIT:
+            dec.cache.clear()
+        res = dec.cache[state] = dec.encode(design.decide(state))
+    return res
+
 def _count_state(D, n, y, cur, last, size):
     if cur < 0:
         return TrialState(D, tuple(int(v) for v in n), tuple(int(v) for v in y))
@@ -534,12 +545,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                         for d, y, c, f, e in zip(dose[i][keep], dlt[i][keep], complete[i][keep], follow[i][keep],
                                                  entry[i][keep])]
                 state = TrialState.from_patients(recs, D, time=float(t[i]))
-                res = dec.cache.get(state)
-                if res is None:
-                    if len(dec.cache) > CACHE_LIMIT:  # per-patient states rarely repeat: bound memory
-                        dec.cache.clear()
-                    res = dec.cache[state] = dec.encode(design.decide(state))
-                nxt[i], act[i], code[i] = res
+                nxt[i], act[i], code[i] = _decide_cached(dec, design, state)
             return nxt, act, code
         # counts / history: complete data only, else the base-class wait (or size limit)
         ready = busy[rows] <= t
@@ -554,12 +560,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             for i in idx:
                 r = rows[i]
                 state = _history_state(r)
-                res = dec.cache.get(state)
-                if res is None:
-                    if len(dec.cache) > CACHE_LIMIT:  # per-patient states rarely repeat: bound memory
-                        dec.cache.clear()
-                    res = dec.cache[state] = dec.encode(design.decide(state))
-                nxt[i], act[i], code[i] = res
+                nxt[i], act[i], code[i] = _decide_cached(dec, design, state)
             return nxt, act, code
         if idx.size:
             rr = rows[idx]
