@@ -50,6 +50,18 @@ def _echo_json(obj):
     click.echo(json.dumps(obj, indent=2, allow_nan=False))
 
 
+def _echo_data(fmt: str, result) -> bool:
+    """Print a result that has ``to_dict()``/``to_frame()`` as JSON or CSV; False (nothing
+    printed) for the table format, which each command lays out itself."""
+    if fmt == "json":
+        _echo_json(result.to_dict())
+    elif fmt == "csv":
+        click.echo(result.to_frame().to_csv(index=False), nl=False)
+    else:
+        return False
+    return True
+
+
 @click.group(cls=LazyGroup)
 def priors():
     """Priors from the published CD7 CAR-T reports (PyMC models; see docs/priors.md)."""
@@ -189,11 +201,7 @@ def skeleton(fit_file, target, halfwidth, statistic, fmt):
     from dosefind.priors import load_fit, skeleton_from_fit
 
     res = skeleton_from_fit(load_fit(fit_file), target, halfwidth=halfwidth, statistic=statistic)
-    if fmt == "json":
-        _echo_json(res.to_dict())
-    elif fmt == "csv":
-        click.echo(res.to_frame().to_csv(index=False), nl=False)
-    else:
+    if not _echo_data(fmt, res):
         click.echo(f"Skeleton = posterior {statistic} toxicity; indifference interval "
                    f"{target} +/- {halfwidth} with prior MTD at level {res.nu}:")
         click.echo(res.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -312,11 +320,7 @@ def sensitivity(endpoint, doses, tau_scales, pooled_weights, no_strict, no_case,
         from dosefind.priors.plots import plot_sensitivity
 
         plot_sensitivity(sens, plot_out)
-    if fmt == "json":
-        _echo_json(sens.to_dict())
-    elif fmt == "csv":
-        click.echo(sens.to_frame().to_csv(index=False), nl=False)
-    else:
+    if not _echo_data(fmt, sens):
         click.echo(f"{endpoint}: {column} of the {sens.prob:.0%} predictive interval per dose under each variant "
                    f"(* = dose beyond the data; MCSE of the upper bound in --format csv/json):")
         wide = sens.wide(column)
@@ -348,11 +352,7 @@ def check(fit_file, loo, draws, seed, plot_out, fmt):
         from dosefind.priors.plots import plot_checks
 
         plot_checks(res, plot_out)
-    if fmt == "json":
-        _echo_json(res.to_dict())
-    elif fmt == "csv":
-        click.echo(res.to_frame().to_csv(index=False), nl=False)
-    else:
+    if not _echo_data(fmt, res):
         click.echo(f"Predictive checks of the {res.endpoint} fit (rates; p = Pr(replicate >= observed), "
                    f"Pr(replicate <= observed); below 0.05 = the model does not reproduce the study):")
         click.echo(res.to_frame().to_string(index=False, float_format=lambda x: f"{x:.3f}"))
