@@ -168,14 +168,13 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=labels)
 
 
-def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
-                       acceptable, above, accrual, timing, manufacturing, dlt_window):
-    from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
+def calendar_setup(design, components=None, *, accrual=None, timing=None, manufacturing=None, dlt_window=None):
+    """The validated :class:`~dosefind.simulations.calendar.CalendarSetup` of a calendar-time
+    run of ``design`` (what :func:`simulate` builds from the same keywords; grids build
+    their calendar cells' blocks from it)."""
+    from dosefind.simulations.calendar import CalendarSetup
     from dosefind.simulations.timing import check_window
 
-    if method == "exact":
-        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
-                         "use method='mc' or 'auto'")
     own = getattr(design, "dlt_window", None)
     if dlt_window is None and own is None:
         raise ValueError("dlt_window must be given for a calendar-time simulation (days of DLT assessment, "
@@ -196,8 +195,19 @@ def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, 
     if components is not None and components.num_doses != design.num_doses:
         raise ValueError(f"toxicity components have {components.num_doses} doses but the design has "
                          f"{design.num_doses}")
-    setup = CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                          components=components)
+    return CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                         components=components)
+
+
+def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
+                       acceptable, above, accrual, timing, manufacturing, dlt_window):
+    from dosefind.simulations.calendar import simulate_calendar
+
+    if method == "exact":
+        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
+                         "use method='mc' or 'auto'")
+    setup = calendar_setup(design, components, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                           dlt_window=dlt_window)
     seed = resolve_seed(seed)
     tally, arrays = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
                                       progress=progress)
