@@ -13,6 +13,8 @@
    dose; true DLT rates (0.03, 0.17, 0.35, 0.50, 0.65), response rates (0.12, 0.39, 0.43,
    0.55, 0.65); 10,000 simulated trials select dose 2 in 57.3% and dose 3 in 21.3%
    (escalation's re-implementation: 49.6% and 23.7%).
+3. A limit (issue 11): with the same response rate at every dose, BOIN12 still controls
+   toxicity through BOIN's boundaries (no published number: a bound the rule implies).
 """
 
 import math
@@ -96,3 +98,12 @@ def test_boin_suite_selection_escalation_issue_8():
         # standard error of the difference of two 10,000-trial percentages
         se = math.sqrt(2 * ref * (100 - ref) / 10_000)
         assert abs(pct[dose - 1] - ref) < 3 * se, (dose, pct[dose - 1], ref)
+
+
+def test_identical_efficacy_still_controls_toxicity():
+    # Response 0.5 at every dose, DLT rates (0.05, 0.15, 0.35, 0.55, 0.70): the utility
+    # only falls with dose, and the doses above phi_t + 0.2 are rarely chosen or treated.
+    design = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=30)
+    pct = _simulate(design, [0.05, 0.15, 0.35, 0.55, 0.70], [0.5] * 5, 2_000, seed=11)
+    assert pct[3] + pct[4] < 5
+    assert pct[0] + pct[1] > 75  # the two least toxic doses, with the same response, win
