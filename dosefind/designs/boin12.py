@@ -275,6 +275,23 @@ class BOIN12(Design):
     def lambda_d(self) -> float:
         return self._boin.lambda_d
 
+    def boundaries(self, full: bool = False):
+        """The decision table: BOIN's toxicity columns (:meth:`BOIN.boundaries
+        <dosefind.designs.boin.BOIN.boundaries>`) and ``eliminate_if_eff_le``, the largest
+        response count that eliminates the dose as futile (<NA>: none does; n < 3 never),
+        as the authors' ``get.boundary`` prints "Eliminate if # of Eff <=".  BOIN12 has no
+        efficacy interval boundary: phi_e enters through this table and the benchmark."""
+        import pandas as pd
+
+        tab = self._boin.boundaries(full=full)
+        col = []
+        for n in tab["n"]:
+            n = int(n)
+            e = next((k for k in range(n, -1, -1) if self._futile(n, k)), None)
+            col.append(e)
+        tab["eliminate_if_eff_le"] = pd.array(col, dtype="Int64")
+        return tab
+
     def _both_at_dose(self, state: TrialState) -> tuple[int, ...]:
         """Patients with both a response and a DLT, per dose (0s for an additive utility,
         which does not need them)."""

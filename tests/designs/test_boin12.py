@@ -191,3 +191,14 @@ def test_params_round_trip_and_interface():
     assert d.prob_tox_exceeds(s, 0.35)[0] == pytest.approx(0.65 ** 4)  # Beta(1, 4) tail at 0 of 3
     assert "BOIN12" in d.describe() and f"benchmark {d.u_b:g}" in d.describe()
     assert d.select_obd(s).to_dict()["obd"] in (1, 2)
+
+
+def test_boundaries_table():
+    tab = design(max_n=12).boundaries()
+    # BOIN's counts for lambda_e = .2763, lambda_d = .4189 (de-escalation capped by elimination);
+    # futility: 0 of 9 and 0 of 12 (Pr = .944 and 1 - .75^13 = .976 > .9), 1 of 12 gives .873.
+    assert tab["n"].tolist() == [3, 6, 9, 12]
+    assert tab["escalate_if_dlt_le"].tolist() == [0, 1, 2, 3]
+    assert tab["deescalate_if_dlt_ge"].tolist() == [2, 3, 4, 6]
+    eff = tab["eliminate_if_eff_le"]
+    assert eff.isna().tolist() == [True, True, False, False] and eff.iloc[2:].tolist() == [0, 0]
