@@ -29,7 +29,8 @@ Elimination (Beta(1, 1) priors, a dose needs at least 3 patients).  Toxicity: if
 :math:`\Pr(p_{T,j} > \phi_T \mid D) > c_T` (``c_t``, 0.95) dose :math:`j` and every higher
 dose are eliminated (BOIN's elimination table); the trial stops if it is the lowest dose.
 Futility: if :math:`\Pr(p_{E,j} < \phi_E \mid D) > c_E` (``c_e``, 0.9) dose :math:`j` alone
-is eliminated.  When every dose is eliminated the trial stops (code ``FUTILITY`` unless the
+is eliminated.  There is no efficacy interval boundary: :math:`\phi_E` enters through this
+rule (:meth:`BOIN12.boundaries` tabulates it) and the benchmark.  When every dose is eliminated the trial stops (code ``FUTILITY`` unless the
 lowest dose is too toxic, ``LOWEST_TOO_TOXIC``).
 
 Rules for the next cohort, current dose :math:`d` with :math:`n` patients, :math:`y` DLTs
