@@ -30,8 +30,9 @@ Elimination (Beta(1, 1) priors, a dose needs at least 3 patients).  Toxicity: if
 dose are eliminated (BOIN's elimination table); the trial stops if it is the lowest dose.
 Futility: if :math:`\Pr(p_{E,j} < \phi_E \mid D) > c_E` (``c_e``, 0.9) dose :math:`j` alone
 is eliminated.  There is no efficacy interval boundary: :math:`\phi_E` enters through this
-rule (:meth:`BOIN12.boundaries` tabulates it) and the benchmark.  When every dose is eliminated the trial stops (code ``FUTILITY`` unless the
-lowest dose is too toxic, ``LOWEST_TOO_TOXIC``).
+rule (:meth:`BOIN12.boundaries` tabulates it) and the benchmark.  When every dose is
+eliminated the trial stops (code ``FUTILITY`` unless the lowest dose is too toxic,
+``LOWEST_TOO_TOXIC``).
 
 Rules for the next cohort, current dose :math:`d` with :math:`n` patients, :math:`y` DLTs
 -------------------------------------------------------------------------------------
@@ -216,7 +217,8 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
         n = V.integer(n, "sample_sizes", minimum=0)
         for tox in range(n + 1):
             for eff in range(n + 1):
-                ok = (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t) and (betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
+                ok = (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t
+                      and betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
                 x = _quasi_count(u, n, tox, eff, 0)
                 rows.append((n, tox, eff, bool(ok), desirability(x, n, u_b)))
     df = pd.DataFrame(rows, columns=["n", "tox", "eff", "admissible", "prob_utility_exceeds"])
