@@ -199,8 +199,8 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
 
     One row per (patients, DLTs, responses) for each n in ``sample_sizes``: whether the
     dose is admissible (Pr(DLT rate > phi_t) < c_t and Pr(response rate < phi_e) < c_e,
-    Beta(1, 1) priors), Pr(utility > u_b) and its rank among the admissible rows of the
-    whole table (average rank in ties, R's ``rank``); inadmissible rows have no rank
+    Beta(1, 1) priors; as in the design, no dose with fewer than 3 patients is eliminated),
+    Pr(utility > u_b) and its rank among the admissible rows of the whole table (average rank in ties, R's ``rank``); inadmissible rows have no rank
     (the paper prints "E").  Needs an additive utility (the table has marginal counts)."""
     import pandas as pd
     from scipy.special import betainc, betaincc
@@ -211,14 +211,16 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
                          "another table the score depends on how many patients had both outcomes")
     phi_t = V.probability(phi_t, "phi_t")
     phi_e = V.probability(phi_e, "phi_e")
+    c_t = V.probability(c_t, "c_t")
+    c_e = V.probability(c_e, "c_e")
     _, u_b = benchmark_utility(phi_t, phi_e, u)
     rows = []
     for n in sample_sizes:
         n = V.integer(n, "sample_sizes", minimum=0)
         for tox in range(n + 1):
             for eff in range(n + 1):
-                ok = (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t
-                      and betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
+                ok = n < 3 or (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t
+                               and betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
                 x = _quasi_count(u, n, tox, eff, 0)
                 rows.append((n, tox, eff, bool(ok), desirability(x, n, u_b)))
     df = pd.DataFrame(rows, columns=["n", "tox", "eff", "admissible", "prob_utility_exceeds"])

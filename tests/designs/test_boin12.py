@@ -202,3 +202,14 @@ def test_boundaries_table():
     assert tab["deescalate_if_dlt_ge"].tolist() == [2, 3, 4, 6]
     eff = tab["eliminate_if_eff_le"]
     assert eff.isna().tolist() == [True, True, False, False] and eff.iloc[2:].tolist() == [0, 0]
+
+
+def test_desirability_table_checks_and_small_n():
+    from dosefind.designs.boin12 import desirability_table
+    with pytest.raises(ValueError, match="c_e must be between 0 and 1"):
+        desirability_table([3], 0.35, 0.25, c_e=2)
+    with pytest.raises(ValueError, match="additive"):
+        desirability_table([3], 0.35, 0.25, {"eff_no_tox": 100, "no_eff_no_tox": 40, "eff_tox": 80, "no_eff_tox": 0})
+    # 2 DLTs of 2: Pr(p > .35) = 1 - .35^3 = .957 > .95, but fewer than 3 patients never eliminate.
+    t = desirability_table([2], 0.35, 0.25)
+    assert t.admissible.all()
