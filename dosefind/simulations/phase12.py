@@ -348,12 +348,9 @@ class EffDecider:
     def state(self, n, y, e, cur, last):
         """The TrialState shown to the design: the phase I count state (its last cohort's
         DLTs and current dose) with the responses per dose."""
-        from dataclasses import replace
-
         from dosefind.simulations._kernel import count_state
 
-        s = count_state(self.design, n, y, cur, last)
-        return replace(s, eff_at_dose=tuple(int(v) for v in e))
+        return count_state(self.design, n, y, cur, last, eff=e)
 
     def _distinct(self, n, y, e, cur, last):
         from dosefind.simulations._kernel import unique_rows
