@@ -148,6 +148,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     if not isinstance(design, Design):
         raise TypeError(f"design must be a dosefind Design (e.g. BOIN(...)), got {type(design).__name__}")
     joint = _joint_input(joint, true_prob_eff)
+    if joint is not None and joint.num_doses != design.num_doses:
+        raise ValueError(f"joint table has {joint.num_doses} doses but the design has {design.num_doses}")
     if true_prob_tox is None and joint is not None:
         true_prob_tox = [float(x) for x in joint.p_tox]
     if true_prob_tox is None:
