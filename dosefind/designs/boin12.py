@@ -59,7 +59,8 @@ pool-adjacent-violators weighted by the inverse of BOIN's variance
 ties; the MTD is the dose whose estimate is closest to :math:`\phi_T` (the first in a
 tie).  The OBD is the dose, at or below the MTD, tried and not eliminated, with the
 highest posterior mean utility :math:`100 (x_j + 1)/(n_j + 2)` (the lowest such dose in a
-tie).  No such dose: no OBD.
+tie).  No such dose: no OBD.  No OBD either when the rule, applied to the final data, stops
+for toxicity or futility (the authors' loop decides after the last cohort too).
 
 Where the paper, the reference code and other packages differ (see docs/designs/boin12.md)
 ----------------------------------------------------------------------------------------
@@ -458,6 +459,12 @@ class BOIN12(Design):
             return OBDSelection(None, util, "no OBD: the lowest dose is too toxic", None, details)
         if len(eliminated) == D:
             return OBDSelection(None, util, "no OBD: every dose is eliminated (too toxic or futile)", None, details)
+        if state.current_index is not None:
+            # The authors' loop applies the rule after every cohort, the last one included,
+            # and a toxicity or futility stop there means no selection.
+            rule = self.decide_counts(n, y, e, state.current_index, self._both_at_dose(state))
+            if rule.stop and rule.code in (R.FUTILITY, R.LOWEST_TOO_TOXIC):
+                return OBDSelection(None, util, f"no OBD: the rule stops the trial ({rule.reason})", None, details)
         mtd = self._mtd_index(n, y)
         ok = [j for j in range(mtd + 1) if n[j] > 0 and j not in eliminated]
         if not ok:

@@ -213,3 +213,18 @@ def test_desirability_table_checks_and_small_n():
     # 2 DLTs of 2: Pr(p > .35) = 1 - .35^3 = .957 > .95, but fewer than 3 patients never eliminate.
     t = desirability_table([2], 0.35, 0.25)
     assert t.admissible.all()
+
+
+def test_no_obd_when_the_final_rule_stops_for_futility():
+    # Doses 1 and 2 futile (0/9 responses), dose 2 current with 3/9 DLTs (between the
+    # boundaries, n >= N1: no escalation): no candidate is left, so the rule stops for
+    # futility, and, as in the authors' loop, nothing is selected, although dose 3 (2/3
+    # responses) is tried, kept and below the MTD.
+    d = design()
+    s = TrialState.from_counts([9, 9, 3, 0, 0], [0, 3, 0, 0, 0], current_dose=2, eff=[0, 0, 2, 0, 0])
+    assert d.decide(s).code is R.FUTILITY
+    sel = d.select_obd(s)
+    assert sel.obd is None and "futile" in sel.reason
+    # The same counts with dose 3 current continue, and dose 3 is the OBD.
+    s3 = TrialState.from_counts([9, 9, 3, 0, 0], [0, 3, 0, 0, 0], current_dose=3, eff=[0, 0, 2, 0, 0])
+    assert not d.decide(s3).stop and d.select_obd(s3).obd == 3

@@ -84,7 +84,7 @@ def _simulate(design, true_tox, true_eff, n_trials, seed):
         early = dec.code.value in ("lowest_too_toxic", "futility")
         k = (tuple(n), tuple(y), tuple(e), early)
         if k not in chosen:
-            obd = None if early else design.select_obd(TrialState.from_counts(n, y, eff=e)).obd_index
+            obd = None if early else design.select_obd(TrialState.from_counts(n, y, d + 1, eff=e)).obd_index
             chosen[k] = D if obd is None else obd
         sel[chosen[k]] += 1
     return 100 * sel / n_trials
