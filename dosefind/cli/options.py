@@ -165,9 +165,11 @@ def design_options(func):
                      help="BOIN12: utilities (0-100) of response without DLT, neither, both, DLT without "
                           "response, as 100,40,60,0 (the default) or eff_no_tox=100,no_eff_no_tox=40,...'"),
         click.option("--n1", type=int, default=None,
-                     help="BOIN12: patients at a dose from which its desirability guides escalation (6)."),
+                     help="BOIN12: from this many patients at the current dose, escalate only if its DLT rate is "
+                          "at or below the escalation boundary (6)."),
         click.option("--n2", type=int, default=None,
-                     help="BOIN12: patients at a dose from which the trial stays once it is the best (9)."),
+                     help="BOIN12: from this many patients at the current dose, explore the next untried dose "
+                          "above if it is safe (9; 0 turns the extra exploration off)."),
         click.option("--cutoff-futility", type=float, default=None,
                      help="BOIN12: drop a dose when Pr(response rate < phi_e) exceeds this (0.9)."),
         click.option("--maxpen", type=float, default=None,
@@ -345,6 +347,8 @@ def _build_phase12(name: str, kw: dict):
         kw["c_e"] = kw.pop("cutoff_futility")
     if "utility" in kw:
         kw["utility"] = parse_utility(kw["utility"])
+    if kw.get("n2") == 0:  # the CLI's way of saying None: no extra exploration
+        kw["n2"] = None
     return BOIN12(**kw)
 
 
