@@ -24,6 +24,7 @@ __all__ = [
     "Decision",
     "DoseLevels",
     "MTDSelection",
+    "OBDSelection",
     "ReasonCode",
     "TrialState",
     "to_index",
@@ -103,10 +104,13 @@ class DoseLevels:
 
 @dataclass(frozen=True)
 class Cohort:
-    """One cohort: the dose index it was treated at and each patient's DLT (1) or not (0)."""
+    """One cohort: the dose index it was treated at and each patient's DLT (1) or not (0);
+    ``eff`` holds each patient's response (1) or not (0) when any was recorded (phase I/II
+    data), else is empty."""
 
     dose_index: int
     outcomes: tuple[int, ...]
+    eff: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -120,11 +124,20 @@ class Cohort:
     def dose(self) -> int:
         return to_level(self.dose_index)
 
+    @property
+    def responses(self) -> int:
+        return sum(self.eff)
+
     def to_string(self) -> str:
-        return f"{self.dose}" + "".join("T" if y else "N" for y in self.outcomes)
+        eff = self.eff or (0,) * len(self.outcomes)
+        return f"{self.dose}" + "".join("NTEB"[y + 2 * e] for y, e in zip(self.outcomes, eff))
 
 
-_COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
+_COHORT_RE = re.compile(r"^(\d+)([NTEBnteb]+)$")
+
+#: Outcome letters (trialr / escalation, Brock et al. 2017): (DLT, response).  N and T
+#: leave the response unrecorded (None), which phase I/II designs read as no response.
+_LETTERS = {"N": (0, None), "T": (1, None), "E": (0, 1), "B": (1, 1)}
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,9 @@ class Patient:
     ``complete=False`` is *pending*.  ``followup`` is the days of DLT follow-up so far (for
     a patient with a DLT: the day of the DLT after infusion), None when the data carry no
     times; ``entry`` the calendar day of infusion, if known.  The ``eff*`` fields hold the
-    response for phase I/II designs (1, 0, or None when not assessed).
+    response for phase I/II designs: ``eff`` is 1 once a response has been observed, 0 or
+    None otherwise (None: not recorded, read as no response); ``eff_complete`` is False
+    while the efficacy assessment is still running (``eff_followup`` days so far).
 
     >>> Patient(0, dlt=0, complete=False, followup=12.0).pending
     True
@@ -162,6 +177,9 @@ class Patient:
             raise ValueError("a patient with an observed DLT has a complete DLT assessment (complete=True)")
         if self.eff not in (None, 0, 1):
             raise ValueError(f"patient eff must be 1, 0 or None, got {self.eff!r}")
+        if self.eff == 1 and not self.eff_complete:
+            raise ValueError("a patient with an observed response has a complete efficacy assessment "
+                             "(eff_complete=True)")
         for name in ("followup", "eff_followup"):
             v = getattr(self, name)
             if v is not None and not v >= 0:
@@ -178,13 +196,13 @@ class Patient:
 
 
 #: Patients of cohort-synchronous data (complete, no times) are shared, not rebuilt.
-_PLAIN: dict[tuple[int, int], Patient] = {}
+_PLAIN: dict[tuple[int, int, int | None], Patient] = {}
 
 
-def _plain(dose_index: int, dlt: int) -> Patient:
-    p = _PLAIN.get((dose_index, dlt))
+def _plain(dose_index: int, dlt: int, eff: int | None = None) -> Patient:
+    p = _PLAIN.get((dose_index, dlt, eff))
     if p is None:
-        p = _PLAIN[(dose_index, dlt)] = Patient(dose_index, dlt)
+        p = _PLAIN[(dose_index, dlt, eff)] = Patient(dose_index, dlt, eff=eff)
     return p
 
 
@@ -209,6 +227,9 @@ class TrialState:
         ``tox_at_dose`` counts the DLTs observed.
     time : float or None
         Calendar day at which the decision is taken (None when not known).
+    eff_at_dose : tuple of int
+        Responses observed at each dose (phase I/II data; all zero when none was
+        recorded).  Patients whose response is unrecorded count as no response.
 
     Build one with :meth:`from_outcomes` (``"1NNN 2NTT"``), :meth:`from_records`
     (per-patient dose levels and DLT 0/1, optionally follow-up and completeness),
@@ -220,6 +241,13 @@ class TrialState:
     >>> s = TrialState.from_outcomes("1NNN 2NTT", num_doses=5)
     >>> s.n_at_dose, s.tox_at_dose, s.current_dose
     ((3, 3, 0, 0, 0), (0, 2, 0, 0, 0), 2)
+
+    Phase I/II outcomes use the letters E (response only), T (DLT only), B (both) and N
+    (neither):
+
+    >>> s = TrialState.from_outcomes("1NNN 2NEN 2EET", num_doses=5)
+    >>> s.n_at_dose, s.tox_at_dose, s.eff_at_dose
+    ((3, 6, 0, 0, 0), (0, 1, 0, 0, 0), (0, 3, 0, 0, 0))
     """
 
     num_doses: int
@@ -229,9 +257,15 @@ class TrialState:
     current_index: int | None = None
     patients: tuple[Patient, ...] = ()
     time: float | None = None
+    eff_at_dose: tuple[int, ...] | None = None
 
     def __post_init__(self):
         nd = _check_num_doses(self.num_doses)
+        if self.eff_at_dose is None:
+            object.__setattr__(self, "eff_at_dose", (0,) * nd)
+        elif len(self.eff_at_dose) != nd:
+            raise ValueError(f"eff (responses per dose) must have {nd} entries (num_doses), "
+                             f"got {len(self.eff_at_dose)}")
         if len(self.n_at_dose) != nd:
             raise ValueError(f"n (patients per dose) must have {nd} entries (num_doses), got {len(self.n_at_dose)}")
         if len(self.tox_at_dose) != nd:
@@ -243,6 +277,10 @@ class TrialState:
                 raise ValueError(f"dlt at dose {i + 1} must be >= 0, got {y}")
             if y > n:
                 raise ValueError(f"dlt at dose {i + 1} ({y}) cannot exceed the patients treated there ({n})")
+            e = self.eff_at_dose[i]
+            if not 0 <= e <= n:
+                raise ValueError(f"eff (responses) at dose {i + 1} must be between 0 and the patients treated "
+                                 f"there ({n}), got {e}")
         if self.current_index is not None and not 0 <= self.current_index < nd:
             raise ValueError(
                 f"current dose must be a dose level between 1 and {nd}, got {to_level(self.current_index)}"
@@ -266,11 +304,18 @@ class TrialState:
         dlt: Sequence[int],
         current_dose: int | None = None,
         num_doses: int | None = None,
+        *,
+        eff: Sequence[int] | None = None,
     ) -> "TrialState":
         """State from per-dose counts.  ``current_dose`` is 1-based; by default the highest
-        dose with patients (the usual situation in an escalation trial)."""
+        dose with patients (the usual situation in an escalation trial).  ``eff``: responses
+        per dose (phase I/II designs), default none."""
         n = tuple(_whole(v, "n") for v in n)
         dlt = tuple(_whole(v, "dlt") for v in dlt)
+        if eff is not None:
+            eff = tuple(_whole(v, "eff") for v in eff)
+            if len(eff) != len(n):
+                raise ValueError(f"eff must have one entry per dose ({len(n)}), got {len(eff)}")
         if len(n) != len(dlt):
             raise ValueError(f"n and dlt must have the same length, got {len(n)} and {len(dlt)}")
         nd = len(n) if num_doses is None else _check_num_doses(num_doses)
@@ -284,13 +329,13 @@ class TrialState:
             if not 1 <= current_dose <= nd:
                 raise ValueError(f"current_dose must be between 1 and {nd}, got {current_dose}")
             cur = to_index(current_dose)
-        return cls(nd, n, dlt, (), cur)
+        return cls(nd, n, dlt, (), cur, eff_at_dose=eff)
 
     @classmethod
     def from_outcomes(cls, outcomes: str, num_doses: int) -> "TrialState":
         """Parse an outcome string such as ``"1NNN 2NTT"``: each space-separated group is a
         cohort, a 1-based dose level followed by one letter per patient (N = no DLT,
-        T = DLT)."""
+        T = DLT; for phase I/II data E = response without DLT, B = both)."""
         nd = _check_num_doses(num_doses)
         state = cls.empty(nd)
         text = (outcomes or "").strip()
@@ -301,22 +346,28 @@ class TrialState:
             if not m:
                 raise ValueError(
                     f"outcomes: cannot read cohort {token!r}; write a dose level then one letter per "
-                    f"patient, N (no DLT) or T (DLT), e.g. '1NNN 2NTT'"
+                    f"patient, N (no DLT) or T (DLT), and for phase I/II data E (response) or B (response "
+                    f"and DLT), e.g. '1NNN 2NTT' or '1NNE 2NEB'"
                 )
             level = int(m.group(1))
             if not 1 <= level <= nd:
                 raise ValueError(f"outcomes: cohort {token!r} names dose {level}, but doses run from 1 to {nd}")
-            state = state.add_cohort(to_index(level), [1 if c in "Tt" else 0 for c in m.group(2)])
+            pairs = [_LETTERS[c.upper()] for c in m.group(2)]
+            eff = [e for _, e in pairs] if any(e for _, e in pairs) else None
+            state = state.add_cohort(to_index(level), [y for y, _ in pairs], eff=eff)
         return state
 
     @classmethod
     def from_records(cls, doses: Iterable[int], dlts: Iterable[int], num_doses: int, *,
                      followup: Iterable[float | None] | None = None, complete: Iterable[bool] | None = None,
-                     time: float | None = None) -> "TrialState":
+                     time: float | None = None, eff: Iterable[int | None] | None = None,
+                     eff_complete: Iterable[bool] | None = None,
+                     eff_followup: Iterable[float | None] | None = None) -> "TrialState":
         """Per-patient records in treatment order: 1-based dose level and DLT (0/1), and
         optionally each patient's days of follow-up and whether the DLT assessment is
-        complete (default: all complete).  Consecutive patients at the same dose form one
-        cohort.
+        complete (default: all complete).  Phase I/II data add each patient's response
+        ``eff`` (1, 0 or None), whether its assessment is complete and its days of efficacy
+        follow-up.  Consecutive patients at the same dose form one cohort.
 
         >>> s = TrialState.from_records([1, 1, 2], [0, 0, 0], num_doses=3,
         ...                             followup=[28, 28, 5], complete=[True, True, False])
@@ -333,8 +384,14 @@ class TrialState:
             raise ValueError(f"followup must have one entry per record ({len(doses)}), got {len(fu)}")
         if len(done) != len(doses):
             raise ValueError(f"complete must have one entry per record ({len(doses)}), got {len(done)}")
+        effs = [None] * len(doses) if eff is None else list(eff)
+        e_done = [True] * len(doses) if eff_complete is None else list(eff_complete)
+        e_fu = [None] * len(doses) if eff_followup is None else list(eff_followup)
+        for name, v in (("eff", effs), ("eff_complete", e_done), ("eff_followup", e_fu)):
+            if len(v) != len(doses):
+                raise ValueError(f"{name} must have one entry per record ({len(doses)}), got {len(v)}")
         patients = []
-        for k, (d, y, f, c) in enumerate(zip(doses, dlts, fu, done)):
+        for k, (d, y, f, c, r, rc, rf) in enumerate(zip(doses, dlts, fu, done, effs, e_done, e_fu)):
             d = _whole(d, "dose")
             if not 1 <= d <= nd:
                 raise ValueError(f"dose in record {k + 1} is {d}, but doses run from 1 to {nd}")
@@ -352,7 +409,24 @@ class TrialState:
                     raise ValueError(f"followup in record {k + 1} must be a number of days, got {f!r}") from None
                 if not f >= 0:
                     raise ValueError(f"followup in record {k + 1} must be >= 0 days, got {f!r}")
-            patients.append(_plain(d - 1, y) if (f is None and c) else Patient(d - 1, y, bool(c), f))
+            if r is not None:
+                r = _whole(r, "eff")
+                if r not in (0, 1):
+                    raise ValueError(f"eff in record {k + 1} must be 0, 1 or None, got {r}")
+            if not isinstance(rc, (bool, int)) or rc not in (0, 1):
+                raise ValueError(f"eff_complete in record {k + 1} must be True or False, got {rc!r}")
+            if r == 1 and not rc:
+                raise ValueError(f"record {k + 1} has a response, so its efficacy assessment is complete "
+                                 f"(eff_complete=True)")
+            if rf is not None:
+                try:
+                    rf = float(rf)
+                except (TypeError, ValueError):
+                    raise ValueError(f"eff_followup in record {k + 1} must be a number of days, got {rf!r}") from None
+            if f is None and c and rc and rf is None:
+                patients.append(_plain(d - 1, y, r))
+            else:
+                patients.append(Patient(d - 1, y, bool(c), f, eff=r, eff_complete=bool(rc), eff_followup=rf))
         return cls.from_patients(patients, nd, time=time)
 
     @classmethod
@@ -371,7 +445,7 @@ class TrialState:
             raise ValueError("add_patients needs a state that holds per-patient records (this one was built "
                              "from counts or a partial cohort history)")
         nd = self.num_doses
-        n, y = list(self.n_at_dose), list(self.tox_at_dose)
+        n, y, e = list(self.n_at_dose), list(self.tox_at_dose), list(self.eff_at_dose)
         cohorts = list(self.cohorts)
         for k, p in enumerate(patients):
             if not isinstance(p, Patient):
@@ -380,32 +454,51 @@ class TrialState:
                 raise ValueError(f"patient {k + 1} was treated at dose {p.dose}, but doses run from 1 to {nd}")
             n[p.dose_index] += 1
             y[p.dose_index] += p.dlt
+            r = 1 if p.eff == 1 else 0
+            e[p.dose_index] += r
             if cohorts and cohorts[-1].dose_index == p.dose_index:
-                cohorts[-1] = Cohort(p.dose_index, cohorts[-1].outcomes + (p.dlt,))
+                last = cohorts[-1]
+                eff = last.eff + (r,) if (last.eff or r) else ()
+                if r and not last.eff:
+                    eff = (0,) * last.n + (r,)
+                cohorts[-1] = Cohort(p.dose_index, last.outcomes + (p.dlt,), eff)
             else:
-                cohorts.append(Cohort(p.dose_index, (p.dlt,)))
+                cohorts.append(Cohort(p.dose_index, (p.dlt,), (r,) if r else ()))
         cur = cohorts[-1].dose_index if cohorts else self.current_index
         t = None if time is None else float(time)
-        return TrialState(nd, tuple(n), tuple(y), tuple(cohorts), cur, self.patients + patients, t)
+        return TrialState(nd, tuple(n), tuple(y), tuple(cohorts), cur, self.patients + patients, t, tuple(e))
 
-    def add_cohort(self, dose_index: int, outcomes: Iterable[int]) -> "TrialState":
-        """A new state with one more cohort treated at ``dose_index`` (0-based)."""
+    def add_cohort(self, dose_index: int, outcomes: Iterable[int], eff: Iterable[int | None] | None = None
+                   ) -> "TrialState":
+        """A new state with one more cohort treated at ``dose_index`` (0-based); ``eff``
+        optionally gives each patient's response (1, 0 or None)."""
         outcomes = tuple(int(bool(y)) for y in outcomes)
         if not outcomes:
             raise ValueError("a cohort needs at least one patient")
+        raw_eff = None if eff is None else tuple(eff)
+        if raw_eff is not None and len(raw_eff) != len(outcomes):
+            raise ValueError(f"eff must have one entry per patient of the cohort ({len(outcomes)}), "
+                             f"got {len(raw_eff)}")
+        responses = () if raw_eff is None else tuple(1 if v == 1 else 0 for v in raw_eff)
+        if not any(responses):
+            responses = ()
         if not 0 <= dose_index < self.num_doses:
             raise ValueError(f"dose must be between 1 and {self.num_doses}, got {to_level(dose_index)}")
         n = list(self.n_at_dose)
         y = list(self.tox_at_dose)
         n[dose_index] += len(outcomes)
         y[dose_index] += sum(outcomes)
+        e = list(self.eff_at_dose)
+        e[dose_index] += sum(responses)
         # Records grow with the cohort when the state holds them (or holds no patient yet).
         records = self.patients
         if records or not self.total_n:
-            records = records + tuple(_plain(dose_index, v) for v in outcomes)
+            effs = raw_eff if raw_eff is not None else (None,) * len(outcomes)
+            records = records + tuple(_plain(dose_index, v, None if r is None else int(r == 1))
+                                      for v, r in zip(outcomes, effs))
         return TrialState(
-            self.num_doses, tuple(n), tuple(y), self.cohorts + (Cohort(dose_index, outcomes),), dose_index,
-            records, self.time,
+            self.num_doses, tuple(n), tuple(y), self.cohorts + (Cohort(dose_index, outcomes, responses),),
+            dose_index, records, self.time, tuple(e),
         )
 
     # ------------------------------------------------------------------ views
@@ -448,6 +541,19 @@ class TrialState:
                 out[p.dose_index] += 1
         return tuple(out)
 
+    @cached_property
+    def eff_pending_at_dose(self) -> tuple[int, ...]:
+        """Patients per dose whose efficacy assessment is not complete yet (phase I/II)."""
+        out = [0] * self.num_doses
+        for p in self.patients:
+            if not p.eff_complete:
+                out[p.dose_index] += 1
+        return tuple(out)
+
+    @property
+    def total_eff(self) -> int:
+        return sum(self.eff_at_dose)
+
     @property
     def completed_at_dose(self) -> tuple[int, ...]:
         """Patients per dose whose DLT assessment is complete (``n_at_dose`` minus pending)."""
@@ -464,9 +570,13 @@ class TrialState:
         that equal keys give equal decisions, so engines may merge such states.  A state
         with pending patients appends its pending counts per dose, so it never shares a key
         with a fully followed state (designs with ``memory = "patients"`` read more than
-        this key, and engines must not merge their states by it)."""
+        this key, and engines must not merge their states by it).  Phase I/II data append
+        ``("eff", responses per dose)`` when any response was observed, so states that
+        differ in responses never share a key."""
         last = self.last_cohort
         key = (self.n_at_dose, self.tox_at_dose, self.current_index, None if last is None else last.tox)
+        if any(self.eff_at_dose):
+            key = key + (("eff", self.eff_at_dose),)
         pending = self.pending_at_dose if self.patients else None
         return key + (pending,) if pending and any(pending) else key
 
@@ -524,7 +634,10 @@ class ReasonCode(str, Enum):
     EXTRA_SAFE = "extra_safe", "stopped by the extra safety rule at the lowest dose"
     MTD_FOUND = "mtd_found", "the rule identified the MTD"
     ACCRUAL_CAP = "accrual_cap", "no more patients: the accrual cap was reached"
+    FUTILITY = "futility", "stopped for futility: no admissible dose has enough efficacy"
     STOP = "stop", "stopped"
+    # phase I/II: a patient treated outside the escalation cohort
+    BACKFILL = "backfill", "backfill a patient at a dose already cleared"
 
     def __str__(self) -> str:
         return self.value
@@ -610,6 +723,45 @@ class MTDSelection:
         out = {
             "mtd": self.mtd,
             "estimates": [None if e is None else float(e) for e in self.estimates],
+            "reason": self.reason,
+        }
+        out.update(self.details)
+        return out
+
+
+@dataclass(frozen=True)
+class OBDSelection:
+    """Final optimal-biological-dose selection of a phase I/II design.
+
+    ``obd_index`` is 0-based (None: no dose selected).  ``utility`` holds the design's
+    estimated utility per dose (None where a dose is not admissible or untried);
+    ``mtd_index`` the dose the design takes as the MTD (the admissible ceiling), if any.
+    ``details`` carries design-specific extras (per-dose toxicity and efficacy estimates).
+    """
+
+    obd_index: int | None
+    utility: tuple[float | None, ...]
+    reason: str
+    mtd_index: int | None = None
+    details: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def obd(self) -> int | None:
+        return to_level(self.obd_index)
+
+    @property
+    def mtd(self) -> int | None:
+        return to_level(self.mtd_index)
+
+    def __repr__(self) -> str:
+        u = ", ".join("None" if e is None else f"{e:.2f}" for e in self.utility)
+        return f"OBDSelection(obd={self.obd}, utility=[{u}], reason={self.reason!r})"
+
+    def to_dict(self) -> dict:
+        out = {
+            "obd": self.obd,
+            "mtd": self.mtd,
+            "utility": [None if e is None else float(e) for e in self.utility],
             "reason": self.reason,
         }
         out.update(self.details)

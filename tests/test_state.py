@@ -240,3 +240,41 @@ def test_full_trial_stops_accrual_even_with_pending_patients():
     s = TrialState.from_patients([Patient(0)] * 2 + [Patient(0, 0, False, 3.0)], num_doses=5)
     assert BOIN(target=0.3, num_doses=5, max_n=3).decide(s).code is ReasonCode.MAX_N
     assert BOIN(target=0.3, num_doses=5, max_n=6).decide(s).code is ReasonCode.WAIT_FOLLOWUP
+
+
+# ---------------------------------------------------------------- phase I/II outcomes (issue 11)
+# Letters as in trialr / escalation (Brock et al. 2017): E response only, T DLT only,
+# B both, N neither.
+
+def test_phase12_letters_count_dlt_and_response():
+    s = TrialState.from_outcomes("1NNN 2NEN 2EET 2B", num_doses=3)
+    assert s.n_at_dose == (3, 7, 0)
+    assert s.tox_at_dose == (0, 2, 0)
+    assert s.eff_at_dose == (0, 4, 0)
+    assert s.to_string() == "1NNN 2NEN 2EET 2B"  # cohorts kept as parsed, letters round-trip
+
+
+def test_phase12_key_separates_responses_and_phase1_strings_unchanged():
+    a = TrialState.from_outcomes("1NNN 2NEN", num_doses=3)
+    b = TrialState.from_outcomes("1NNN 2NNN", num_doses=3)
+    assert a.key() != b.key()
+    # without any response the key is the phase I key (engines' caches stay shared)
+    assert b.key() == TrialState.from_counts([3, 3, 0], [0, 0, 0]).key()[:2] + b.key()[2:]
+    assert b.eff_at_dose == (0, 0, 0)
+    assert TrialState.from_counts([3, 3, 0], [0, 1, 0], eff=[1, 2, 0]).eff_at_dose == (1, 2, 0)
+
+
+def test_phase12_patients_and_records():
+    from dosefind.state import Patient
+    s = TrialState.from_records([1, 1, 2], [0, 1, 0], 3, eff=[1, 0, None],
+                                eff_complete=[True, True, False], eff_followup=[56, 56, 3])
+    assert s.eff_at_dose == (1, 0, 0)
+    assert s.eff_pending_at_dose == (0, 1, 0)
+    p = TrialState.from_patients([Patient(0, 0, eff=1), Patient(0, 1), Patient(1, 0, eff=1)], 3)
+    assert p.eff_at_dose == (1, 1, 0) and p.to_string() == "1ET 2E"
+    with pytest.raises(ValueError, match="eff_complete"):
+        Patient(0, 0, eff=1, eff_complete=False)
+    with pytest.raises(ValueError, match="eff .responses. at dose 1"):
+        TrialState.from_counts([3], [0], eff=[4])
+    with pytest.raises(ValueError, match="E .response. or B"):
+        TrialState.from_outcomes("1NXN", 3)

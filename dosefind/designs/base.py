@@ -38,7 +38,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from dosefind import _validate as V
-from dosefind.state import Decision, DoseLevels, MTDSelection, ReasonCode, TrialState, to_index, to_level
+from dosefind.state import (Decision, DoseLevels, MTDSelection, OBDSelection, ReasonCode, TrialState, to_index,
+                            to_level)
 
 
 class Design(ABC):
@@ -51,6 +52,9 @@ class Design(ABC):
 
     name = "design"
     memory = "counts"
+    #: True for phase I/II designs, whose decisions read responses (``state.eff_at_dose``)
+    #: and which choose an optimal biological dose with :meth:`select_obd`.
+    efficacy = False
 
     def __init__(self, num_doses: int | None = None, *, cohort_size: int = 3, max_n: int | None = None,
                  start_dose: int = 1, doses: DoseLevels | None = None):
@@ -101,6 +105,11 @@ class Design(ABC):
     @abstractmethod
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """Final MTD selection (and per-dose estimates) from the state."""
+
+    def select_obd(self, state: TrialState) -> OBDSelection:
+        """Final optimal-biological-dose selection (phase I/II designs only)."""
+        raise TypeError(f"{self.name} is a phase I design: it selects an MTD (select_mtd), not an optimal "
+                        f"biological dose; use a phase I/II design such as BOIN12")
 
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
         """Estimated DLT rate per dose (None where the design gives none).

@@ -73,6 +73,7 @@ class Modified(Design):
         self.max_n = parent.max_n
         self.start_dose = parent.start_dose
         self.name = parent.name
+        self.efficacy = parent.efficacy
         memories = (parent.memory, modifier.memory)
         self.memory = next((m for m in ("patients", "history") if m in memories), "counts")
 
@@ -108,6 +109,11 @@ class Modified(Design):
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
         return self.modifier.select_mtd(state, self.parent.select_mtd(state), self.parent)
+
+    def select_obd(self, state: TrialState):
+        """The parent's OBD selection (modifiers change escalation and the MTD, not the
+        utility ranking)."""
+        return self.parent.select_obd(state)
 
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
         return self.parent.tox_estimates(state)
