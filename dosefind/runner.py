@@ -45,11 +45,17 @@ class ScenarioInfo:
     correct: tuple[int, ...] = ()
     true_mtd: int | None = None
     detail: str = ""
+    true_prob_eff: tuple[float, ...] | None = None
+    tox_eff_correlation: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "true_prob_tox": list(self.true_prob_tox), "source": self.source,
-                "detail": self.detail,
-                "description": self.description, "correct_doses": list(self.correct), "true_mtd": self.true_mtd}
+        out = {"name": self.name, "true_prob_tox": list(self.true_prob_tox), "source": self.source,
+               "detail": self.detail,
+               "description": self.description, "correct_doses": list(self.correct), "true_mtd": self.true_mtd}
+        if self.true_prob_eff is not None:
+            out["true_prob_eff"] = list(self.true_prob_eff)
+            out["tox_eff_correlation"] = self.tox_eff_correlation
+        return out
 
 
 @dataclass
@@ -158,7 +164,8 @@ def resolve_scenarios(study: Study) -> tuple[list[ScenarioInfo], dict, list[str]
     out, cache, prior_info, notes = [], {}, {}, []
     for spec in study.scenarios:
         if not spec.from_prior:
-            out.append(ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description))
+            out.append(ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
+                                    true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation))
             continue
         fit, how, fit_notes = _prior_fit(spec, study, cache)
         notes.extend(n for n in fit_notes if n not in notes)
@@ -265,9 +272,14 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
             label = f"{spec.label} | {s.name}"
             tell("simulations", done, total, label)
             t1 = time.perf_counter()
+            phase12 = ({} if s.true_prob_eff is None else
+                       {"true_prob_eff": list(s.true_prob_eff), "tox_eff_correlation": s.tox_eff_correlation})
+            if spec.design.efficacy and not phase12:
+                raise ValueError(f"design {spec.label!r} is a phase I/II design: scenario {s.name!r} needs "
+                                 f"true_prob_eff (the true response rate per dose)")
             oc = simulate(spec.design, list(s.true_prob_tox), n_trials=study.n_trials, seed=study.seed,
                           method=method, workers=workers, progress=False, target=study.target,
-                          **study.calendar)
+                          **study.calendar, **phase12)
             oc.design = spec.label
             oc.scenario = s.name
             sim_times[label] = round(time.perf_counter() - t1, 4)

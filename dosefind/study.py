@@ -35,6 +35,7 @@ DESIGN_TYPES = {
     "tite-boin": "tite-boin", "tite_boin": "tite-boin", "titeboin": "tite-boin",
     "tite-crm": "tite-crm", "tite_crm": "tite-crm", "titecrm": "tite-crm",
     "blrm": "blrm",
+    "boin12": "boin12",
 }
 
 #: Rule-based designs stop by their own rule: the study's max_n is not passed to them
@@ -61,7 +62,8 @@ DESIGN_COMMON_KEYS = ("type", "label")
 DESIGN_PRIOR_KEYS = ("prior_fit", "endpoint", "robust_weight")
 #: Designs that can take their prior from a fit, and what they take from it.
 PRIOR_FIT_DESIGNS = {"crm": "skeleton", "blrm": "prior"}
-SCENARIO_KEYS = ("name", "description", "true_prob_tox", "prior", "endpoint", "summary", "draws", "seed")
+SCENARIO_KEYS = ("name", "description", "true_prob_tox", "prior", "endpoint", "summary", "draws", "seed",
+                 "true_prob_eff", "tox_eff_correlation")
 #: The toxicity endpoint a bundled-prior scenario is fitted to by default.  None of the
 #: published CD7 CAR-T reports saw a protocol-defined DLT, so grade >= 3 CRS (the
 #: dominant dose-related severe toxicity of CAR-T) stands in for a DLT.
@@ -123,6 +125,8 @@ class ScenarioSpec:
     draws: int | None = None
     seed: int | None = None
     endpoint: str | None = None
+    true_prob_eff: tuple[float, ...] | None = None
+    tox_eff_correlation: float = 0.0
 
     @property
     def from_prior(self) -> bool:
@@ -479,6 +483,8 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict,
         _check_option_types(where, key, cls, options)
         kwargs = {k: v for k, v in common.items() if k in accepted and not (k == "max_n" and kind in RULE_BASED)}
         kwargs.update({k: v for k, v in options.items() if k in accepted})
+        if "phi_t" in accepted and "phi_t" not in kwargs:  # phase I/II: the study's target is phi_T
+            kwargs["phi_t"] = common["target"]
         fitted = _design_prior(where, key, kind, prior_opts, options, doses, common["target"], base_dir)
         if fitted is not None:
             kwargs.update(fitted.kwargs)
@@ -696,8 +702,14 @@ def _parse_scenarios(where: _Where, items, num_doses: int, base_dir: Path | None
             for j, p in enumerate(curve, start=1):
                 if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
                     raise where.error(f"{key}.true_prob_tox[{j}]", f"must be a probability in [0, 1], got {p!r}")
-            out.append(ScenarioSpec(name=name, description=desc, true_prob_tox=tuple(float(p) for p in curve)))
+            eff, rho = _scenario_efficacy(where, key, tbl, curve, num_doses)
+            out.append(ScenarioSpec(name=name, description=desc, true_prob_tox=tuple(float(p) for p in curve),
+                                    true_prob_eff=eff, tox_eff_correlation=rho))
             continue
+        for extra in ("true_prob_eff", "tox_eff_correlation"):
+            if extra in tbl:
+                raise where.error(f"{key}.{extra}", "applies to explicit curves (true_prob_tox); a prior scenario "
+                                                    "takes its response rates from the prior's response model")
         prior = tbl["prior"]
         if not isinstance(prior, str) or not prior:
             raise where.error(f"{key}.prior", f"must be \"{BUNDLED_PRIOR}\" or a path to a fitted prior, got {prior!r}")
@@ -733,6 +745,32 @@ def _parse_scenarios(where: _Where, items, num_doses: int, base_dir: Path | None
         out.append(ScenarioSpec(name=name, description=desc, prior=prior, summary=summary, draws=draws, seed=seed,
                                 endpoint=endpoint))
     return out
+
+
+def _scenario_efficacy(where: _Where, key: str, tbl: dict, tox, num_doses: int):
+    """A scenario's true response rates and DLT-response correlation (phase I/II), checked
+    by the engine's own joint model so that an impossible correlation fails here."""
+    eff = tbl.get("true_prob_eff")
+    rho = tbl.get("tox_eff_correlation", 0.0)
+    if eff is None:
+        if "tox_eff_correlation" in tbl:
+            raise where.error(f"{key}.tox_eff_correlation", "needs true_prob_eff (the true response rates)")
+        return None, 0.0
+    if not isinstance(eff, list) or len(eff) != num_doses:
+        raise where.error(f"{key}.true_prob_eff", f"must be a list of {num_doses} probabilities (one per dose), "
+                                                  f"got {eff!r}")
+    for j, p in enumerate(eff, start=1):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise where.error(f"{key}.true_prob_eff[{j}]", f"must be a probability in [0, 1], got {p!r}")
+    if isinstance(rho, bool) or not isinstance(rho, (int, float)):
+        raise where.error(f"{key}.tox_eff_correlation", f"must be a number in [-1, 1], got {rho!r}")
+    from dosefind.simulations.joint import JointOutcomes
+
+    try:
+        JointOutcomes([float(p) for p in tox], [float(p) for p in eff], correlation=float(rho))
+    except ValueError as exc:
+        raise where.error(f"{key}.tox_eff_correlation", str(exc)) from None
+    return tuple(float(p) for p in eff), float(rho)
 
 
 def _toxicity_endpoints() -> tuple[str, ...]:
