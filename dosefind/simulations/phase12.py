@@ -96,12 +96,12 @@ def correct_obd(utility_per_dose, mtd) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(u >= u.max() - 1e-9))
 
 
-def obd_truth(design, joint, target=None, utility=None):
+def obd_truth(design, joint, target=None, utility=None, limit=None):
     """(true utility per dose or None, true MTD index or None, correct OBD doses) for a
-    design and a joint truth; phase I designs without a utility table get no utility and
-    no correct OBD."""
+    design and a joint truth (``utility`` and ``limit`` override the design's); phase I
+    designs without a utility table get no utility and no correct OBD."""
     table = utility if utility is not None else getattr(design, "utility", None)
-    mtd = true_mtd_at(joint.p_tox, tox_limit(design, target))
+    mtd = true_mtd_at(joint.p_tox, limit if limit is not None else tox_limit(design, target))
     if table is None:
         return None, mtd, ()
     u = true_utility(table, joint)
@@ -411,11 +411,15 @@ class Phase12Setup:
     """What one phase I/II simulation needs besides the design: the joint truth, the
     phase I above-MTD mask (of the phase I metrics) and the OBD truth."""
 
-    def __init__(self, design, joint, above_mask, target=None):
+    def __init__(self, design, joint, above_mask, target=None, utility=None, limit=None):
+        from dosefind import _validate as V
+
         self.joint = joint
         self.above_mask = np.asarray(above_mask, bool)
-        self.limit = tox_limit(design, target)
-        self.utility, self.mtd, self.correct = obd_truth(design, joint, target)
+        if limit is not None:
+            limit = V.probability(limit, "tox_limit")
+        self.limit = limit if limit is not None else tox_limit(design, target)
+        self.utility, self.mtd, self.correct = obd_truth(design, joint, target, utility=utility, limit=self.limit)
         self.max_n = design.max_n
         self.num_doses = design.num_doses
 
