@@ -38,6 +38,11 @@ METHODS = ("auto", "exact", "mc")
 AUTO_MAX_STATES = 100_000
 
 
+#: States the phase I/II exact engine may visit under method="auto" (each state is decided
+#: by the design; BOIN12 with 3 doses and 12 patients visits about 7,000).
+AUTO_MAX_STATES_PHASE12 = 30_000
+
+
 #: Most trials one call may simulate (about 10 minutes per 10^9 on one core): a larger
 #: ``n_trials`` is a typo, refused with a message rather than run for days.
 MAX_TRIALS = 10 ** 9
@@ -250,7 +255,10 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
     tallies, used = None, method
     if method in ("auto", "exact"):
         try:
-            tallies = simulate_exact12(design, setup, max_states=exact_state_cap(design, method, max_states))
+            cap = exact_state_cap(design, method, max_states)
+            if method == "auto":  # response counts multiply the states: give up sooner
+                cap = min(cap, AUTO_MAX_STATES_PHASE12)
+            tallies = simulate_exact12(design, setup, max_states=cap)
             used = "exact"
         except StateSpaceTooLarge:
             if method == "exact":
