@@ -173,9 +173,16 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     n_trials, workers, acceptable = _check_common(n_trials, method, workers, acceptable)
     target = _target_of(design, scenario, target)
     above = above_mtd_mask(scenario.true_prob_tox, target, acceptable)
+    explicit = joint is not None or true_prob_eff is not None
     joint = _resolve_joint(design, scenario, true_prob_eff, tox_eff_correlation, joint)
-    if (components is not None or design.memory == "patients"
-            or any(v is not None for v in (accrual, timing, manufacturing, dlt_window))):
+    calendar = (components is not None or design.memory == "patients"
+                or any(v is not None for v in (accrual, timing, manufacturing, dlt_window)))
+    if joint is not None and not explicit and not design.efficacy and (
+            design.memory == "history" or (calendar and not _calendar_takes_joint())):
+        # A scenario's response rates are reported where the engine can; a phase I design
+        # that cannot carry them (history designs; calendar time, for now) runs without.
+        joint = None
+    if calendar:
         return _simulate_calendar(design, scenario, components, n_trials=n_trials, seed=seed, method=method,
                                   workers=workers, progress=progress, target=target, acceptable=acceptable,
                                   above=above, accrual=accrual, timing=timing, manufacturing=manufacturing,
@@ -204,6 +211,14 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         tally, design=design, true_prob_tox=scenario.true_prob_tox, method=used,
         n_trials=n_trials if used == "mc" else None, seed=seed if used == "mc" else None,
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=labels)
+
+
+def _calendar_takes_joint() -> bool:
+    import inspect
+
+    from dosefind.simulations.calendar import simulate_calendar
+
+    return "joint" in inspect.signature(simulate_calendar).parameters
 
 
 def _joint_input(joint, true_prob_eff):
@@ -277,13 +292,10 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
 
 def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
                        acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None):
-    import inspect
-
     from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
     from dosefind.simulations.timing import check_window
 
-    efficacy_ok = "joint" in inspect.signature(simulate_calendar).parameters
-    if joint is not None and not efficacy_ok:
+    if joint is not None and not _calendar_takes_joint():
         raise ValueError("responses (true_prob_eff, joint) cannot be simulated in calendar time yet; "
                          "simulate without accrual/timing, or without responses")
 
