@@ -186,7 +186,7 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         return _simulate_calendar(design, scenario, components, n_trials=n_trials, seed=seed, method=method,
                                   workers=workers, progress=progress, target=target, acceptable=acceptable,
                                   above=above, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                                  dlt_window=dlt_window, joint=joint)
+                                  dlt_window=dlt_window, joint=joint, utility=utility, tox_limit=tox_limit)
     if joint is not None:
         return _simulate_phase12(design, scenario, joint, n_trials=n_trials, seed=seed, method=method,
                                  workers=workers, progress=progress, target=target, acceptable=acceptable,
@@ -218,7 +218,8 @@ def _calendar_takes_joint() -> bool:
 
     from dosefind.simulations.calendar import simulate_calendar
 
-    return "joint" in inspect.signature(simulate_calendar).parameters
+    params = inspect.signature(simulate_calendar).parameters
+    return "phase12" in params or "joint" in params
 
 
 def _joint_input(joint, true_prob_eff):
@@ -291,7 +292,8 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
 
 
 def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
-                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None):
+                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None, utility=None,
+                       tox_limit=None):
     from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
     from dosefind.simulations.timing import check_window
 
@@ -325,13 +327,30 @@ def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, 
     setup = CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
                           components=components)
     seed = resolve_seed(seed)
-    extra = {"joint": joint} if joint is not None else {}
-    tally, arrays = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
-                                      progress=progress, **extra)
+    # Phase I/II in calendar time: the calendar engine gets the joint truth and, when it
+    # takes one, the Phase12Setup whose ``tallies()[1]`` is the EfficacyTally to fill (the
+    # same truth, utility and MTD as the cohort engines); it then returns that tally third.
+    extra, phase12 = {}, None
+    if joint is not None:
+        import inspect
+
+        from dosefind.simulations.phase12 import Phase12Setup
+
+        phase12 = Phase12Setup(design, joint, above, target, utility=utility, limit=tox_limit)
+        params = inspect.signature(simulate_calendar).parameters
+        extra = {"phase12": phase12} if "phase12" in params else {"joint": joint}
+    out = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
+                            progress=progress, **extra)
+    tally, arrays = out[0], out[1]
+    efficacy = None
+    if phase12 is not None and len(out) > 2 and out[2] is not None:
+        from dosefind.simulations.phase12 import efficacy_block
+
+        efficacy = efficacy_block(out[2], phase12, exact=False)
     return OperatingCharacteristics.from_tally(
         tally, design=design, true_prob_tox=scenario.true_prob_tox, method="mc", n_trials=n_trials, seed=seed,
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=tuple(design.doses.labels),
-        calendar=arrays, setup=setup.to_dict())
+        calendar=arrays, setup=setup.to_dict(), efficacy=efficacy)
 
 
 @dataclass

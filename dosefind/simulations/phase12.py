@@ -136,6 +136,8 @@ class EfficacyTally:
     ``weights`` (T,)    optional: trials (int) or probability (float) per row
 
     Integer tallies add exactly, so chunk tallies merged in any order give one result.
+    An engine gets an empty one with the run's truth from ``Phase12Setup(...).tallies()[1]``
+    (what ``simulate`` passes a calendar engine as ``phase12=``).
     """
 
     FIELDS = ("obd_sel", "e_sum", "e_sq", "E_sum", "E_sq", "N_sum", "N_sq", "util_sum", "util_sq", "util_w",
