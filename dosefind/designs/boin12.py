@@ -29,8 +29,10 @@ Elimination (Beta(1, 1) priors, a dose needs at least 3 patients).  Toxicity: if
 :math:`\Pr(p_{T,j} > \phi_T \mid D) > c_T` (``c_t``, 0.95) dose :math:`j` and every higher
 dose are eliminated (BOIN's elimination table); the trial stops if it is the lowest dose.
 Futility: if :math:`\Pr(p_{E,j} < \phi_E \mid D) > c_E` (``c_e``, 0.9) dose :math:`j` alone
-is eliminated.  When every dose is eliminated the trial stops (code ``FUTILITY`` unless the
-lowest dose is too toxic, ``LOWEST_TOO_TOXIC``).
+is eliminated.  There is no efficacy interval boundary: :math:`\phi_E` enters through this
+rule (:meth:`BOIN12.boundaries` tabulates it) and the benchmark.  When every dose is
+eliminated the trial stops (code ``FUTILITY`` unless the lowest dose is too toxic,
+``LOWEST_TOO_TOXIC``).
 
 Rules for the next cohort, current dose :math:`d` with :math:`n` patients, :math:`y` DLTs
 -------------------------------------------------------------------------------------
@@ -57,7 +59,8 @@ pool-adjacent-violators weighted by the inverse of BOIN's variance
 ties; the MTD is the dose whose estimate is closest to :math:`\phi_T` (the first in a
 tie).  The OBD is the dose, at or below the MTD, tried and not eliminated, with the
 highest posterior mean utility :math:`100 (x_j + 1)/(n_j + 2)` (the lowest such dose in a
-tie).  No such dose: no OBD.
+tie).  No such dose: no OBD.  No OBD either when the rule, applied to the final data, stops
+for toxicity or futility (the authors' loop decides after the last cohort too).
 
 Where the paper, the reference code and other packages differ (see docs/designs/boin12.md)
 ----------------------------------------------------------------------------------------
@@ -197,8 +200,8 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
 
     One row per (patients, DLTs, responses) for each n in ``sample_sizes``: whether the
     dose is admissible (Pr(DLT rate > phi_t) < c_t and Pr(response rate < phi_e) < c_e,
-    Beta(1, 1) priors), Pr(utility > u_b) and its rank among the admissible rows of the
-    whole table (average rank in ties, R's ``rank``); inadmissible rows have no rank
+    Beta(1, 1) priors; as in the design, no dose with fewer than 3 patients is eliminated),
+    Pr(utility > u_b) and its rank among the admissible rows of the whole table (average rank in ties, R's ``rank``); inadmissible rows have no rank
     (the paper prints "E").  Needs an additive utility (the table has marginal counts)."""
     import pandas as pd
     from scipy.special import betainc, betaincc
@@ -209,13 +212,16 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
                          "another table the score depends on how many patients had both outcomes")
     phi_t = V.probability(phi_t, "phi_t")
     phi_e = V.probability(phi_e, "phi_e")
+    c_t = V.probability(c_t, "c_t")
+    c_e = V.probability(c_e, "c_e")
     _, u_b = benchmark_utility(phi_t, phi_e, u)
     rows = []
     for n in sample_sizes:
         n = V.integer(n, "sample_sizes", minimum=0)
         for tox in range(n + 1):
             for eff in range(n + 1):
-                ok = (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t) and (betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
+                ok = n < 3 or (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t
+                               and betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
                 x = _quasi_count(u, n, tox, eff, 0)
                 rows.append((n, tox, eff, bool(ok), desirability(x, n, u_b)))
     df = pd.DataFrame(rows, columns=["n", "tox", "eff", "admissible", "prob_utility_exceeds"])
@@ -274,6 +280,23 @@ class BOIN12(Design):
     @property
     def lambda_d(self) -> float:
         return self._boin.lambda_d
+
+    def boundaries(self, full: bool = False):
+        """The decision table: BOIN's toxicity columns (:meth:`BOIN.boundaries
+        <dosefind.designs.boin.BOIN.boundaries>`) and ``eliminate_if_eff_le``, the largest
+        response count that eliminates the dose as futile (<NA>: none does; n < 3 never),
+        as the authors' ``get.boundary`` prints "Eliminate if # of Eff <=".  BOIN12 has no
+        efficacy interval boundary: phi_e enters through this table and the benchmark."""
+        import pandas as pd
+
+        tab = self._boin.boundaries(full=full)
+        col = []
+        for n in tab["n"]:
+            n = int(n)
+            e = next((k for k in range(n, -1, -1) if self._futile(n, k)), None)
+            col.append(e)
+        tab["eliminate_if_eff_le"] = pd.array(col, dtype="Int64")
+        return tab
 
     def _both_at_dose(self, state: TrialState) -> tuple[int, ...]:
         """Patients with both a response and a DLT, per dose (0s for an additive utility,
@@ -436,6 +459,12 @@ class BOIN12(Design):
             return OBDSelection(None, util, "no OBD: the lowest dose is too toxic", None, details)
         if len(eliminated) == D:
             return OBDSelection(None, util, "no OBD: every dose is eliminated (too toxic or futile)", None, details)
+        if state.current_index is not None:
+            # The authors' loop applies the rule after every cohort, the last one included,
+            # and a toxicity or futility stop there means no selection.
+            rule = self.decide_counts(n, y, e, state.current_index, self._both_at_dose(state))
+            if rule.stop and rule.code in (R.FUTILITY, R.LOWEST_TOO_TOXIC):
+                return OBDSelection(None, util, f"no OBD: the rule stops the trial ({rule.reason})", None, details)
         mtd = self._mtd_index(n, y)
         ok = [j for j in range(mtd + 1) if n[j] > 0 and j not in eliminated]
         if not ok:

@@ -291,19 +291,13 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
         efficacy=efficacy_block(tallies[1], setup, exact=not mc))
 
 
-def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
-                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None, utility=None,
-                       tox_limit=None):
-    from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
+def calendar_setup(design, components=None, *, accrual=None, timing=None, manufacturing=None, dlt_window=None):
+    """The validated :class:`~dosefind.simulations.calendar.CalendarSetup` of a calendar-time
+    run of ``design`` (what :func:`simulate` builds from the same keywords; grids build
+    their calendar cells' blocks from it)."""
+    from dosefind.simulations.calendar import CalendarSetup
     from dosefind.simulations.timing import check_window
 
-    if joint is not None and not _calendar_takes_joint():
-        raise ValueError("responses (true_prob_eff, joint) cannot be simulated in calendar time yet; "
-                         "simulate without accrual/timing, or without responses")
-
-    if method == "exact":
-        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
-                         "use method='mc' or 'auto'")
     own = getattr(design, "dlt_window", None)
     if dlt_window is None and own is None:
         raise ValueError("dlt_window must be given for a calendar-time simulation (days of DLT assessment, "
@@ -324,8 +318,24 @@ def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, 
     if components is not None and components.num_doses != design.num_doses:
         raise ValueError(f"toxicity components have {components.num_doses} doses but the design has "
                          f"{design.num_doses}")
-    setup = CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                          components=components)
+    return CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                         components=components)
+
+
+def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
+                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None, utility=None,
+                       tox_limit=None):
+    from dosefind.simulations.calendar import simulate_calendar
+
+    if joint is not None and not _calendar_takes_joint():
+        raise ValueError("responses (true_prob_eff, joint) cannot be simulated in calendar time yet; "
+                         "simulate without accrual/timing, or without responses")
+
+    if method == "exact":
+        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
+                         "use method='mc' or 'auto'")
+    setup = calendar_setup(design, components, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                           dlt_window=dlt_window)
     seed = resolve_seed(seed)
     # Phase I/II in calendar time: the calendar engine gets the joint truth and, when it
     # takes one, the Phase12Setup whose ``tallies()[1]`` is the EfficacyTally to fill (the
