@@ -5,8 +5,9 @@ toxicity.  With a flat response rate the true utility falls with the DLT rate, s
 correct OBD is dose 1; BOIN12's toxicity rule (the BOIN boundaries at phi_t and
 elimination when Pr(DLT rate > phi_t) > 0.95) must keep selections and patients away from
 the doses above phi_t.  The bounds (5% of selections, 15% of patients above the true MTD)
-are the design's promise, not fitted: BOIN itself treats about 10-15% of patients above
-the MTD in Liu & Yuan's (2015) scenarios, and only at doses whose rate is close to it.
+were set before running, as a clear margin for a design with toxicity control (they are
+not a published number); with BOIN12's decision made blind to DLTs (its counts replaced
+by zeros) the same run treats about 29% of patients above the MTD and the test fails.
 """
 
 import numpy as np
