@@ -96,12 +96,12 @@ def correct_obd(utility_per_dose, mtd) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(u >= u.max() - 1e-9))
 
 
-def obd_truth(design, joint, target=None, utility=None):
+def obd_truth(design, joint, target=None, utility=None, limit=None):
     """(true utility per dose or None, true MTD index or None, correct OBD doses) for a
-    design and a joint truth; phase I designs without a utility table get no utility and
-    no correct OBD."""
+    design and a joint truth (``utility`` and ``limit`` override the design's); phase I
+    designs without a utility table get no utility and no correct OBD."""
     table = utility if utility is not None else getattr(design, "utility", None)
-    mtd = true_mtd_at(joint.p_tox, tox_limit(design, target))
+    mtd = true_mtd_at(joint.p_tox, limit if limit is not None else tox_limit(design, target))
     if table is None:
         return None, mtd, ()
     u = true_utility(table, joint)
@@ -136,6 +136,8 @@ class EfficacyTally:
     ``weights`` (T,)    optional: trials (int) or probability (float) per row
 
     Integer tallies add exactly, so chunk tallies merged in any order give one result.
+    An engine gets an empty one with the run's truth from ``Phase12Setup(...).tallies()[1]``
+    (what ``simulate`` passes a calendar engine as ``phase12=``).
     """
 
     FIELDS = ("obd_sel", "e_sum", "e_sq", "E_sum", "E_sq", "N_sum", "N_sq", "util_sum", "util_sq", "util_w",
@@ -323,6 +325,15 @@ class EffDecider:
         self._select_cache: dict = {}
         self.decide_calls = 0
         self.select_calls = 0
+        from dosefind.simulations._kernel import _is_plain
+
+        self.pool = None  # a process pool answering new states (simulate_mc12 with workers > 1)
+        self.pool_workers = 1
+        self._full_stop = None
+        if self.uses_eff and design.max_n is not None and _is_plain(design):
+            dec = design.decide_pending(design.max_n, 0)
+            if dec is not None and dec.stop:
+                self._full_stop = (-1, self.code(dec.code.value))
 
     @classmethod
     def shared(cls, design) -> "EffDecider":
@@ -357,7 +368,41 @@ class EffDecider:
 
         rows = np.concatenate([n, y, e, cur[:, None], last[:, None]], axis=1).astype(np.int32, copy=False)
         first, inverse = unique_rows(rows)
-        return first, inverse, [rows[i].tobytes() for i in first]
+        distinct = rows[first]
+        return distinct, inverse, [r.tobytes() for r in distinct]
+
+    def answer(self, rows: np.ndarray, what: str) -> list:
+        """The design's answers for state rows (n, y, e, cur, last): ``(next index or -1,
+        code value)`` for ``what="decide"``, ``(OBD index, MTD index)`` (-1: none) for
+        ``"select"``."""
+        D = self.num_doses
+        out = []
+        for r in rows.tolist():
+            state = self.state(r[:D], r[D:2 * D], r[2 * D:3 * D], r[3 * D], r[3 * D + 1])
+            if what == "decide":
+                dec = self.design.decide(state)
+                out.append((-1 if dec.stop else int(dec.dose_index), dec.code.value))
+            else:
+                sel = self.design.select_obd(state)
+                out.append((-1 if sel.obd_index is None else int(sel.obd_index),
+                            -1 if sel.mtd_index is None else int(sel.mtd_index)))
+        return out
+
+    def _ask(self, rows: np.ndarray, what: str) -> list:
+        """:meth:`answer` here, or split over the worker pool when one is attached and
+        there are enough new states to pay for the transfer (same answers either way)."""
+        if what == "decide":
+            self.decide_calls += len(rows)
+        else:
+            self.select_calls += len(rows)
+        pool = self.pool
+        if pool is None or len(rows) < POOL_MIN_STATES:
+            return self.answer(rows, what)
+        parts = np.array_split(rows, 2 * self.pool_workers)
+        out = []
+        for part in pool.map(_pool_answer, parts, [what] * len(parts)):
+            out.extend(part)
+        return out
 
     def decide(self, n, y, e, cur, last):
         """Next dose index (-1: stop) and reason code (index into ``labels``) per state."""
@@ -365,21 +410,31 @@ class EffDecider:
             return self.phase1.decide(n, y, cur, last)
         if n.shape[0] == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        first, inverse, keys = self._distinct(n, y, e, cur, last)
-        nxt = np.empty(len(keys), np.int64)
-        code = np.empty(len(keys), np.int64)
+        T = n.shape[0]
+        out_n = np.empty(T, np.int64)
+        out_c = np.empty(T, np.int64)
+        todo = np.arange(T)
+        if self._full_stop is not None:
+            # The size limit is the design's own rule (Design.decide_pending), asked once.
+            full = n.sum(axis=1) >= self.design.max_n
+            out_n[full], out_c[full] = self._full_stop
+            todo = np.flatnonzero(~full)
+            if not todo.size:
+                return out_n, out_c
+            n, y, e, cur, last = n[todo], y[todo], e[todo], cur[todo], last[todo]
+        distinct, inverse, keys = self._distinct(n, y, e, cur, last)
         cache = self._decide_cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
+        miss = [j for j, k in enumerate(keys) if k not in cache]
+        for j, (a, label) in zip(miss, self._ask(distinct[miss], "decide")):
+            cache[keys[j]] = (a, self.code(label))
+        nxt = np.empty(len(keys), np.int64)
+        code = np.empty(len(keys), np.int64)
         for j, k in enumerate(keys):
-            hit = cache.get(k)
-            if hit is None:
-                i = first[j]
-                dec = self.design.decide(self.state(n[i], y[i], e[i], cur[i], last[i]))
-                self.decide_calls += 1
-                hit = cache[k] = (-1 if dec.stop else int(dec.dose_index), self.code(dec.code.value))
-            nxt[j], code[j] = hit
-        return nxt[inverse], code[inverse]
+            nxt[j], code[j] = cache[k]
+        out_n[todo], out_c[todo] = nxt[inverse], code[inverse]
+        return out_n, out_c
 
     def select(self, n, y, e, cur, last):
         """(OBD index, MTD index) per final state, -1 for none."""
@@ -388,22 +443,36 @@ class EffDecider:
             return mtd, mtd
         if n.shape[0] == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        first, inverse, keys = self._distinct(n, y, e, cur, last)
-        obd = np.empty(len(keys), np.int64)
-        mtd = np.empty(len(keys), np.int64)
+        distinct, inverse, keys = self._distinct(n, y, e, cur, last)
         cache = self._select_cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
+        miss = [j for j, k in enumerate(keys) if k not in cache]
+        for j, pair in zip(miss, self._ask(distinct[miss], "select")):
+            cache[keys[j]] = pair
+        obd = np.empty(len(keys), np.int64)
+        mtd = np.empty(len(keys), np.int64)
         for j, k in enumerate(keys):
-            hit = cache.get(k)
-            if hit is None:
-                i = first[j]
-                sel = self.design.select_obd(self.state(n[i], y[i], e[i], cur[i], last[i]))
-                self.select_calls += 1
-                hit = cache[k] = (-1 if sel.obd_index is None else int(sel.obd_index),
-                                  -1 if sel.mtd_index is None else int(sel.mtd_index))
-            obd[j], mtd[j] = hit
+            obd[j], mtd[j] = cache[k]
         return obd[inverse], mtd[inverse]
+
+
+#: New states per step below which the pool is not used (transfer costs more).
+POOL_MIN_STATES = 400
+
+_POOL_DESIGN = None
+
+
+def _pool_init(parent_pid, design):
+    from dosefind.simulations.monte_carlo import _worker_init
+
+    global _POOL_DESIGN
+    _worker_init(parent_pid)
+    _POOL_DESIGN = design
+
+
+def _pool_answer(rows, what):
+    return EffDecider.shared(_POOL_DESIGN).answer(rows, what)
 
 
 # ---------------------------------------------------------------------- setup
@@ -411,11 +480,15 @@ class Phase12Setup:
     """What one phase I/II simulation needs besides the design: the joint truth, the
     phase I above-MTD mask (of the phase I metrics) and the OBD truth."""
 
-    def __init__(self, design, joint, above_mask, target=None):
+    def __init__(self, design, joint, above_mask, target=None, utility=None, limit=None):
+        from dosefind import _validate as V
+
         self.joint = joint
         self.above_mask = np.asarray(above_mask, bool)
-        self.limit = tox_limit(design, target)
-        self.utility, self.mtd, self.correct = obd_truth(design, joint, target)
+        if limit is not None:
+            limit = V.probability(limit, "tox_limit")
+        self.limit = limit if limit is not None else tox_limit(design, target)
+        self.utility, self.mtd, self.correct = obd_truth(design, joint, target, utility=utility, limit=self.limit)
         self.max_n = design.max_n
         self.num_doses = design.num_doses
 
@@ -489,22 +562,12 @@ def run_block12(decider: EffDecider, setup: Phase12Setup, seed: int, chunks):
     return tallies
 
 
-def _run_task12(design, setup, seed, chunks):
-    decider = EffDecider.shared(design)
-    out = setup.tallies()
-    for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
-        a, b = run_block12(decider, setup, seed, block)
-        out[0].merge(a)
-        out[1].merge(b)
-    return out
-
-
 def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, workers: int = 1, progress=None):
     """(Tally, EfficacyTally) of ``n_trials`` trials; identical for any ``workers``."""
     import os
     import sys
 
-    from dosefind.simulations.monte_carlo import _mp_context, _worker_init
+    from dosefind.simulations.monte_carlo import _mp_context
     from dosefind.simulations.patients import chunk_sizes
 
     chunks = list(enumerate(chunk_sizes(n_trials)))
@@ -525,20 +588,24 @@ def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, work
                 if bar is not None:
                     bar.update(sum(s for _, s in block))
         else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            # Trials advance here, in one process; the design's answers for the new states
+            # of each step are computed by the workers (each distinct state is asked once,
+            # as with one worker, so the results are the same for any number of workers).
+            from concurrent.futures import ProcessPoolExecutor
 
-            n_tasks = min(len(chunks), workers * 4)
-            bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
-            groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_worker_init,
-                                     initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(_run_task12, design, setup, seed, g): g for g in groups}
-                for fut in as_completed(futures):
-                    a, b = fut.result()  # integer sums: the order tasks finish in does not matter
-                    total[0].merge(a)
-                    total[1].merge(b)
-                    if bar is not None:
-                        bar.update(sum(s for _, s in futures[fut]))
+            decider = EffDecider.shared(design)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_pool_init,
+                                     initargs=(os.getpid(), design)) as pool:
+                decider.pool, decider.pool_workers = pool, workers
+                try:
+                    for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
+                        a, b = run_block12(decider, setup, seed, block)
+                        total[0].merge(a)
+                        total[1].merge(b)
+                        if bar is not None:
+                            bar.update(sum(s for _, s in block))
+                finally:
+                    decider.pool, decider.pool_workers = None, 1
     finally:
         if bar is not None:
             bar.close()

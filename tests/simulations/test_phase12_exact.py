@@ -106,3 +106,13 @@ def test_auto_uses_exact_when_small_and_joint_table_equals_marginals():
     b = simulate(d, joint=table, method="exact")
     np.testing.assert_allclose(a.efficacy["values"]["obd_selection_pct"], b.efficacy["values"]["obd_selection_pct"],
                                atol=1e-9)
+
+
+def test_state_cap_exact_raises_and_auto_falls_back():
+    from dosefind.simulations import StateSpaceTooLarge
+
+    d = ToyEfficacyRule(num_doses=3, cohort_size=2, max_n=10)
+    with pytest.raises(StateSpaceTooLarge, match="max_states=50"):
+        simulate(d, **SCEN, method="exact", max_states=50)
+    oc = simulate(d, **SCEN, method="auto", max_states=50, n_trials=500, seed=1)
+    assert oc.method == "mc" and oc.n_trials == 500
