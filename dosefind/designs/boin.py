@@ -267,12 +267,14 @@ class BOIN(Design):
     def _bounds(self, n: int) -> tuple[int, int, int, int]:
         """(esc, deesc, elim, stop) at sample size n, from the table up to max_n or, for
         larger n (states beyond the design's own size), computed once and cached."""
-        n = int(n)
-        if n < len(self._tables[0]):
-            return tuple(int(a[n]) for a in self._tables)
         b = self._extra.get(n)
         if b is None:
-            b = self._extra[n] = tuple(int(a[0]) for a in self._boundary_arrays([n]))
+            n = int(n)
+            if n < len(self._tables[0]):
+                b = tuple(int(a[n]) for a in self._tables)
+            else:
+                b = tuple(int(a[0]) for a in self._boundary_arrays([n]))
+            self._extra[n] = b
         return b
 
     def boundaries(self, full: bool = False) -> pd.DataFrame:

@@ -450,7 +450,9 @@ class BOIN12(Design):
         tox_from, futile = self._eliminated(n, y, e)
         util = self.utility_estimates(state)
         eliminated = [j for j in range(D) if j >= tox_from or futile[j]]
-        details = {"tox_estimates": list(self.tox_estimates(state)),
+        iso = self._tox_isotonic(n, y)
+        est = iso - 0.001 * np.arange(1, D + 1)
+        details = {"tox_estimates": [None if k == 0 else round(float(v), 10) for k, v in zip(n, est)],
                    "eff_estimates": [None if k == 0 else r / k for k, r in zip(n, e)],
                    "desirability": [self._desirability(int(k), int(t), int(r), int(b)) if k else None
                                     for k, t, r, b in zip(n, y, e, self._both_at_dose(state))],
@@ -465,7 +467,7 @@ class BOIN12(Design):
             rule = self.decide_counts(n, y, e, state.current_index, self._both_at_dose(state))
             if rule.stop and rule.code in (R.FUTILITY, R.LOWEST_TOO_TOXIC):
                 return OBDSelection(None, util, f"no OBD: the rule stops the trial ({rule.reason})", None, details)
-        mtd = self._mtd_index(n, y)
+        mtd = int(np.argmin(np.abs(iso - self.phi_t)))  # as _mtd_index, on the estimates above
         ok = [j for j in range(mtd + 1) if n[j] > 0 and j not in eliminated]
         if not ok:
             return OBDSelection(None, util, f"no OBD: no dose at or below the MTD (dose {to_level(mtd)}) was tried "
