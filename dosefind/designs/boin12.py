@@ -274,6 +274,12 @@ class BOIN12(Design):
 
     # ------------------------------------------------------------------ pieces
     @property
+    def target(self) -> float:
+        """phi_T, the DLT rate at which :meth:`select_mtd` places the MTD (so engines score
+        MTD selection against it, as for BOIN's target)."""
+        return self.phi_t
+
+    @property
     def lambda_e(self) -> float:
         return self._boin.lambda_e
 
