@@ -240,6 +240,8 @@ def write_docx(run, tables, figures, path, *, version: str, summary_lines=(), de
     for t in by_group.get("study", []):
         if t.name == "scenarios":
             _report_table(doc, t)
+    for t in by_group.get("evidence", []):
+        _report_table(doc, t)
     if "scenarios" in figs:
         _picture(doc, figs["scenarios"].png, figs["scenarios"].caption, width_cm=18.0)
 

@@ -194,6 +194,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
         text = " ".join(x for x in (" ".join(s.description.split()), s.detail and f"Source: {s.detail}.") if x)
         if text:
             parts.append(f"<p><b>{escape(s.name)}.</b> {escape(text)}</p>")
+    for t in by_group.get("evidence", []):     # the published reports a bundled prior was fitted to
+        parts.append(f"<h3>{escape(t.title)}</h3>" + _table_html(t, first_col_left=4))
     parts.append("</section>")
     # Results
     parts.append('<section id="results"><h2>Results by scenario</h2>')

@@ -106,6 +106,9 @@ def render_protocol(run, tables, *, version: str) -> str:
     if prior_sc:
         out += ["Scenarios from the prior: " + md_text("; ".join(f"\"{s.name}\": {s.detail or s.source}"
                                                              for s in prior_sc)) + ".", ""]
+    if "evidence" in by_name:
+        ev = by_name["evidence"]
+        out += [f"*{md_text(ev.title)}.*", "", to_markdown(ev.display), "", md_text(ev.caption), ""]
     out += ["### Results", ""] + [f"- {md_text(line)}" for line in summary_lines(run, tables)] + [""]
     decision = by_name.get("decision")
     if decision is not None:    # the decision summary, as report.html opens with it

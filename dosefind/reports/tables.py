@@ -333,8 +333,46 @@ def calendar_table(run) -> Table | None:
                          "away: patients who arrived while accrual was suspended.")
 
 
+#: Evidence columns shown in the report (endpoint counts as the evidence table gives them).
+EVIDENCE_COUNTS = (("n", "Patients"), ("dlt", "DLTs"), ("crs_grade3", "CRS grade >= 3"),
+                   ("icans_grade3", "ICANS grade >= 3"))
+
+
+def evidence_table(run) -> Table | None:
+    """The bundled CD7 evidence a run's prior was fitted to (``prior = "bundled"``), each
+    row cited as its source text gives it (:mod:`dosefind.reports.sources`) beside the
+    file name; None when no scenario uses the bundled prior."""
+    from dosefind.study import BUNDLED_PRIOR
+
+    if not any(getattr(s, "prior", None) == BUNDLED_PRIOR for s in run.study.scenarios):
+        return None
+    from dosefind.priors import load_evidence
+    from dosefind.reports.sources import citations
+
+    ev = load_evidence()
+    cite = citations()
+    data = ev.copy()
+    data.insert(1, "citation", [cite.get(src, "") for src in ev["source"]])
+    disp_rows = []
+    for r in ev.to_dict("records"):
+        known = [not pd.isna(r[k]) for k in ("dose_per_kg", "dose_low", "dose_high")]
+        dose = (format_amount(r["dose_per_kg"]) if known[0] else
+                f"{format_amount(r['dose_low'])}-{format_amount(r['dose_high'])} (pooled)" if all(known[1:]) else "")
+        row = {"Source": cite.get(r["source"], "") or "not in the sources table", "File": r["source"],
+               "Disease": r["disease"], "Report": r["report_type"], "Dose per kg": dose or "-"}
+        row.update({label: "-" if pd.isna(r[key]) else str(int(r[key])) for key, label in EVIDENCE_COUNTS})
+        disp_rows.append(row)
+    return Table("evidence", "Published evidence behind the fitted prior (bundled CD7 CAR-T reports)", data,
+                 pd.DataFrame(disp_rows), group="evidence",
+                 caption="One row per published report; '-': not reported. Source: the citation as the report's "
+                         "text itself gives it (title or identifying words, authors, journal, year, DOI, trial "
+                         "registration; dosefind/data/sources_cd7.csv, each field with the sentence it is read "
+                         "from). File: the text in dosefind/data/evidence_cd7.csv.")
+
+
 def build_tables(run) -> list[Table]:
     """Every table of the report, in report order."""
     cal = calendar_table(run)
+    ev = evidence_table(run)
     return (study_tables(run) + design_tables(run) + scenario_tables(run) + [comparison_table(run)]
-            + ([cal] if cal is not None else []))
+            + ([cal] if cal is not None else []) + ([ev] if ev is not None else []))
