@@ -9,6 +9,9 @@ Two layouts are accepted (column names are case-insensitive, surrounding spaces 
   cell is an error naming its row, never a patient silently dropped;
 * one row per dose: ``dose``, ``n`` (patients) and ``dlt`` (DLTs).
 
+Phase I/II data add a column ``eff``: each patient's response (0/1), or the responses
+per dose in the per-dose layout.
+
 Every cell must be a whole number (3.7 patients, dose 1.9, 0.9 DLTs, ``inf`` and blanks
 are refused with the row and column named), so nothing is truncated.  Rows are numbered
 as in a spreadsheet: the header is row 1.
@@ -79,6 +82,7 @@ def read_trial_csv(path, num_doses: int) -> TrialState:
     path = Path(path)
     frame = _read(path)
     rows = list(enumerate(frame.to_dict("records"), start=2))
+    has_eff = "eff" in frame.columns
 
     def dose_of(k, rec):
         d = _cell(rec["dose"], k, "dose")
@@ -89,26 +93,37 @@ def read_trial_csv(path, num_doses: int) -> TrialState:
     if "n" in frame.columns:
         n = [0] * num_doses
         y = [0] * num_doses
+        e = [0] * num_doses
         for k, rec in rows:
             d = dose_of(k, rec)
             nk, yk = _cell(rec["n"], k, "n"), _cell(rec["dlt"], k, "dlt")
-            if nk < 0 or yk < 0:
-                raise ValueError(f"--data: row {k}: counts must be >= 0, got n = {nk}, dlt = {yk}")
+            ek = _cell(rec["eff"], k, "eff") if has_eff else 0
+            if nk < 0 or yk < 0 or ek < 0:
+                raise ValueError(f"--data: row {k}: counts must be >= 0, got n = {nk}, dlt = {yk}"
+                                 + (f", eff = {ek}" if has_eff else ""))
             if yk > nk:
                 raise ValueError(f"--data: row {k}: {yk} DLTs among {nk} patients")
+            if ek > nk:
+                raise ValueError(f"--data: row {k}: {ek} responses among {nk} patients")
             n[d - 1] += nk
             y[d - 1] += yk
-        return TrialState.from_counts(n, y, num_doses=num_doses)
+            e[d - 1] += ek
+        return TrialState.from_counts(n, y, num_doses=num_doses, eff=e if has_eff else None)
 
-    doses, dlts = [], []
+    doses, dlts, effs = [], [], []
     for k, rec in rows:
         doses.append(dose_of(k, rec))
         y = _cell(rec["dlt"], k, "dlt")
         if y not in (0, 1):
             raise ValueError(f"--data: row {k}, column dlt must be 0 or 1 (one patient per row), got {y}")
         dlts.append(y)
+        if has_eff:
+            r = _cell(rec["eff"], k, "eff")
+            if r not in (0, 1):
+                raise ValueError(f"--data: row {k}, column eff must be 0 or 1 (one patient per row), got {r}")
+            effs.append(r)
     if "cohort" not in frame.columns:
-        return TrialState.from_records(doses, dlts, num_doses)
+        return TrialState.from_records(doses, dlts, num_doses, eff=effs if has_eff else None)
 
     state = TrialState.empty(num_doses)
     seen, current, members = set(), None, []
@@ -117,7 +132,8 @@ def read_trial_csv(path, num_doses: int) -> TrialState:
         ds = sorted({doses[i] for i in members})
         if len(ds) != 1:
             raise ValueError(f"--data: cohort {label} mixes doses {ds}")
-        return state.add_cohort(ds[0] - 1, [dlts[i] for i in members])
+        return state.add_cohort(ds[0] - 1, [dlts[i] for i in members],
+                                eff=[effs[i] for i in members] if has_eff else None)
 
     for i, (k, rec) in enumerate(rows):
         label = str(rec["cohort"]).strip()

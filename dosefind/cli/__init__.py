@@ -27,6 +27,7 @@ COMMANDS = {
     "boundaries": "dosefind.cli.design_commands:boundaries",
     "next-dose": "dosefind.cli.design_commands:next_dose",
     "select-mtd": "dosefind.cli.design_commands:select_mtd",
+    "select-obd": "dosefind.cli.design_commands:select_obd",
     "skeleton": "dosefind.cli.design_commands:skeleton",
     "simulate": "dosefind.cli.simulate_commands:simulate",
     "compare": "dosefind.cli.simulate_commands:compare",

@@ -35,8 +35,9 @@ def _parse_ints(text: str | None, name: str) -> list[int] | None:
     return out
 
 
-def _trial_state(outcomes, data, n, dlt, current_dose, num_doses):
-    """One TrialState from exactly one of --outcomes, --data, or --n/--dlt."""
+def _trial_state(outcomes, data, n, dlt, current_dose, num_doses, eff=None):
+    """One TrialState from exactly one of --outcomes, --data, or --n/--dlt (and --eff,
+    responses per dose, for phase I/II designs)."""
     from dosefind.state import TrialState
     from dosefind.trial_data import read_trial_csv
 
@@ -44,11 +45,17 @@ def _trial_state(outcomes, data, n, dlt, current_dose, num_doses):
     if len(given) != 1 or (n is None) != (dlt is None):
         raise ValueError("give the trial data once: --outcomes \"1NNN 2NTT\", or --data FILE.csv, "
                          "or --n 3,3 --dlt 0,1")
+    if eff is not None and n is None:
+        raise ValueError("--eff (responses per dose) goes with --n and --dlt; in --outcomes write E (response) "
+                         "or B (response and DLT), in --data add an eff column")
     if n is not None:
         counts_n, counts_y = _parse_ints(n, "n"), _parse_ints(dlt, "dlt")
         if num_doses is not None and len(counts_n) != num_doses:
             raise ValueError(f"--n has {len(counts_n)} values but there are {num_doses} doses")
-        return TrialState.from_counts(counts_n, counts_y, current_dose=current_dose)
+        counts_e = _parse_ints(eff, "eff")
+        if counts_e is not None and len(counts_e) != len(counts_n):
+            raise ValueError(f"--eff has {len(counts_e)} values but --n has {len(counts_n)}")
+        return TrialState.from_counts(counts_n, counts_y, current_dose=current_dose, eff=counts_e)
     if num_doses is None:
         raise ValueError("give the number of doses with --num-doses (or --skeleton for CRM)")
     if outcomes is not None:
@@ -56,7 +63,10 @@ def _trial_state(outcomes, data, n, dlt, current_dose, num_doses):
     else:
         state = read_trial_csv(data, num_doses)
     if current_dose is not None:
-        state = TrialState(state.num_doses, state.n_at_dose, state.tox_at_dose, state.cohorts, current_dose - 1)
+        if not 1 <= current_dose <= state.num_doses:
+            raise ValueError(f"--current-dose must be between 1 and {state.num_doses}, got {current_dose}")
+        state = TrialState(state.num_doses, state.n_at_dose, state.tox_at_dose, state.cohorts, current_dose - 1,
+                           eff_at_dose=state.eff_at_dose)
     return state
 
 
@@ -72,13 +82,16 @@ def _num_doses(options: dict, n_text: str | None) -> int | None:
 
 def _trial_inputs(func):
     for opt in reversed([
-        click.option("--outcomes", default=None, help='Outcome string, e.g. "1NNN 2NTT" (dose level, then N/T per patient).'),
+        click.option("--outcomes", default=None,
+                     help='Outcome string, e.g. "1NNN 2NTT" (dose level, then N/T per patient; phase I/II: '
+                          'E response, B response and DLT, e.g. "1NNE 2EBN").'),
         click.option("--data", type=click.Path(dir_okay=False), default=None,
                      help="CSV with one row per patient (columns dose, dlt, optional cohort) or per dose (dose, "
                           "n, dlt). Every cell a whole number; a blank cell (also a blank cohort) is an error "
                           "naming its row."),
         click.option("--n", "n_text", default=None, help="Patients per dose, e.g. 3,6,3,0,0."),
         click.option("--dlt", "dlt_text", default=None, help="DLTs per dose, e.g. 0,1,2,0,0."),
+        click.option("--eff", "eff_text", default=None, help="Phase I/II: responses per dose, e.g. 1,3,2,0,0."),
         click.option("--current-dose", type=int, default=None,
                      help="1-based current dose (default: the last cohort's dose, or the highest tried dose)."),
         click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
@@ -93,18 +106,48 @@ def _build(design_name, options, num_doses):
     return build_design(design_name, require_size=False, **options)
 
 
-def _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose):
+def _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose, eff_text=None):
     """The design and the trial state; a BLRM is built first, since its doses (given or
     from --prior-fit) fix the number of doses."""
     if (design_name or "").lower() == "blrm":
         design = build_design("blrm", require_size=False, **options)
-        state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, design.num_doses)
+        state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, design.num_doses, eff_text)
         if state.num_doses != design.num_doses:
             raise ValueError(f"the trial data have {state.num_doses} doses but the BLRM has {design.num_doses}")
         return design, state
     nd = _num_doses(options, n_text)
-    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd)
-    return _build(design_name, options, state.num_doses), state
+    state = _trial_state(outcomes, data, n_text, dlt_text, current_dose, nd, eff_text)
+    design = _build(design_name, options, state.num_doses)
+    if any(state.eff_at_dose) and not design.efficacy:
+        raise ValueError(f"the trial data record responses (E/B outcomes or --eff), but {design.name} is a phase I "
+                         f"design that decides on DLTs only; use --design boin12, or drop the responses")
+    return design, state
+
+
+def _obd_payload(selection) -> dict:
+    d = selection.to_dict()
+    out = {"obd": d["obd"], "mtd": d["mtd"], "reason": d["reason"],
+           "utility": [None if u is None else round(float(u), 6) for u in d["utility"]]}
+    for key in ("tox_estimates", "eff_estimates", "desirability"):
+        if key in d:
+            out[key] = [None if v is None else round(float(v), 6) for v in d[key]]
+    if "eliminated" in d:
+        out["eliminated"] = list(d["eliminated"])
+    return out
+
+
+def _obd_text(design, selection, state) -> str:
+    from dosefind.reports.text import fmt_prob, per_dose_text
+
+    d = selection.details
+    cols = {"n": list(state.n_at_dose), "dlt": list(state.tox_at_dose), "response": list(state.eff_at_dose),
+            "P(DLT)": [fmt_prob(v) for v in d.get("tox_estimates", [None] * state.num_doses)],
+            "P(response)": [fmt_prob(v) for v in d.get("eff_estimates", [None] * state.num_doses)],
+            "utility": ["--" if u is None else f"{u:.1f}" for u in selection.utility]}
+    if "eliminated" in d:
+        gone = set(d["eliminated"])
+        cols["kept"] = ["no" if j + 1 in gone else "yes" for j in range(state.num_doses)]
+    return per_dose_text(design.doses.labels, cols)
 
 
 def _blrm_frame(design, state):
@@ -192,19 +235,38 @@ def boundaries(target, cohort_size, cohorts, max_n, p_saf, p_tox, cutoff_eli, n_
 @click.command("next-dose")
 @design_options
 @_trial_inputs
-def next_dose(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, **options):
+def next_dose(design_name, outcomes, data, n_text, dlt_text, eff_text, current_dose, fmt, **options):
     """Next dose (or stop) after the cohorts observed so far.
 
     Example: dosefind next-dose --design boin --target 0.3 --num-doses 5 --outcomes "1NNN 2NNT 2NNN 3NTT"
 
     BLRM (prints the interval probabilities per dose): dosefind next-dose --design blrm
     --doses 5e5,1e6,2e6,4e6,8e6 --outcomes "1NNN 2NNT"
+
+    Phase I/II (prints response and utility per dose): dosefind next-dose --design boin12
+    --phi-t 0.35 --phi-e 0.25 --num-doses 5 --outcomes "1NNN 2NEN"
     """
     from dosefind.reports.text import to_json
 
-    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose)
+    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose,
+                                      eff_text)
     decision = design.decide(state)
     blrm = design.name == "BLRM"
+    if design.efficacy:
+        obd = design.select_obd(state)
+        if fmt == "json":
+            payload = decision.to_dict()
+            payload.update({("obd_reason" if k == "reason" else k): v for k, v in _obd_payload(obd).items()})
+            click.echo(to_json(payload))
+            return
+        if decision.stop:
+            click.echo(f"STOP. {decision.reason}")
+        else:
+            click.echo(f"Next dose: {decision.next_dose} ({design.doses.labels[decision.dose_index]}). "
+                       f"{decision.reason}")
+        click.echo("")
+        click.echo(_obd_text(design, obd, state))
+        return
     selection = None if design.name == "3+3" or blrm else design.select_mtd(state)
     if fmt == "json":
         payload = decision.to_dict()
@@ -229,14 +291,15 @@ def next_dose(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, 
 @click.command("select-mtd")
 @design_options
 @_trial_inputs
-def select_mtd(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt, **options):
+def select_mtd(design_name, outcomes, data, n_text, dlt_text, eff_text, current_dose, fmt, **options):
     """Final MTD selection from the completed trial's data.
 
     Example: dosefind select-mtd --design boin --target 0.3 --n 3,6,9,3,0 --dlt 0,1,2,2,0
     """
     from dosefind.reports.text import to_json
 
-    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose)
+    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose,
+                                      eff_text)
     sel = design.select_mtd(state)
     blrm = design.name == "BLRM"
     if fmt == "json":
@@ -252,6 +315,34 @@ def select_mtd(design_name, outcomes, data, n_text, dlt_text, current_dose, fmt,
     click.echo(_blrm_text(design, state) if blrm else _estimates_text(design, sel, state))
     if "beta_mean" in sel.details:
         click.echo(f"\nposterior mean of beta {sel.details['beta_mean']:.4f}, variance {sel.details['beta_var']:.4f}")
+
+
+@click.command("select-obd")
+@design_options
+@_trial_inputs
+def select_obd(design_name, outcomes, data, n_text, dlt_text, eff_text, current_dose, fmt, **options):
+    """Final optimal biological dose of a phase I/II trial (BOIN12), from toxicity and response.
+
+    Example: dosefind select-obd --design boin12 --phi-t 0.35 --phi-e 0.25 --n 3,6,9,0,0 --dlt 0,1,2,0,0
+    --eff 0,3,6,0,0
+    """
+    from dosefind.reports.text import to_json
+
+    design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose,
+                                      eff_text)
+    if not design.efficacy:
+        raise ValueError(f"select-obd needs a phase I/II design (--design boin12); {design.name} selects an MTD: "
+                         f"use dosefind select-mtd")
+    sel = design.select_obd(state)
+    if fmt == "json":
+        click.echo(to_json(_obd_payload(sel)))
+        return
+    if sel.obd is None:
+        click.echo(f"No OBD selected: {sel.reason}")
+    else:
+        click.echo(f"OBD: dose {sel.obd} ({design.doses.labels[sel.obd_index]}). {sel.reason}")
+    click.echo("")
+    click.echo(_obd_text(design, sel, state))
 
 
 @click.command("skeleton")

@@ -17,12 +17,13 @@ import click
 
 __all__ = ["DESIGNS", "N_TRIALS", "WholeNumber", "build_design", "design_options", "parse_probabilities"]
 
-DESIGNS = ("boin", "crm", "3+3", "blrm", "tite-boin", "tite-crm")
+DESIGNS = ("boin", "crm", "3+3", "blrm", "tite-boin", "tite-crm", "boin12")
 
 # keyword name -> designs that accept it (its CLI spelling is --name-with-dashes)
 _BOINS = ("boin", "tite-boin")
 _CRMS = ("crm", "tite-crm")
-_ALL = ("boin", "crm", "3+3", "tite-boin", "tite-crm")
+_PHASE12 = ("boin12",)
+_ALL = ("boin", "crm", "3+3", "tite-boin", "tite-crm") + _PHASE12
 _APPLIES = {
     "target": _BOINS + _CRMS,
     "num_doses": _ALL + ("blrm",),
@@ -31,8 +32,11 @@ _APPLIES = {
     "max_n": _ALL + ("blrm",),
     "start_dose": _ALL + ("blrm",),
     # BOIN (and TITE-BOIN, which takes BOIN's rules)
-    "p_saf": _BOINS, "p_tox": _BOINS, "cutoff_eli": _BOINS, "extrasafe": _BOINS,
-    "offset": _BOINS, "n_earlystop": _BOINS, "bound_mtd": ("boin",),
+    "p_saf": _BOINS + _PHASE12, "p_tox": _BOINS + _PHASE12, "cutoff_eli": _BOINS + _PHASE12,
+    "extrasafe": _BOINS, "offset": _BOINS, "n_earlystop": _BOINS + _PHASE12, "bound_mtd": ("boin",),
+    # phase I/II (BOIN12)
+    "phi_t": _PHASE12, "phi_e": _PHASE12, "utility": _PHASE12, "n1": _PHASE12, "n2": _PHASE12,
+    "cutoff_futility": _PHASE12,
     # 3+3
     "expand_lower": ("3+3",), "expand_top": ("3+3",),
     # CRM (and TITE-CRM)
@@ -118,7 +122,7 @@ def design_options(func):
     opts = [
         click.option("--design", "design_name", type=click.Choice(DESIGNS, case_sensitive=False), default=None,
                      help="Design: boin, crm, 3+3, blrm, tite-boin or tite-crm (the TITE designs need "
-                          "--dlt-window and run in calendar time)."),
+                          "--dlt-window and run in calendar time), or the phase I/II design boin12."),
         click.option("--target", type=float, default=None, help="Target DLT rate (BOIN, CRM)."),
         click.option("--num-doses", type=int, default=None,
                      help="Number of dose levels (default: from --true-tox or --skeleton)."),
@@ -155,6 +159,19 @@ def design_options(func):
         click.option("--stop-tox-cutoff", type=float, default=None,
                      help="CRM: stop if Pr(DLT rate at dose 1 > target) exceeds this (default: no stopping)."),
         click.option("--conf-level", type=float, default=None, help="CRM: level of the per-dose limits (0.90)."),
+        click.option("--phi-t", type=float, default=None, help="BOIN12: highest acceptable DLT rate."),
+        click.option("--phi-e", type=float, default=None, help="BOIN12: lowest acceptable response rate."),
+        click.option("--utility", type=str, default=None,
+                     help="BOIN12: utilities (0-100) of response without DLT, neither, both, DLT without "
+                          "response, as 100,40,60,0 (the default) or eff_no_tox=100,no_eff_no_tox=40,...'"),
+        click.option("--n1", type=int, default=None,
+                     help="BOIN12: from this many patients at the current dose, escalate only if its DLT rate is "
+                          "at or below the escalation boundary (6)."),
+        click.option("--n2", type=int, default=None,
+                     help="BOIN12: from this many patients at the current dose, explore the next untried dose "
+                          "above if it is safe (9; 0 turns the extra exploration off)."),
+        click.option("--cutoff-futility", type=float, default=None,
+                     help="BOIN12: drop a dose when Pr(response rate < phi_e) exceeds this (0.9)."),
         click.option("--maxpen", type=float, default=None,
                      help="TITE-BOIN: suspend accrual while more than this share of the current dose's patients "
                           "are pending (0.5)."),
@@ -217,7 +234,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     from dosefind.designs import BOIN, CRM, TITEBOIN, TITECRM, ThreePlusThree
 
     if design_name is None:
-        raise ValueError("choose a design with --design boin, crm, 3+3, blrm, tite-boin or tite-crm")
+        raise ValueError("choose a design with --design boin, crm, 3+3, blrm, tite-boin, tite-crm or boin12")
     name = str(design_name).lower()
     if name in ("3+3", "tpt", "three_plus_three", "3plus3"):
         name = "3+3"
@@ -235,6 +252,8 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
         raise ValueError("give either --cohorts or --max-n, not both")
     _check_sizes(given)
 
+    if name in _PHASE12:
+        return _build_phase12(name, given)
     if name in ("tite-boin", "tite-crm") and "dlt_window" not in given:
         raise ValueError(f"{name} needs --dlt-window (the DLT assessment window in days)")
     if name in _BOINS:
@@ -280,6 +299,57 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     skeleton = kw.pop("skeleton")
     target = kw.pop("target")
     return (CRM if name == "crm" else TITECRM)(skeleton, target, **kw)
+
+
+#: Order of the four utilities when --utility is a plain list (the BOIN Suite's order).
+UTILITY_KEYS = ("eff_no_tox", "no_eff_no_tox", "eff_tox", "no_eff_tox")
+
+
+def parse_utility(text) -> dict | None:
+    """'100,40,60,0' or 'eff_no_tox=100,no_eff_no_tox=40,eff_tox=60,no_eff_tox=0' -> dict;
+    the design checks the range of each value."""
+    if text is None or isinstance(text, dict):
+        return text
+    parts = [p for p in str(text).replace(";", ",").split(",") if p.strip()]
+    if parts and all("=" in p for p in parts):
+        out = {}
+        for p in parts:
+            k, v = (x.strip() for x in p.split("=", 1))
+            try:
+                out[k] = float(v)
+            except ValueError:
+                raise ValueError(f"--utility: {k} must be a number between 0 and 100, got {v!r}") from None
+        return out
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"--utility must be four numbers (response without DLT, neither, both, DLT without "
+                         f"response), e.g. 100,40,60,0, or key=value pairs; got {text!r}") from None
+    if len(values) != 4:
+        raise ValueError(f"--utility must have four values ({', '.join(UTILITY_KEYS)}), got {len(values)}")
+    return dict(zip(UTILITY_KEYS, values))
+
+
+def _build_phase12(name: str, kw: dict):
+    from dosefind.designs import BOIN12
+
+    kw = dict(kw)
+    for need, what in (("phi_t", "the highest acceptable DLT rate"), ("phi_e", "the lowest acceptable response rate"),
+                       ("num_doses", "the number of doses (--num-doses, or --true-tox)")):
+        if need not in kw:
+            flag = "--" + need.replace("_", "-")
+            raise ValueError(f"BOIN12 needs {what}" + ("" if need == "num_doses" else f" ({flag})"))
+    if "cohorts" in kw:
+        kw["n_cohorts"] = kw.pop("cohorts")
+    if "cutoff_eli" in kw:
+        kw["c_t"] = kw.pop("cutoff_eli")
+    if "cutoff_futility" in kw:
+        kw["c_e"] = kw.pop("cutoff_futility")
+    if "utility" in kw:
+        kw["utility"] = parse_utility(kw["utility"])
+    if kw.get("n2") == 0:  # the CLI's way of saying None: no extra exploration
+        kw["n2"] = None
+    return BOIN12(**kw)
 
 
 def _build_blrm(kw: dict, require_size: bool):

@@ -158,6 +158,10 @@ def _print_oc(oc, fmt):
 @calendar_options
 @click.option("--true-tox", default=None, help="True DLT probability per dose, e.g. 0.05,0.10,0.20,0.30,0.45 "
               "(or give --crs/--icans components).")
+@click.option("--true-eff", default=None, help="True response probability per dose, e.g. 0.2,0.4,0.6,0.6,0.6 "
+              "(required by phase I/II designs; a phase I design then also reports responses).")
+@click.option("--tox-eff-correlation", type=float, default=None,
+              help="Correlation (phi) of DLT and response in the same patient, in [-1, 1] (default 0).")
 @click.option("--n-trials", type=N_TRIALS, default=10_000, show_default=True,
               help="Simulated trials (Monte Carlo; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Random seed (default: fresh; reported in the output).")
@@ -170,7 +174,8 @@ def _print_oc(oc, fmt):
                    "terminal; otherwise a clock on a terminal, or a line every 10 s elsewhere).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable, progress, quiet, fmt, **options):
+def simulate(design_name, true_tox, true_eff, tox_eff_correlation, n_trials, seed, method, workers, acceptable,
+             progress, quiet, fmt, **options):
     """Operating characteristics of one design on one true dose-toxicity scenario.
 
     The true curve may decrease with dose (a note says so); the study file follows the
@@ -189,13 +194,23 @@ def simulate(design_name, true_tox, n_trials, seed, method, workers, acceptable,
         options["num_doses"] = len(probs) if tox is None else tox.num_doses
     options, target = _split_target(design_name, options)
     design = build_design(design_name, **options)
+    phase12 = {}
+    if true_eff is not None:
+        phase12["true_prob_eff"] = parse_probabilities(true_eff, "--true-eff")
+    elif design.efficacy:
+        raise ValueError(f"{design.name} is a phase I/II design: give the true response rate per dose with --true-eff "
+                         f"(e.g. 0.2,0.4,0.6,0.6,0.6)")
+    if tox_eff_correlation is not None:
+        if true_eff is None:
+            raise ValueError("--tox-eff-correlation needs --true-eff (the true response rates)")
+        phase12["tox_eff_correlation"] = tox_eff_correlation
     if tox is None:
         _monotone_note([probs], quiet)
     bar = _progress(progress, quiet, n_trials)
     with _feedback(quiet, progress, bar) as feedback:
         feedback("simulations", 0, 1, f"{design.name}, {n_trials:,} trials" if method != "exact" else design.name)
         oc = run(design, probs, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=bar,
-                 target=target, acceptable=_blrm_acceptable(design, _acceptable(acceptable)), **cal)
+                 target=target, acceptable=_blrm_acceptable(design, _acceptable(acceptable)), **cal, **phase12)
         feedback("simulations", 1, 1, "")
     _print_oc(oc, fmt)
 

@@ -11,15 +11,16 @@ from dosefind.designs.modifiers import (
 )
 from dosefind.designs.three_plus_three import ThreePlusThree
 from dosefind.designs.boin import BOIN
+from dosefind.designs.boin12 import BOIN12
 from dosefind.designs.crm import CRM
 from dosefind.designs.blrm import BLRM
 from dosefind.designs.tite_boin import TITEBOIN
 from dosefind.designs.tite_crm import TITECRM
 
 #: Every registered design, by the name used on the command line.
-REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "crm": CRM, "blrm": BLRM, "tite-boin": TITEBOIN, "tite-crm": TITECRM}
+REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "boin12": BOIN12, "crm": CRM, "blrm": BLRM, "tite-boin": TITEBOIN, "tite-crm": TITECRM}
 
 __all__ = [
-    "BLRM", "BOIN", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
+    "BLRM", "BOIN", "BOIN12", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
     "StopWhenNAtDose", "StopWhenTooToxic", "ThreePlusThree", "TITEBOIN", "TITECRM",
 ]

@@ -86,7 +86,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
              method: str = "auto", workers: int = 1, progress: bool | None = None, target: float | None = None,
              acceptable: tuple[float, float] | None = None, max_states: int = DEFAULT_MAX_STATES,
              use_batch: bool = True, accrual: Accrual | None = None, timing: ToxicityTiming | None = None,
-             manufacturing: Manufacturing | None = None, dlt_window: float | None = None) -> OperatingCharacteristics:
+             manufacturing: Manufacturing | None = None, dlt_window: float | None = None,
+             true_prob_eff=None, tox_eff_correlation=0.0, joint=None) -> OperatingCharacteristics:
     """Operating characteristics of ``design`` when the truth is ``true_prob_tox``.
 
     Parameters
@@ -124,6 +125,21 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         them, a :class:`ToxicityComponents` scenario, or a design with
         ``memory = "patients"`` (TITE designs) selects the calendar engine; results then
         carry ``calendar`` (duration, enrolment) besides the usual metrics.
+    true_prob_eff : sequence of float, optional
+        True response probability per dose, each in [0, 1] (default: the scenario's
+        ``true_prob_response``).  Required for a phase I/II design (``design.efficacy``);
+        a phase I design simulated with it also reports responses per dose, on the same
+        patients (:mod:`~dosefind.simulations.phase12`).
+    tox_eff_correlation : float or sequence of float, default 0
+        Phi correlation of DLT and response per patient (one value or one per dose), in
+        [-1, 1] and possible for the marginals (:class:`~dosefind.simulations.joint.JointOutcomes`).
+    joint : JointOutcomes or sequence, optional
+        The joint truth instead: a :class:`~dosefind.simulations.joint.JointOutcomes`, or
+        per-dose rows of cell probabilities (N, T, E, B) or dicts with those keys;
+        ``true_prob_tox`` may then be omitted (it is the table's DLT rate).
+
+    Results of such runs carry ``efficacy`` (OBD selection, correct OBD, responses,
+    utility, ...; defined in :mod:`~dosefind.simulations.results`).
 
     Returns
     -------
@@ -131,6 +147,11 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     """
     if not isinstance(design, Design):
         raise TypeError(f"design must be a dosefind Design (e.g. BOIN(...)), got {type(design).__name__}")
+    joint = _joint_input(joint, true_prob_eff)
+    if joint is not None and joint.num_doses != design.num_doses:
+        raise ValueError(f"joint table has {joint.num_doses} doses but the design has {design.num_doses}")
+    if true_prob_tox is None and joint is not None:
+        true_prob_tox = [float(x) for x in joint.p_tox]
     if true_prob_tox is None:
         raise ValueError("true_prob_tox must be given (one true DLT probability per dose)")
     components = true_prob_tox if isinstance(true_prob_tox, ToxicityComponents) else None
@@ -140,12 +161,17 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     n_trials, workers, acceptable = _check_common(n_trials, method, workers, acceptable)
     target = _target_of(design, scenario, target)
     above = above_mtd_mask(scenario.true_prob_tox, target, acceptable)
+    joint = _resolve_joint(design, scenario, true_prob_eff, tox_eff_correlation, joint)
     if (components is not None or design.memory == "patients"
             or any(v is not None for v in (accrual, timing, manufacturing, dlt_window))):
         return _simulate_calendar(design, scenario, components, n_trials=n_trials, seed=seed, method=method,
                                   workers=workers, progress=progress, target=target, acceptable=acceptable,
                                   above=above, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                                  dlt_window=dlt_window)
+                                  dlt_window=dlt_window, joint=joint)
+    if joint is not None:
+        return _simulate_phase12(design, scenario, joint, n_trials=n_trials, seed=seed, method=method,
+                                 workers=workers, progress=progress, target=target, acceptable=acceptable,
+                                 above=above, max_states=max_states)
     tally = None
     used = method
     if method in ("auto", "exact"):
@@ -168,14 +194,79 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=labels)
 
 
-def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
-                       acceptable, above, accrual, timing, manufacturing, dlt_window):
-    from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
+def _joint_input(joint, true_prob_eff):
+    from dosefind.simulations.joint import JointOutcomes
+
+    if joint is None:
+        return None
+    if true_prob_eff is not None:
+        raise ValueError("give either joint (the per-dose N/T/E/B table) or true_prob_eff (with "
+                         "tox_eff_correlation), not both")
+    if isinstance(joint, JointOutcomes):
+        return joint
+    if isinstance(joint, (str, bytes)):
+        raise ValueError(f"joint must be a JointOutcomes or per-dose rows (N, T, E, B), got {joint!r}")
+    return JointOutcomes.from_table(list(joint))
+
+
+def _resolve_joint(design, scenario, true_prob_eff, correlation, joint):
+    """The joint DLT/response truth of a run, or None for a phase I run without responses."""
+    import numpy as np
+
+    from dosefind.simulations.joint import JointOutcomes
+
+    if joint is not None:
+        if joint.num_doses != design.num_doses:
+            raise ValueError(f"joint table has {joint.num_doses} doses but the design has {design.num_doses}")
+        if np.any(np.abs(joint.p_tox - np.asarray(scenario.true_prob_tox)) > 1e-9):
+            raise ValueError(f"the joint table's DLT rates {[round(float(x), 6) for x in joint.p_tox]} differ from "
+                             f"true_prob_tox {list(scenario.true_prob_tox)}; give one of them")
+        return joint
+    eff = true_prob_eff if true_prob_eff is not None else scenario.true_prob_response
+    if eff is None:
+        if np.any(np.asarray(correlation, dtype=float) != 0):
+            raise ValueError("tox_eff_correlation needs true response rates: give true_prob_eff too")
+        if design.efficacy:
+            raise ValueError(f"{design.name} is a phase I/II design: true_prob_eff must be given (one true response "
+                             "probability per dose, each in [0, 1]), or joint (a per-dose N/T/E/B table)")
+        return None
+    if isinstance(eff, (str, bytes)):
+        raise ValueError(f"true_prob_eff must be a list of probabilities, got {eff!r}")
+    return JointOutcomes(scenario.true_prob_tox, list(eff), correlation)
+
+
+def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, workers, progress, target, acceptable,
+                      above, max_states):
+    from dosefind.simulations.phase12 import Phase12Setup, efficacy_block, simulate_exact12, simulate_mc12
+
+    setup = Phase12Setup(design, joint, above, target)
+    tallies, used = None, method
+    if method in ("auto", "exact"):
+        try:
+            tallies = simulate_exact12(design, setup, max_states=exact_state_cap(design, method, max_states))
+            used = "exact"
+        except StateSpaceTooLarge:
+            if method == "exact":
+                raise
+    if tallies is None:
+        seed = resolve_seed(seed)
+        tallies = simulate_mc12(design, setup, n_trials, seed, workers=workers, progress=progress)
+        used = "mc"
+    mc = used == "mc"
+    return OperatingCharacteristics.from_tally(
+        tallies[0], design=design, true_prob_tox=scenario.true_prob_tox, method=used,
+        n_trials=n_trials if mc else None, seed=seed if mc else None, target=target, acceptable=acceptable,
+        scenario=scenario.name, dose_labels=tuple(design.doses.labels),
+        efficacy=efficacy_block(tallies[1], setup, exact=not mc))
+
+
+def calendar_setup(design, components=None, *, accrual=None, timing=None, manufacturing=None, dlt_window=None):
+    """The validated :class:`~dosefind.simulations.calendar.CalendarSetup` of a calendar-time
+    run of ``design`` (what :func:`simulate` builds from the same keywords; grids build
+    their calendar cells' blocks from it)."""
+    from dosefind.simulations.calendar import CalendarSetup
     from dosefind.simulations.timing import check_window
 
-    if method == "exact":
-        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
-                         "use method='mc' or 'auto'")
     own = getattr(design, "dlt_window", None)
     if dlt_window is None and own is None:
         raise ValueError("dlt_window must be given for a calendar-time simulation (days of DLT assessment, "
@@ -196,11 +287,30 @@ def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, 
     if components is not None and components.num_doses != design.num_doses:
         raise ValueError(f"toxicity components have {components.num_doses} doses but the design has "
                          f"{design.num_doses}")
-    setup = CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                          components=components)
+    return CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                         components=components)
+
+
+def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
+                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None):
+    import inspect
+
+    from dosefind.simulations.calendar import simulate_calendar
+
+    efficacy_ok = "joint" in inspect.signature(simulate_calendar).parameters
+    if joint is not None and not efficacy_ok:
+        raise ValueError("responses (true_prob_eff, joint) cannot be simulated in calendar time yet; "
+                         "simulate without accrual/timing, or without responses")
+
+    if method == "exact":
+        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
+                         "use method='mc' or 'auto'")
+    setup = calendar_setup(design, components, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                           dlt_window=dlt_window)
     seed = resolve_seed(seed)
+    extra = {"joint": joint} if joint is not None else {}
     tally, arrays = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
-                                      progress=progress)
+                                      progress=progress, **extra)
     return OperatingCharacteristics.from_tally(
         tally, design=design, true_prob_tox=scenario.true_prob_tox, method="mc", n_trials=n_trials, seed=seed,
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=tuple(design.doses.labels),

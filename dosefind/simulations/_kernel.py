@@ -46,8 +46,12 @@ def state_rows(n, y, cur, last) -> np.ndarray:
     return np.concatenate([n, y, cur[:, None], last[:, None]], axis=1).astype(np.int32, copy=False)
 
 
-def count_state(design, n, y, cur: int, last: int) -> TrialState:
-    """The TrialState an engine shows a count design for the count state (n, y, cur, last).
+_COHORTS: dict = {}
+
+
+def count_state(design, n, y, cur: int, last: int, eff=None) -> TrialState:
+    """The TrialState an engine shows a count design for the count state (n, y, cur, last),
+    with ``eff`` responses per dose for phase I/II engines.
 
     Its cohort history holds only the last cohort (all a count-based design may look at, by
     the ``memory`` contract).  Both engines and the decision tables build states here, so
@@ -55,13 +59,17 @@ def count_state(design, n, y, cur: int, last: int) -> TrialState:
     D = design.num_doses
     n = tuple(n.tolist() if isinstance(n, np.ndarray) else map(int, n))
     y = tuple(y.tolist() if isinstance(y, np.ndarray) else map(int, y))
+    if eff is not None:
+        eff = tuple(eff.tolist() if isinstance(eff, np.ndarray) else map(int, eff))
     cur, last = int(cur), int(last)
     if cur < 0:
-        return TrialState(D, n, y)
+        return TrialState(D, n, y, eff_at_dose=eff)
     size = min(design.cohort_size, n[cur])
     size = max(size, last, 1)
-    cohort = Cohort(cur, (1,) * last + (0,) * (size - last))
-    return TrialState(D, n, y, (cohort,), cur)
+    cohort = _COHORTS.get((cur, last, size))
+    if cohort is None:
+        cohort = _COHORTS[(cur, last, size)] = Cohort(cur, (1,) * last + (0,) * (size - last))
+    return TrialState(D, n, y, (cohort,), cur, eff_at_dose=eff)
 
 
 def _is_plain(design) -> bool:

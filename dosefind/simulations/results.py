@@ -42,6 +42,24 @@ Definitions (all percentages are of trials unless stated):
     % of trials ending for each reason, keyed by the typed code of the final decision
     (:class:`~dosefind.state.ReasonCode` values; ``ReasonCode(code).text`` is its text).
 
+Phase I/II runs (a design with ``efficacy`` True, or any design simulated with true
+response rates; :mod:`~dosefind.simulations.phase12`) add ``efficacy``: ``values`` and
+``se`` of ``obd_selection_pct`` (per dose; ``obd_no_selection_pct``), ``pct_correct_obd``
+(% selecting a dose of maximal true utility among doses not above the true MTD, the
+highest dose with true DLT rate <= the design's ``phi_t`` or the target; % selecting none
+when even dose 1 is above it), ``obd_overdose_pct`` (% selecting a dose above that MTD),
+``responses_mean`` (per dose) and ``response_total_mean``, ``utility_selected_mean``
+(mean true utility of the selected dose, over trials that selected one),
+``patients_at_obd_mean`` / ``patients_at_obd_pct`` (patients treated at a correct OBD),
+``obd_overdose_patients_pct`` (% of patients above that MTD) and
+``early_stop_toxicity_pct`` / ``early_stop_futility_pct`` (trials ending with code
+``lowest_too_toxic`` or ``extra_safe``, and ``futility``); with the truth:
+``true_prob_eff``, ``tox_eff_correlation``, ``joint_table`` (N, T, E, B per dose),
+``true_utility``, ``tox_limit``, ``true_mtd`` and ``correct_obd`` (1-based).  For a
+phase I design the "selected dose" of these metrics is its MTD, and the utility metrics
+are None (it has no utility table).  The phase I metrics (``selection_pct``, ``pcs``,
+...) of a phase I/II design are about the MTD its ``select_obd`` reports.
+
 Calendar-time runs (:mod:`~dosefind.simulations.calendar`) add ``calendar``:
 ``duration`` (days from the first arrival to the last patient's end of follow-up: mean,
 sd, se, quantiles 5/25/50/75/95), per-trial means (with se) of ``enrolled``, ``infused``,
@@ -208,11 +226,13 @@ class OperatingCharacteristics:
     max_n: int | None = None
     extra: dict = field(default_factory=dict)
     calendar: dict | None = None
+    efficacy: dict | None = None
 
     # ------------------------------------------------------------------ building
     @classmethod
     def from_tally(cls, tally: Tally, *, design, true_prob_tox, method, n_trials, seed, target=None,
-                   acceptable=None, scenario="scenario", dose_labels=(), calendar=None, setup=None):
+                   acceptable=None, scenario="scenario", dose_labels=(), calendar=None, setup=None,
+                   efficacy=None):
         p = tuple(float(v) for v in true_prob_tox)
         D = len(p)
         correct = correct_doses(p, target, acceptable)
@@ -284,14 +304,26 @@ class OperatingCharacteristics:
         return cls(design=design.name, true_prob_tox=p, method=method, n_trials=n_trials, seed=seed,
                    target=target, acceptable=acceptable, correct=correct, true_mtd=mtd, values=v, se=se,
                    stop_reasons=reasons, scenario=scenario, dose_labels=labels, max_n=design.max_n, extra=extra,
-                   calendar=None if calendar is None else calendar_summary(calendar, setup))
+                   calendar=None if calendar is None else calendar_summary(calendar, setup), efficacy=efficacy)
 
     # ------------------------------------------------------------------ access
     def __getattr__(self, item):
         values = self.__dict__.get("values")
         if values is not None and item in values:
             return values[item]
+        eff = self.__dict__.get("efficacy")
+        if eff is not None and item in eff["values"]:
+            return eff["values"][item]
         raise AttributeError(item)
+
+    def efficacy_rows(self) -> dict:
+        """Phase I/II summary rows: name -> (value, se); empty without efficacy."""
+        if self.efficacy is None:
+            return {}
+        from dosefind.simulations.phase12 import SCALARS
+
+        v, se = self.efficacy["values"], self.efficacy["se"]
+        return {k: (v[k], se[k]) for k in SCALARS}
 
     @property
     def num_doses(self) -> int:
@@ -336,6 +368,15 @@ class OperatingCharacteristics:
             "dlt_mean": self.values["dlt_mean"],
             "dlt_se": self.se["dlt_mean"],
         }, index=pd.RangeIndex(1, D + 1, name="level"))
+        if self.efficacy is not None:
+            eff = self.efficacy
+            df["true_prob_eff"] = eff["true_prob_eff"]
+            df["true_utility"] = eff["true_utility"] if eff["true_utility"] is not None else [None] * D
+            df["correct_obd"] = [i + 1 in eff["correct_obd"] for i in range(D)]
+            df["obd_selection_pct"] = eff["values"]["obd_selection_pct"]
+            df["obd_selection_se"] = eff["se"]["obd_selection_pct"]
+            df["responses_mean"] = eff["values"]["responses_mean"]
+            df["responses_se"] = eff["se"]["responses_mean"]
         return df
 
     def summary(self):
@@ -344,6 +385,7 @@ class OperatingCharacteristics:
 
         rows = {k: (self.values[k], self.se[k]) for k in METRICS}
         rows.update(self.calendar_rows())
+        rows.update(self.efficacy_rows())
         return pd.DataFrame.from_dict(rows, orient="index", columns=["value", "se"])
 
     def to_dict(self) -> dict:
@@ -368,6 +410,8 @@ class OperatingCharacteristics:
         })
         if self.calendar is not None:
             out["calendar"] = _rounded(self.calendar)
+        if self.efficacy is not None:
+            out["efficacy"] = _rounded(self.efficacy)
         return out
 
     def to_json(self, **kwargs) -> str:
@@ -411,6 +455,22 @@ class OperatingCharacteristics:
             lines.append(f"| {k} | {fmt(v[k], se[k], 2)} |")
         for k, (val, err) in self.calendar_rows().items():
             lines.append(f"| {k} | {fmt(val, err, 2)} |")
+        if self.efficacy is not None:
+            eff = self.efficacy
+            ev, es = eff["values"], eff["se"]
+            lines += ["", "| dose | true P(response) | true utility | OBD selected % | responses (mean) |",
+                      "|---|---|---|---|---|"]
+            for i in range(self.num_doses):
+                mark = " †" if i + 1 in eff["correct_obd"] else ""
+                u = "-" if eff["true_utility"] is None else f"{eff['true_utility'][i]:.1f}"
+                lines.append(f"| {self.dose_labels[i]}{mark} | {eff['true_prob_eff'][i]:.2f} | {u} | "
+                             f"{fmt(ev['obd_selection_pct'][i], es['obd_selection_pct'][i])} | "
+                             f"{fmt(ev['responses_mean'][i], es['responses_mean'][i], 2)} |")
+            lines += ["", "| phase I/II metric | value |", "|---|---|"]
+            for k, (val, err) in self.efficacy_rows().items():
+                lines.append(f"| {k} | {fmt(val, err, 2)} |")
+            if eff["correct_obd"]:
+                lines += ["", "† correct OBD (highest true utility among doses not above the true MTD)"]
         if self.correct:
             lines += ["", "\\* correct dose" + ("s" if len(self.correct) > 1 else "")]
         return "\n".join(lines)

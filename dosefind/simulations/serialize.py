@@ -90,6 +90,8 @@ def oc_from_dict(d: dict):
     optional = {}
     if d.get("calendar") is not None and "calendar" in {f.name for f in dataclasses.fields(OperatingCharacteristics)}:
         optional["calendar"] = d["calendar"]      # calendar-time results carry their summary block
+    if d.get("efficacy") is not None:
+        optional["efficacy"] = _efficacy_block(d["efficacy"])
     return OperatingCharacteristics(
         **optional, design=str(d["design"]), true_prob_tox=p, method=str(d["method"]), n_trials=d.get("n_trials"),
         seed=d.get("seed"), target=target, acceptable=acceptable, correct=correct,
@@ -97,6 +99,21 @@ def oc_from_dict(d: dict):
         stop_reasons={str(k): float(v) for k, v in (d.get("stop_reasons") or {}).items()},
         scenario=str(d.get("scenario", "scenario")), dose_labels=tuple(f"Dose {i + 1}" for i in range(len(p))),
         max_n=d.get("max_n"))
+
+
+def _efficacy_block(block: dict) -> dict:
+    """The phase I/II block with its per-dose metrics as arrays again."""
+    from dosefind.simulations.phase12 import PER_DOSE, SCALARS
+
+    out = dict(block)
+    for part in ("values", "se"):
+        src = block.get(part) or {}
+        missing = [k for k in PER_DOSE + SCALARS if k not in src]
+        if missing:
+            raise ValueError(f"efficacy.{part} is missing " + ", ".join(missing))
+        out[part] = {k: (None if src[k] is None else (_arr(src[k]) if k in PER_DOSE else float(src[k])))
+                     for k in PER_DOSE + SCALARS}
+    return out
 
 
 def oc_from_json(source):

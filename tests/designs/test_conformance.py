@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dosefind import TrialState
-from dosefind.designs import (BLRM, BOIN, CRM, REGISTRY, TITEBOIN, TITECRM, DontSkipDoses, StopAtN,
+from dosefind.designs import (BLRM, BOIN, BOIN12, CRM, REGISTRY, TITEBOIN, TITECRM, DontSkipDoses, StopAtN,
                               StopWhenNAtDose, StopWhenTooToxic, ThreePlusThree)
 from dosefind.state import Decision, MTDSelection
 
@@ -19,10 +19,13 @@ FACTORIES = {
     "blrm": lambda: BLRM([5e5, 1e6, 2e6, 4e6, 8e6], cohort_size=3, max_n=30),
     "3+3": lambda: ThreePlusThree(num_doses=5),
     "boin": lambda: BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30),
+    "boin12": lambda: BOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=30),
     "crm": lambda: CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3, max_n=24),
     "tite-boin": lambda: TITEBOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30, dlt_window=28),
     "tite-crm": lambda: TITECRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3, max_n=24,
                                 dlt_window=28),
+    "boin12+stop_at_n": lambda: BOIN12(phi_t=0.3, phi_e=0.2, num_doses=5, cohort_size=2, max_n=24,
+                                       n_earlystop=10).then(StopAtN(16)),
     "boin+stop_at_n": lambda: BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30).then(StopAtN(12)),
     "crm+dont_skip": lambda: CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3,
                                  max_n=24, restrict=False).then(DontSkipDoses()),

@@ -45,3 +45,36 @@ class NoReturnRule(LastCohortRule):
                 return Decision.halt("stop: no dose left")
             return Decision.treat(max(below), "avoid a dose de-escalated from")
         return dec
+
+
+class ToyEfficacyRule(LastCohortRule):
+    """A phase I/II toy: escalation as LastCohortRule (DLTs in the last cohort), stop for
+    futility when the current dose has 6 or more patients and no response; the OBD is the
+    tried dose with the most responses among doses with observed DLT rate <= 0.3 (lowest
+    such dose on ties), none when no tried dose qualifies.  Count-based; its utility table
+    is BOIN12's default scale (Lin et al. 2020)."""
+
+    name = "toy efficacy rule"
+    efficacy = True
+    phi_t = 0.35
+    utility = {"eff_no_tox": 100, "no_eff_no_tox": 40, "eff_tox": 60, "no_eff_tox": 0}
+
+    def _decide(self, state):
+        from dosefind.state import ReasonCode
+
+        d = state.current_index
+        if state.n_at_dose[d] >= 6 and state.eff_at_dose[d] == 0:
+            return Decision.halt("stop: no response at the current dose", ReasonCode.FUTILITY)
+        dec = super()._decide(state)
+        if dec.stop:
+            return Decision.halt(dec.reason, ReasonCode.LOWEST_TOO_TOXIC)
+        return dec
+
+    def select_obd(self, state):
+        from dosefind.state import OBDSelection
+
+        ok = [i for i, (n, y) in enumerate(zip(state.n_at_dose, state.tox_at_dose)) if n > 0 and y / n <= 0.3]
+        if not ok:
+            return OBDSelection(None, (None,) * self.num_doses, "toy: no admissible dose")
+        best = max(ok, key=lambda i: (state.eff_at_dose[i], -i))
+        return OBDSelection(best, tuple(float(e) for e in state.eff_at_dose), "toy", mtd_index=max(ok))
