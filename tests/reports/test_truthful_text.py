@@ -1,6 +1,6 @@
 """Issue 12: every card, caption and sentence of the report says what was computed.
 
-The small study (conftest) runs once by Monte Carlo and once exactly (the same study with
+The small study (tests/reports/conftest.py) runs once by Monte Carlo and once exactly (the same study with
 ``method = "exact"``), so each statement is checked against the run it describes.  The
 facts checked come from the code that computes them: ``method`` of each result, the CRM's
 prior (``prior_var`` is the variance of beta: dosefind/designs/crm.py builds its
@@ -14,7 +14,6 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import SMALL_STUDY  # tests/reports/conftest.py (rootdir-relative import by pytest)
 
 TOXIC = '''
 [[scenarios]]
@@ -24,11 +23,11 @@ true_prob_tox = [0.5, 0.6, 0.7]
 
 
 @pytest.fixture(scope="module")
-def exact_report(tmp_path_factory):
+def exact_report(tmp_path_factory, small_study_file):
     from dosefind.runner import run_study
     from dosefind.study import parse_study
 
-    study = parse_study(SMALL_STUDY.replace('method = "mc"', 'method = "exact"') + TOXIC)
+    study = parse_study(small_study_file.read_text(encoding="utf-8").replace('method = "mc"', 'method = "exact"') + TOXIC)
     out = tmp_path_factory.mktemp("exact") / "report"
     return run_study(study, out)
 
@@ -166,12 +165,13 @@ def test_protocol_has_the_decision_section_with_the_results_numbers(exact_report
     assert "ranks first" in section
 
 
-def test_decision_charts_report_progress(tmp_path):
+def test_decision_charts_report_progress(small_study_file):
     from dosefind.reports.decision_report import decision_parts
     from dosefind.runner import evaluate
     from dosefind.study import parse_study
 
-    run = evaluate(parse_study(SMALL_STUDY.replace("n_trials = 300", "n_trials = 20")))
+    text = small_study_file.read_text(encoding="utf-8")
+    run = evaluate(parse_study(text.replace("n_trials = 300", "n_trials = 20")))
     calls = []
     parts = decision_parts(run, progress=lambda *a: calls.append(a))
     assert calls[0] == (0, 3, "3+3 decision chart") and calls[-1] == (3, 3, f"{len(parts.charts)} decision charts")
