@@ -23,7 +23,7 @@ from typing import Callable
 from dosefind.study import BUNDLED_PRIOR, Study
 
 __all__ = ["RunResult", "ScenarioInfo", "evaluate", "run_study", "write_report", "check_output",
-           "output_target", "input_files", "decision_tables", "PRIOR_SAMPLING"]
+           "output_target", "input_files", "decision_tables", "PRIOR_SAMPLING", "PRIOR_SAMPLING_QUICK"]
 
 #: MCMC settings for a prior fitted at run time (``prior = "bundled"``).  With the nutpie
 #: sampler the model's compilation dominates (about 10 s) and sampling costs about a
@@ -31,6 +31,11 @@ __all__ = ["RunResult", "ScenarioInfo", "evaluate", "run_study", "write_report",
 #: in 2 chains failed the R-hat check (1.018) on the bundled study.  A fit made once with
 #: ``dosefind priors`` and named by its path uses whatever settings it was made with.
 PRIOR_SAMPLING = {"draws": 1000, "tune": 2000, "chains": 4}
+#: The same for ``dosefind run --quick``: PyMC's own sampler, whose compiled C code is
+#: cached on disk between runs, so a fresh process fits in about 4 s instead of nutpie's
+#: 10 s of numba compilation (measured on 2 cores, docs/benchmarks.md); fewer draws, so
+#: the fit's diagnostics are looser.  A quick run is for a first look, not a protocol.
+PRIOR_SAMPLING_QUICK = {"draws": 1000, "tune": 500, "chains": 2, "sampler": "pymc"}
 
 
 @dataclass
@@ -120,7 +125,7 @@ def _now() -> str:
 
 
 # ---------------------------------------------------------------------------- scenarios
-def _prior_fit(spec, study: Study, cache: dict):
+def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING):
     """The fitted prior a scenario names: the bundled evidence fitted at the study's doses
     (once per run), or a fit file made with ``dosefind priors``."""
     key = (spec.prior, spec.endpoint)
@@ -136,10 +141,11 @@ def _prior_fit(spec, study: Study, cache: dict):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = fit_dose_response(endpoint=spec.endpoint, doses=list(study.doses.amounts), seed=seed,
-                                    **PRIOR_SAMPLING)
+                                    **sampling)
         notes = [str(w.message) for w in caught]
         how = (f"bundled CD7 CAR-T evidence, endpoint {spec.endpoint}, fitted at run time "
-               f"({PRIOR_SAMPLING['chains']} chains x {PRIOR_SAMPLING['draws']} draws, seed {seed})")
+               f"({sampling['chains']} chains x {sampling['draws']} draws after {sampling['tune']} tuning steps"
+               + (f", {sampling['sampler']} sampler" if "sampler" in sampling else "") + f", seed {seed})")
     else:
         from dosefind.priors import load_fit
 
@@ -157,7 +163,7 @@ def _prior_fit(spec, study: Study, cache: dict):
     return cache[key]
 
 
-def resolve_scenarios(study: Study) -> tuple[list[ScenarioInfo], dict, list[str]]:
+def resolve_scenarios(study: Study, *, quick: bool = False) -> tuple[list[ScenarioInfo], dict, list[str]]:
     """Explicit curves as written; prior scenarios from the fit's summary (median or mean
     curve, as :meth:`PriorFit.summary` reports it) or random curves from
     :func:`dosefind.priors.draw_scenarios`."""
@@ -167,7 +173,7 @@ def resolve_scenarios(study: Study) -> tuple[list[ScenarioInfo], dict, list[str]
             out.append(ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
                                     true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation))
             continue
-        fit, how, fit_notes = _prior_fit(spec, study, cache)
+        fit, how, fit_notes = _prior_fit(spec, study, cache, PRIOR_SAMPLING_QUICK if quick else PRIOR_SAMPLING)
         notes.extend(n for n in fit_notes if n not in notes)
         if spec.summary is not None:
             summ = fit.summary()
@@ -212,7 +218,7 @@ def decision_tables(design, max_cohorts: int = 2) -> list:
     skel = getattr(base, "skeleton", None)
     if skel is not None:
         tables.append(("skeleton", "skeleton (prior guess of the DLT rate)",
-                       pd.DataFrame({"Dose level": range(1, len(skel) + 1), "Skeleton": [round(float(p), 4) for p in skel]})))
+                       pd.DataFrame({"Dose level": range(1, len(skel) + 1), "Skeleton": [float(p) for p in skel]})))
 
     cs = design.cohort_size
     rows = []
@@ -236,14 +242,15 @@ def decision_tables(design, max_cohorts: int = 2) -> list:
 
 
 # ---------------------------------------------------------------------------- run
-def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1) -> RunResult:
+def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1, quick: bool = False) -> RunResult:
     """Simulate every design of ``study`` on every scenario (no files written).
 
     ``progress(phase, done, total, label)`` is called as the run goes: phase
     ``"scenarios"`` (0 of 1, then 1 of 1) around resolving the scenarios (fitting a prior
     can take a while), then ``"simulations"`` before (done < total) and after each design x
     scenario simulation.  The report writer continues with ``"tables"``, ``"figures"`` and
-    ``"writing"`` (:func:`dosefind.reports.write_all`).
+    ``"writing"`` (:func:`dosefind.reports.write_all`).  ``quick=True`` fits a prior at run
+    time with :data:`PRIOR_SAMPLING_QUICK` and says so in the run's warnings.
     """
     from dosefind.simulations import simulate
 
@@ -255,7 +262,11 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     t0 = time.perf_counter()
     tell("scenarios", 0, 1, "fitting the prior" if any(s.from_prior for s in study.scenarios)
          else "preparing scenarios")
-    scenarios, prior, notes = resolve_scenarios(study)
+    scenarios, prior, notes = resolve_scenarios(study, quick=quick)
+    if quick:
+        notes = ["quick run (dosefind run --quick): a first look, not results for a protocol"
+                 + ("; the prior was fitted with fewer MCMC draws" if any(s.from_prior for s in study.scenarios)
+                    else "")] + notes
     prior.update(design_priors(study))
     timings["scenarios"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -62,6 +62,8 @@ DESIGN_COMMON_KEYS = ("type", "label")
 DESIGN_PRIOR_KEYS = ("prior_fit", "endpoint", "robust_weight")
 #: Designs that can take their prior from a fit, and what they take from it.
 PRIOR_FIT_DESIGNS = {"crm": "skeleton", "blrm": "prior"}
+#: Most curves a prior scenario may draw (each is reported as its own scenario).
+MAX_DRAWN_CURVES = 20
 SCENARIO_KEYS = ("name", "description", "true_prob_tox", "prior", "endpoint", "summary", "draws", "seed",
                  "true_prob_eff", "tox_eff_correlation")
 #: The toxicity endpoint a bundled-prior scenario is fitted to by default.  None of the
@@ -79,7 +81,7 @@ MAX_N_TRIALS = 10**9
 LEAST_INFORMATIVE = "least_informative"
 #: Top-level tables of a study file.  ``[grid]`` belongs to ``dosefind grid``
 #: (:mod:`dosefind.grid.spec`); ``run`` and ``compare`` evaluate the study as written.
-TOP_TABLES = ("study", "doses", "designs", "scenarios", "trial", "grid")
+TOP_TABLES = ("study", "doses", "designs", "scenarios", "trial", "grid", "criterion")
 
 
 # ---------------------------------------------------------------------------- objects
@@ -156,6 +158,9 @@ class Study:
     base_dir: Path | None = None
     trial: dict = field(default_factory=dict)  # [trial]: calendar time (docs/calendar.md)
     has_grid: bool = False                      # a [grid] table: evaluated by `dosefind grid` only
+    #: [criterion]: how the report's decision summary ranks the designs
+    #: (:class:`dosefind.simulations.decision.Criterion`); None: the documented default.
+    criterion: object = None
 
     @property
     def calendar(self) -> dict:
@@ -168,8 +173,11 @@ class Study:
     def num_doses(self) -> int:
         return len(self.doses)
 
-    def with_overrides(self, *, n_trials: int | None = None, seed: int | None = None) -> "Study":
-        """The same study with fewer/more trials or another seed (for quick runs)."""
+    def with_overrides(self, *, n_trials: int | None = None, seed: int | None = None, method: str | None = None,
+                       draws: int | None = None) -> "Study":
+        """The same study with fewer/more trials, another seed, another engine (``method``)
+        or another number of curves drawn by each prior scenario that draws curves
+        (``draws``; an error when the study has none)."""
         from dataclasses import replace
 
         changes = {}
@@ -177,6 +185,19 @@ class Study:
             changes["n_trials"] = _int(n_trials, "n_trials", minimum=1, maximum=MAX_N_TRIALS, named=True)
         if seed is not None:
             changes["seed"] = _int(seed, "seed", minimum=0, named=True)
+        if method is not None:
+            if method not in METHODS:
+                raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+            if method == "exact" and self.trial:
+                raise ValueError("method 'exact' cannot run in calendar time ([trial]); use 'auto' or 'mc'")
+            changes["method"] = method
+        if draws is not None:
+            draws = _int(draws, "draws", minimum=1, maximum=MAX_DRAWN_CURVES, named=True)
+            if not any(sc.draws is not None for sc in self.scenarios):
+                raise ValueError("draws: the study has no scenario that draws curves from a prior (a [[scenarios]] "
+                                 "table with prior = ... and draws = N); it applies only to those")
+            changes["scenarios"] = tuple(replace(sc, draws=draws) if sc.draws is not None else sc
+                                         for sc in self.scenarios)
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -198,6 +219,9 @@ class Study:
                 "prior": s.prior, "endpoint": s.endpoint, "summary": s.summary, "draws": s.draws, "seed": s.seed}.items() if v is not None}
                 for s in self.scenarios],
             **({"trial": _jsonable(self.trial)} if self.trial else {}),
+            **({"criterion": {"metric": self.criterion.metric,
+                              "max_overdose_selection": self.criterion.max_overdose_selection}}
+               if self.criterion is not None else {}),
         }
 
 
@@ -368,12 +392,25 @@ def parse_study_doc(doc: dict, *, source: str = "<study>", base_dir: Path | None
         common["dlt_window"] = trial["dlt_window"]
     designs = _parse_designs(where, doc.get("designs"), doses, common, base_dir)
     scenarios = _parse_scenarios(where, doc.get("scenarios"), len(doses), base_dir)
+    criterion = _parse_criterion(where, doc.get("criterion"))
 
     return Study(source=source, text=text, sha256=sha256, title=title,
                  description=description, target=target, max_n=max_n, cohort_size=cohort_size,
                  start_dose=start_dose, n_trials=n_trials, seed=seed, method=method, doses=doses,
                  designs=tuple(designs), scenarios=tuple(scenarios), base_dir=base_dir, trial=trial,
-                 has_grid="grid" in doc)
+                 has_grid="grid" in doc, criterion=criterion)
+
+
+def _parse_criterion(where: _Where, tbl):
+    """[criterion]: the decision summary's ranking (``metric``, ``max_overdose_selection``)."""
+    if tbl is None:
+        return None
+    from dosefind.simulations.decision import Criterion
+
+    try:
+        return Criterion.from_mapping(tbl, where="criterion")
+    except ValueError as exc:
+        raise where.error("", str(exc)) from None
 
 
 #: [trial] keys (calendar time); toxicity components belong to scenarios, not here.
@@ -731,8 +768,9 @@ def _parse_scenarios(where: _Where, items, num_doses: int, base_dir: Path | None
                 draws = _int(draws, "draws", minimum=1)
             except ValueError as exc:
                 raise where.error(f"{key}.draws", str(exc)) from None
-            if draws > 20:
-                raise where.error(f"{key}.draws", f"at most 20 drawn curves are reported one by one, got {draws}")
+            if draws > MAX_DRAWN_CURVES:
+                raise where.error(f"{key}.draws", f"at most {MAX_DRAWN_CURVES} drawn curves are reported one by one, "
+                                                  f"got {draws}")
         seed = tbl.get("seed")
         if seed is not None:
             try:

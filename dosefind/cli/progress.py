@@ -25,6 +25,7 @@ __all__ = ["Progress", "PHASES"]
 
 #: Phase code -> what the user reads.
 PHASES = {"scenarios": "preparing scenarios", "simulations": "simulating", "tables": "building tables",
+          "charts": "drawing decision charts",
           "figures": "drawing figures", "writing": "writing the report"}
 #: Seconds between plain progress lines while a phase runs (not on a terminal).
 LINE_INTERVAL = 10.0

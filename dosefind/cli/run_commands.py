@@ -12,6 +12,8 @@ import click
 from dosefind.cli.options import N_TRIALS
 
 DEFAULT_OUT = "dosefind-report"
+#: Monte Carlo trials per design and scenario of `dosefind run --quick`.
+QUICK_TRIALS = 200
 
 
 @click.command()
@@ -26,9 +28,17 @@ DEFAULT_OUT = "dosefind-report"
 @click.option("--n-trials", type=N_TRIALS, default=None,
               help="Override the study's n_trials (e.g. a quick look; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
+@click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
+              help="Override the study's engine: auto (exact where feasible), exact, or mc (Monte Carlo).")
+@click.option("--draws", type=int, default=None,
+              help="Curves drawn by each prior scenario that draws curves (its draws = N; 1 to 20).")
+@click.option("--quick", is_flag=True,
+              help=f"A quick look: Monte Carlo with {QUICK_TRIALS} trials per design and scenario (unless "
+                   "--method/--n-trials say otherwise), and a prior fitted at run time with "
+                   "fewer MCMC draws. The report says so; not for a protocol.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes for Monte Carlo simulation.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, no warnings and no summary line.")
-def run(study, out, force, fmt, n_trials, seed, workers, quiet):
+def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, quiet):
     """Evaluate every design of a study file on every scenario and write the report.
 
     Without STUDY, runs the bundled CD7 CAR-T phase I study.  Writes OUT/report.html,
@@ -49,7 +59,10 @@ def run(study, out, force, fmt, n_trials, seed, workers, quiet):
         warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     spec = load_study(study) if study is not None else default_study()
-    spec = spec.with_overrides(n_trials=n_trials, seed=seed)
+    if quick:
+        method = method or "mc"
+        n_trials = n_trials or QUICK_TRIALS
+    spec = spec.with_overrides(n_trials=n_trials, seed=seed, method=method, draws=draws)
     load_seconds = time.perf_counter() - t0
     write = fmt == "report" or out is not None
     out = Path(DEFAULT_OUT) if out is None else out
@@ -60,7 +73,7 @@ def run(study, out, force, fmt, n_trials, seed, workers, quiet):
 
     target = output_target(out, force=force, study=spec, note=note) if write else contextlib.nullcontext()
     with target as locked, Progress(enabled=not quiet) as progress:
-        result = evaluate(spec, progress=progress, workers=workers)
+        result = evaluate(spec, progress=progress, workers=workers, quick=quick)
         result.timings = {"load_study": load_seconds, **result.timings}
         path = write_report(result, out, force=force, target=locked, progress=progress) if write else None
     elapsed = time.perf_counter() - t0

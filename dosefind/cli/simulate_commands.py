@@ -137,12 +137,15 @@ def _print_oc(oc, fmt):
 
         head = f"{oc.design} on {list(oc.true_prob_tox)}: " + (
             "exact" if oc.method == "exact" else f"Monte Carlo, {oc.n_trials} trials, seed {oc.seed}")
-        frame = oc.to_frame().drop(columns=["dose"])
+        from dosefind.reports.text import human_frame
+
+        exact = oc.method == "exact"
+        frame = human_frame(oc.to_frame().drop(columns=["dose"]), exact=exact)
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
             click.echo(head)
             click.echo(frame.to_string())
             click.echo()
-            click.echo(oc.summary().to_string())
+            click.echo(human_frame(oc.summary(), exact=exact).to_string())
             if oc.stop_reasons:
                 click.echo()
                 click.echo("stop reasons (% of trials):")
@@ -353,11 +356,13 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, worker
         click.echo()
         click.echo(_md_table(sel))
     else:
+        from dosefind.reports.text import human_frame
+
         with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 2):
-            click.echo(summary[cols].to_string(index=False))
+            click.echo(human_frame(summary[cols]).to_string(index=False))
             click.echo()
             click.echo("selection % per dose:")
-            click.echo(sel.to_string(index=False))
+            click.echo(human_frame(sel).to_string(index=False))
 
 
 def _reason_text(code: str) -> str:

@@ -17,7 +17,8 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
     ``manifest.json`` of ``run`` into ``folder`` (which must exist).
 
     ``progress(phase, done, total, label)`` is called for the phases ``"tables"``,
-    ``"figures"`` (once per figure) and ``"writing"``."""
+    ``"charts"`` (once per design's decision chart), ``"figures"`` (once per figure) and
+    ``"writing"``."""
     from dosefind import __version__
     from dosefind.reports.decision_report import decision_parts, write_docx_report
     from dosefind.reports.figures import build_figures
@@ -35,7 +36,9 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
     t0 = time.perf_counter()
     tell("tables", 0, 1, "building tables")
     tables = build_tables(run)
-    parts = decision_parts(run)             # decision summary: its table, sentences and design charts
+    tell("tables", 1, 1, f"{len(tables)} tables")
+    # decision summary: its table, sentences and one decision chart per design
+    parts = decision_parts(run, progress=lambda done, total, label: tell("charts", done, total, label))
     tables.append(parts.table)
     (folder / "tables").mkdir()
     for t in tables:
@@ -44,7 +47,6 @@ def write_all(run, folder, *, timings: dict | None = None, progress=None) -> Pat
         if t.caption:
             md += f"\n{md_text(t.caption)}\n"
         (folder / "tables" / f"{t.name}.md").write_text(md, encoding="utf-8")
-    tell("tables", 1, 1, f"{len(tables)} tables")
     t1 = time.perf_counter()
     figures = build_figures(run, tables, progress=lambda done, total, label: tell("figures", done, total, label))
     (folder / "figures").mkdir()

@@ -59,15 +59,26 @@ def _chart(spec, name):
                   caption="Dose decisions as the design makes them (see the design's description).")
 
 
-def decision_parts(run, criterion=None, *, charts: bool = True) -> DecisionParts:
-    """Decision summary, sentences, table and per-design charts of a ``RunResult``."""
+def decision_parts(run, criterion=None, *, charts: bool = True, progress=None) -> DecisionParts:
+    """Decision summary, sentences, table and per-design charts of a ``RunResult``.
+    ``progress(done, total, label)`` is called before each chart and once at the end."""
     from dosefind.reports.summary_text import decision_lines, decision_table
     from dosefind.simulations.decision import decision_summary
 
     criterion = criterion if criterion is not None else getattr(run.study, "criterion", None)
     summary = decision_summary(run, criterion)
     names = chart_names([spec.label for spec in run.designs])
-    figs = [f for f in (_chart(spec, names[spec.label]) for spec in run.designs) if f is not None] if charts else []
+    figs = []
+    if charts:
+        total = len(run.designs)
+        for k, spec in enumerate(run.designs):
+            if progress is not None:
+                progress(k, total, f"{spec.label} decision chart")
+            fig = _chart(spec, names[spec.label])
+            if fig is not None:
+                figs.append(fig)
+        if progress is not None:
+            progress(total, total, f"{len(figs)} decision charts")
     return DecisionParts(summary, decision_lines(summary), decision_table(summary), figs)
 
 

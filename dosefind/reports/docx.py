@@ -20,6 +20,8 @@ import io
 import re
 from pathlib import Path
 
+from dosefind.reports.design_text import design_text, modifier_texts
+
 __all__ = ["write_docx", "add_table", "add_markdown"]
 
 #: Largest picture width on an A4 landscape page with 2 cm margins (cm).
@@ -225,7 +227,9 @@ def write_docx(run, tables, figures, path, *, version: str, summary_lines=(), de
     doc.add_heading("Designs", level=1)
     for spec in run.designs:
         doc.add_heading(spec.label, level=2)
-        doc.add_paragraph(spec.design.describe())
+        doc.add_paragraph(design_text(spec.design))
+        for m in modifier_texts(spec.design):
+            doc.add_paragraph(m, style="List Bullet")
         if charts and spec.label in charts:
             _picture(doc, charts[spec.label], f"Dose decisions of {spec.label}.", width_cm=16.0)
         for t in by_group.get("design", []):
@@ -236,6 +240,8 @@ def write_docx(run, tables, figures, path, *, version: str, summary_lines=(), de
     for t in by_group.get("study", []):
         if t.name == "scenarios":
             _report_table(doc, t)
+    for t in by_group.get("evidence", []):
+        _report_table(doc, t)
     if "scenarios" in figs:
         _picture(doc, figs["scenarios"].png, figs["scenarios"].caption, width_cm=18.0)
 

@@ -20,6 +20,8 @@ import io
 import warnings
 from dataclasses import dataclass
 
+from dosefind.reports.tables import run_methods
+
 __all__ = ["Figure", "build_figures"]
 
 #: Colour-blind-safe palette (Okabe & Ito 2008), one colour per design.
@@ -155,8 +157,10 @@ def _scenario_figure(plt, run, table, names: _Names) -> Figure:
     fig.legend(handles, labels, loc="upper center", ncol=min(len(designs), 6), bbox_to_anchor=(0.5, 1.06))
     fig.tight_layout()
     png, svg = _save(plt, fig)
-    caption = ("Shaded: correct dose(s). Error bars: 95% Monte Carlo intervals (none for exact results). "
-               "p: true DLT probability.")
+    exact = run_methods(run) == {"exact"}
+    caption = ("Shaded: correct dose(s). " + ("Computed exactly (no Monte Carlo error, so no error bars). " if exact
+                                               else "Error bars: 95% Monte Carlo intervals (none for exact results). ")
+               + "p: true DLT probability.")
     key = names.key_text(designs=designs)
     return Figure(f"scenario-{table.name.removeprefix('scenario-')}", f"Scenario: {s.name}", png, svg,
                   caption=f"{caption} {key}".strip(), key=s.name)
@@ -239,7 +243,7 @@ def _curves_figure(plt, run, names: _Names) -> Figure:
     return Figure("scenarios", "True dose-toxicity curves", png, svg, caption=f"{caption} {key}".strip())
 
 
-def _comparison_figure(plt, comparison, names: _Names, page: list, number: int, pages: int) -> Figure:
+def _comparison_figure(plt, run, comparison, names: _Names, page: list, number: int, pages: int) -> Figure:
     import numpy as np
 
     df = comparison.data
@@ -265,7 +269,9 @@ def _comparison_figure(plt, comparison, names: _Names, page: list, number: int, 
     fig.legend(handles, labels, loc="upper center", ncol=min(len(designs), 6), bbox_to_anchor=(0.5, 1.04))
     fig.tight_layout()
     png, svg = _save(plt, fig)
-    caption = "Bars show the percentage of simulated trials; scenarios without a correct dose show none."
+    caption = ("Bars: percentage of trials" + (" (computed exactly)" if run_methods(run) == {"exact"} else "")
+               + ". Correct selection where every dose is too toxic (true MTD 'none') is selecting no dose; "
+               "overdose selection there is selecting any dose.")
     if pages > 1:
         caption = f"Page {number} of {pages}. " + caption
     key = names.key_text(designs=designs, scenarios=scen)
@@ -296,7 +302,7 @@ def build_figures(run, tables, progress=None) -> list:
                 plt, run, scen_tables, page, k, len(scen_pages), names)) for k, page in enumerate(scen_pages, 1)]
         for t in comparison:
             jobs += [(f"comparison page {k}", lambda k=k, page=page, t=t: _comparison_figure(
-                plt, t, names, page, k, len(comp_pages))) for k, page in enumerate(comp_pages, 1)]
+                plt, run, t, names, page, k, len(comp_pages))) for k, page in enumerate(comp_pages, 1)]
         out = []
         for k, (label, job) in enumerate(jobs):
             if progress is not None:

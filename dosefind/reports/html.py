@@ -88,8 +88,23 @@ def _paragraphs(text: str) -> str:
     return "".join(f"<p>{escape(' '.join(p.split()))}</p>" for p in paras)
 
 
+def _computed_facts(run) -> list:
+    """The summary cards saying how the results were computed: a trial count only where
+    trials were simulated (an exact result has none)."""
+    from dosefind.reports.tables import run_methods
+
+    methods = run_methods(run)
+    if methods == {"exact"}:
+        return [("Results", "exact calculation")]
+    n = f"{run.study.n_trials:,}"
+    if "exact" not in methods:
+        return [("Results", "Monte Carlo"), ("Simulated trials", n)]
+    return [("Results", "exact where feasible, else Monte Carlo"), ("Simulated trials (Monte Carlo)", n)]
+
+
 def render_html(run, tables, figures, *, version: str, summary_lines: list[str]) -> str:
     from dosefind.reports.decision_report import chart_names
+    from dosefind.reports.design_text import design_text, modifier_texts
     from dosefind.reports.print_css import REPORT_CSS
 
     study = run.study
@@ -104,8 +119,7 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     facts = [("Dose levels", f"{len(d)} ({dose_range})"), ("Target DLT rate", f"{study.target:g}"),
              ("Max. patients / trial", str(study.max_n)), ("Cohort size", str(study.cohort_size)),
              ("Designs", escape(", ".join(s.label for s in run.designs))),
-             ("Scenarios", str(len(run.scenarios))), ("Simulated trials", f"{study.n_trials:,}"),
-             ("Seed", str(study.seed))]
+             ("Scenarios", str(len(run.scenarios))), *_computed_facts(run), ("Seed", str(study.seed))]
     parts = []
     parts.append(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -154,7 +168,11 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     ids = unique_slugs(spec.label for spec in run.designs)
     for spec in run.designs:
         parts.append(f'<div class="design" id="design-{escape(ids[spec.label])}"><h3>{escape(spec.label)}</h3>')
-        parts.append(f"<p>{escape(spec.design.describe())}</p>")
+        parts.append(f"<p>{escape(design_text(spec.design))}</p>")
+        mods = modifier_texts(spec.design)
+        if mods:
+            parts.append("<p><b>Additional stopping rules.</b></p><ul>"
+                         + "".join(f"<li>{escape(m)}</li>" for m in mods) + "</ul>")
         parts.append(_prior_html(spec))
         chart = figs.get(chart_names([d.label for d in run.designs])[spec.label])
         parts.append(_figure_html(chart) if chart is not None else "")
@@ -176,6 +194,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
         text = " ".join(x for x in (" ".join(s.description.split()), s.detail and f"Source: {s.detail}.") if x)
         if text:
             parts.append(f"<p><b>{escape(s.name)}.</b> {escape(text)}</p>")
+    for t in by_group.get("evidence", []):     # the published reports a bundled prior was fitted to
+        parts.append(f"<h3>{escape(t.title)}</h3>" + _table_html(t, first_col_left=4))
     parts.append("</section>")
     # Results
     parts.append('<section id="results"><h2>Results by scenario</h2>')

@@ -17,8 +17,11 @@ from pathlib import Path
 
 __all__ = ["build_manifest", "DEPENDENCIES"]
 
+#: Distributions whose versions the manifest records: everything that shapes a number, a
+#: figure or a file of the report (python-docx writes report.docx; nutpie and numba fit a
+#: prior at run time).
 DEPENDENCIES = ("numpy", "scipy", "pandas", "matplotlib", "pymc", "pytensor", "arviz", "xarray", "h5netcdf",
-                "h5py", "netCDF4", "click", "tqdm")
+                "h5py", "netCDF4", "nutpie", "numba", "python-docx", "click", "tqdm")
 
 
 def _version(name: str) -> str | None:

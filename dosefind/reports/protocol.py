@@ -8,6 +8,7 @@ the protocol can never disagree with the tables.
 
 from __future__ import annotations
 
+from dosefind.reports.design_text import design_text, modifier_texts
 from dosefind.reports.tables import fmt, md_text, to_markdown
 from dosefind.study import describe_doses
 
@@ -82,10 +83,10 @@ def render_protocol(run, tables, *, version: str) -> str:
         out += [f"This section gives the text for each of the {len(designs)} designs evaluated "
                 f"({md_text(_sentence_list(labels))}); keep the one chosen for the protocol.", ""]
     for spec in designs:
-        out += [f"### {md_text(spec.label)}", "", "**Design and decision rules.** " + md_text(spec.design.describe()), ""]
-        mods = getattr(spec.design, "modifiers", None)
+        out += [f"### {md_text(spec.label)}", "", "**Design and decision rules.** " + md_text(design_text(spec.design)), ""]
+        mods = modifier_texts(spec.design)      # each stated once: not also inside the text above
         if mods:
-            out += ["**Additional stopping rules.**", ""] + [f"- {md_text(m.describe())}" for m in mods if m.describe()] + [""]
+            out += ["**Additional stopping rules.**", ""] + [f"- {md_text(m)}" for m in mods] + [""]
         for t in tables:
             if t.group == "design" and t.key == spec.label:
                 title = t.title.split(": ", 1)[-1]
@@ -105,7 +106,14 @@ def render_protocol(run, tables, *, version: str) -> str:
     if prior_sc:
         out += ["Scenarios from the prior: " + md_text("; ".join(f"\"{s.name}\": {s.detail or s.source}"
                                                              for s in prior_sc)) + ".", ""]
+    if "evidence" in by_name:
+        ev = by_name["evidence"]
+        out += [f"*{md_text(ev.title)}.*", "", to_markdown(ev.display), "", md_text(ev.caption), ""]
     out += ["### Results", ""] + [f"- {md_text(line)}" for line in summary_lines(run, tables)] + [""]
+    decision = by_name.get("decision")
+    if decision is not None:    # the decision summary, as report.html opens with it
+        out += ["### Choice of design", ""] + [f"- {md_text(line)}" for line in decision.notes] + [""]
+        out += [to_markdown(decision.display), "", md_text(decision.caption), ""]
     out += [to_markdown(comp.display), "", md_text(comp.caption), ""]
     for t in tables:
         if t.group == "scenario":

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dosefind.reports.design_text import SKELETON_DECIMALS
 from dosefind.state import format_amount
 
 __all__ = ["Table", "fmt", "fmt_pm", "slug", "unique_slugs", "md_text", "build_tables", "study_tables", "design_tables",
-           "scenario_tables", "comparison_table", "to_markdown"]
+           "scenario_tables", "comparison_table", "to_markdown", "run_methods", "se_note", "NOT_APPLICABLE"]
 
 #: Decimals used in every displayed table.
 DIGITS = {"pct": 1, "mean": 2, "prob": 2}
@@ -128,6 +129,27 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def run_methods(run) -> set:
+    """The engines the run's results record ({"exact"}, {"mc"} or both)."""
+    return {oc.method for oc in run.results.values()}
+
+
+def se_note(run) -> str:
+    """What the parentheses in a results table hold, true to how the results were computed:
+    nothing to say about standard errors when every result is exact."""
+    methods = run_methods(run)
+    if methods == {"exact"}:
+        return "Computed exactly (no Monte Carlo error)."
+    if "exact" not in methods:
+        return f"Monte Carlo estimates from {run.study.n_trials:,} simulated trials; standard errors in parentheses."
+    return (f"Monte Carlo estimates ({run.study.n_trials:,} simulated trials) show their standard errors in "
+            "parentheses; results computed exactly show none.")
+
+
+#: Display text of a metric that does not apply to a design (``None`` in its results).
+NOT_APPLICABLE = "n/a"
+
+
 # ---------------------------------------------------------------------------- study
 def study_tables(run) -> list[Table]:
     study = run.study
@@ -145,9 +167,15 @@ def study_tables(run) -> list[Table]:
             ("Maximum sample size (patients per trial)", study.max_n, str(study.max_n)),
             ("Cohort size", study.cohort_size, str(study.cohort_size)),
             ("Starting dose level", study.start_dose, str(study.start_dose)),
-            ("Simulated trials per design and scenario", study.n_trials, f"{study.n_trials:,}"),
             ("Random seed", study.seed, str(study.seed)),
             ("Simulation engine", study.method, study.method)]
+    methods = run_methods(run)
+    computed = ("exact" if methods == {"exact"} else "Monte Carlo" if "exact" not in methods
+                else "exact where feasible, else Monte Carlo")
+    rows.insert(4, ("Results computed", computed, computed))
+    if "mc" in methods:         # a trial count only where trials were simulated
+        rows.insert(5, ("Simulated trials per design and scenario (Monte Carlo)", study.n_trials,
+                        f"{study.n_trials:,}"))
     setup = Table("setup", "Simulation set-up",
                   pd.DataFrame({"setting": [r[0] for r in rows], "value": [r[1] for r in rows]}),
                   pd.DataFrame({"Setting": [r[0] for r in rows], "Value": [r[2] for r in rows]}), group="study")
@@ -182,6 +210,8 @@ def design_tables(run) -> list[Table]:
     for spec in run.designs:
         for name, title, df in run.decision_tables.get(spec.label, []):
             disp = df.copy()
+            if name == "skeleton":          # one precision, as the design's text gives it
+                disp["Skeleton"] = [f"{float(p):.{SKELETON_DECIMALS}f}" for p in df["Skeleton"]]
             disp.columns = [str(c) for c in disp.columns]
             disp = disp.astype(object).where(disp.notna(), "-").astype(str)
             out.append(Table(f"design-{slugs[spec.label]}-{name}", f"{spec.label}: {title}", df, disp,
@@ -231,8 +261,7 @@ def scenario_tables(run) -> list[Table]:
                 drow["None"] = fmt_pm(r[none_key], se[none_key], dg, ex) if none_key else ""
                 drow["Total"] = fmt_pm(r[total_key], se[total_key], dg, ex) if total_key else ""
                 disp_rows.append(drow)
-        caption = ("Monte Carlo standard errors in parentheses; results computed exactly show none. "
-                   "* marks the correct dose(s).")
+        caption = se_note(run) + " * marks the correct dose(s)."
         out.append(Table(f"scenario-{slugs[s.name]}", f"Scenario: {s.name}", pd.DataFrame(data_rows),
                          pd.DataFrame(disp_rows), caption=caption, group="scenario", key=s.name))
     return out
@@ -260,15 +289,17 @@ def comparison_table(run) -> Table:
             for key, label, dg in COMPARISON_METRICS:
                 row[key] = r[key]
                 row[key + "_se"] = r["se"][key]
-                drow[label] = fmt_pm(r[key], r["se"][key], dg, _is_exact(r))
+                drow[label] = (NOT_APPLICABLE if key == "early_stop_pct" and r[key] is None
+                               else fmt_pm(r[key], r["se"][key], dg, _is_exact(r)))
             data_rows.append(row)
             disp_rows.append(drow)
     return Table("comparison", "Comparison across designs", pd.DataFrame(data_rows), pd.DataFrame(disp_rows),
                  group="comparison",
                  caption="Correct selection: the selected MTD is a correct dose. Overdose: a dose above the true "
                          "MTD. Stopped early: the trial ended before the maximum sample size for any reason "
-                         "(safety stop, or a stopping rule such as BOIN's n_earlystop; '-' for designs "
-                         "without one). Monte Carlo standard errors in parentheses.")
+                         "(safety stop, or a stopping rule such as BOIN's n_earlystop); 'n/a' for a design with "
+                         "no maximum sample size, such as the 3+3, which ends by its own rule (its mean "
+                         "sample size is under 'Patients (mean)'). " + se_note(run))
 
 
 CALENDAR_METRICS = (("duration", "Duration, days"), ("enrolled", "Enrolled"), ("infused", "Infused"),
@@ -297,13 +328,51 @@ def calendar_table(run) -> Table | None:
         return None
     return Table("calendar", "Duration and enrolment (calendar time)", pd.DataFrame(data_rows),
                  pd.DataFrame(disp_rows), group="calendar",
-                 caption="Means per simulated trial (Monte Carlo standard errors in parentheses). Duration: "
+                 caption="Means per simulated trial. " + se_note(run) + " Duration: "
                          "from the first arrival (day 0) to the last infusion plus the DLT window. Turned "
                          "away: patients who arrived while accrual was suspended.")
+
+
+#: Evidence columns shown in the report (endpoint counts as the evidence table gives them).
+EVIDENCE_COUNTS = (("n", "Patients"), ("dlt", "DLTs"), ("crs_grade3", "CRS grade >= 3"),
+                   ("icans_grade3", "ICANS grade >= 3"))
+
+
+def evidence_table(run) -> Table | None:
+    """The bundled CD7 evidence a run's prior was fitted to (``prior = "bundled"``), each
+    row cited as its source text gives it (:mod:`dosefind.reports.sources`) beside the
+    file name; None when no scenario uses the bundled prior."""
+    from dosefind.study import BUNDLED_PRIOR
+
+    if not any(getattr(s, "prior", None) == BUNDLED_PRIOR for s in run.study.scenarios):
+        return None
+    from dosefind.priors import load_evidence
+    from dosefind.reports.sources import citations
+
+    ev = load_evidence()
+    cite = citations()
+    data = ev.copy()
+    data.insert(1, "citation", [cite.get(src, "") for src in ev["source"]])
+    disp_rows = []
+    for r in ev.to_dict("records"):
+        known = [not pd.isna(r[k]) for k in ("dose_per_kg", "dose_low", "dose_high")]
+        dose = (format_amount(r["dose_per_kg"]) if known[0] else
+                f"{format_amount(r['dose_low'])}-{format_amount(r['dose_high'])} (pooled)" if all(known[1:]) else "")
+        row = {"Source": cite.get(r["source"], "") or "not in the sources table", "File": r["source"],
+               "Disease": r["disease"], "Report": r["report_type"], "Dose per kg": dose or "-"}
+        row.update({label: "-" if pd.isna(r[key]) else str(int(r[key])) for key, label in EVIDENCE_COUNTS})
+        disp_rows.append(row)
+    return Table("evidence", "Published evidence behind the fitted prior (bundled CD7 CAR-T reports)", data,
+                 pd.DataFrame(disp_rows), group="evidence",
+                 caption="One row per published report; '-': not reported. Source: the citation as the report's "
+                         "text itself gives it (title or identifying words, authors, journal, year, DOI, trial "
+                         "registration; dosefind/data/sources_cd7.csv, each field with the sentence it is read "
+                         "from). File: the text in dosefind/data/evidence_cd7.csv.")
 
 
 def build_tables(run) -> list[Table]:
     """Every table of the report, in report order."""
     cal = calendar_table(run)
+    ev = evidence_table(run)
     return (study_tables(run) + design_tables(run) + scenario_tables(run) + [comparison_table(run)]
-            + ([cal] if cal is not None else []))
+            + ([cal] if cal is not None else []) + ([ev] if ev is not None else []))

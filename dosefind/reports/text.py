@@ -9,6 +9,31 @@ import math
 # this module, and pandas costs most of a second of their start-up.
 
 
+#: What a terminal table calls a results column or row (the JSON and CSV keep the names).
+HUMAN_NAMES = {
+    "level": "Dose level", "true_prob_tox": "True P(DLT)", "correct": "Correct dose", "above_mtd": "Above MTD",
+    "selection_pct": "Selected %", "selection_se": "Selected % SE", "patients_mean": "Patients (mean)",
+    "patients_pct": "Patients %", "dlt_mean": "DLTs (mean)", "dlt_se": "DLTs SE",
+    "pcs": "Correct selection %", "overdose_selection_pct": "Overdose selection %",
+    "overdose_patients_pct": "Patients above MTD %", "overdose60_pct": "Trials >60% of patients above MTD %",
+    "overdose80_pct": "Trials >80% of patients above MTD %", "no_selection_pct": "No MTD %",
+    "early_stop_pct": "Stopped early %", "n_mean": "Patients (mean)", "dlt_total_mean": "DLTs (mean)",
+    "scenario": "Scenario", "design": "Design", "value": "Value", "se": "SE", "dose": "Dose",
+}
+
+
+def human_frame(frame, *, exact: bool = False):
+    """``frame`` with :data:`HUMAN_NAMES` for its columns, index name and row labels; with
+    ``exact``, its standard-error columns (all zero: exact results have no Monte Carlo
+    error) dropped.  Only the terminal face: the JSON and CSV keep the field names."""
+    out = frame.copy()
+    if exact:
+        out = out[[c for c in out.columns if not (c == "se" or str(c).endswith("_se"))]]
+    out = out.rename(columns=lambda c: HUMAN_NAMES.get(c, c), index=lambda i: HUMAN_NAMES.get(i, i))
+    out.index.name = HUMAN_NAMES.get(out.index.name, out.index.name)
+    return out
+
+
 def fmt_prob(value, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "--"

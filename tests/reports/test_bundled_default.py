@@ -28,3 +28,9 @@ def test_bundled_default_end_to_end(bundled_report):
     assert m["study"]["sha256"] == study.sha256
     for name in ("report.html", "protocol.md"):
         assert (out / name).stat().st_size > 10_000
+    # the bundled prior's evidence, cited (issue 12), in the page, the protocol and tables/
+    ev = pd.read_csv(out / "tables" / "evidence.csv")
+    assert ev["citation"].str.len().gt(0).all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-table="evidence"' in html and "J Clin Oncol 2021" in html
+    assert "J Clin Oncol 2021" in (out / "protocol.md").read_text(encoding="utf-8")

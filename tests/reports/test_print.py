@@ -126,7 +126,8 @@ def missing_from_pdf(text: str, tables) -> list[str]:
         for col in t.display.columns:
             problems += [f"{t.name}: header word {w!r}" for w in str(col).split() if w not in words]
         for row in t.display.itertuples(index=False):
-            cells = [str(v) for v in row if re.fullmatch(r"[-\d.]+( \([\d.]+\))?( \*)?", str(v))]
+            # numbers, and 'n/a' (a metric that does not apply), which sits between them
+            cells = [str(v) for v in row if re.fullmatch(r"[-\d.]+( \([\d.]+\))?( \*)?|n/a", str(v))]
             if not cells:
                 continue
             pattern = re.compile(r"(^|\s)" + r"\s+".join(re.escape(c) for c in cells) + r"(\s|$)")

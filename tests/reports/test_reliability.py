@@ -111,7 +111,7 @@ def test_many_scenarios_get_paged_figures_and_progress_covers_every_phase(tmp_pa
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.count("<img ") == len(every)
     phases = list(dict.fromkeys(c[0] for c in calls))
-    assert phases == ["scenarios", "simulations", "tables", "figures", "writing"]
+    assert phases == ["scenarios", "simulations", "tables", "charts", "figures", "writing"]
     for phase in phases:
         last = [c for c in calls if c[0] == phase][-1]
         assert last[1] == last[2], last                            # every phase ends complete

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dosefind.reports.sources import FIELDS, bundled_sources_path, citation, citations, load_sources
@@ -84,3 +85,34 @@ def test_citations_use_only_stated_fields():
         assert ("not stated in the text" in text) == (not (row["authors"] or row["journal"] or row["year"]))
         if row["registration"]:
             assert f"Registration {row['registration']}." in text
+
+
+def test_evidence_table_of_a_bundled_prior_run_cites_every_row():
+    """Issue 12: the evidence behind a bundled prior is shown with each report's citation
+    (as the report's text gives it) beside its file name; a study without the bundled
+    prior has no evidence table."""
+    from dosefind.priors import load_evidence
+    from dosefind.reports.tables import evidence_table
+    from dosefind.study import default_study, parse_study
+
+    class Run:
+        study = default_study()
+
+    t = evidence_table(Run)
+    ev = load_evidence()
+    assert list(t.display["File"]) == list(ev["source"])
+    cite = citations()
+    assert list(t.display["Source"]) == [cite[s] for s in ev["source"]]
+    assert all(c for c in t.display["Source"])
+    assert "J Clin Oncol 2021" in " ".join(t.display["Source"])
+    assert "NCT05827835" in " ".join(t.display["Source"])
+    # counts as the evidence table gives them, '-' where not reported
+    for (_, row), (_, e) in zip(t.display.iterrows(), ev.iterrows()):
+        assert row["Patients"] == str(int(e["n"]))
+        assert row["DLTs"] == ("-" if pd.isna(e["dlt"]) else str(int(e["dlt"])))
+
+    class Plain:
+        study = parse_study('[study]\ntarget = 0.3\nmax_n = 6\nn_trials = 10\nseed = 1\n[doses]\namounts = [1, 2]\n'
+                            '[[designs]]\ntype = "3+3"\n[[scenarios]]\nname = "a"\ntrue_prob_tox = [0.1, 0.3]\n')
+
+    assert evidence_table(Plain) is None
