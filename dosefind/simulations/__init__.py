@@ -38,6 +38,11 @@ METHODS = ("auto", "exact", "mc")
 AUTO_MAX_STATES = 100_000
 
 
+#: States the phase I/II exact engine may visit under method="auto" (each state is decided
+#: by the design; BOIN12 with 3 doses and 12 patients visits about 7,000).
+AUTO_MAX_STATES_PHASE12 = 30_000
+
+
 #: Most trials one call may simulate (about 10 minutes per 10^9 on one core): a larger
 #: ``n_trials`` is a typo, refused with a message rather than run for days.
 MAX_TRIALS = 10 ** 9
@@ -87,7 +92,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
              acceptable: tuple[float, float] | None = None, max_states: int = DEFAULT_MAX_STATES,
              use_batch: bool = True, accrual: Accrual | None = None, timing: ToxicityTiming | None = None,
              manufacturing: Manufacturing | None = None, dlt_window: float | None = None,
-             true_prob_eff=None, tox_eff_correlation=0.0, joint=None) -> OperatingCharacteristics:
+             true_prob_eff=None, tox_eff_correlation=0.0, joint=None, utility: dict | None = None,
+             tox_limit: float | None = None) -> OperatingCharacteristics:
     """Operating characteristics of ``design`` when the truth is ``true_prob_tox``.
 
     Parameters
@@ -137,6 +143,12 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         The joint truth instead: a :class:`~dosefind.simulations.joint.JointOutcomes`, or
         per-dose rows of cell probabilities (N, T, E, B) or dicts with those keys;
         ``true_prob_tox`` may then be omitted (it is the table's DLT rate).
+    utility, tox_limit : optional
+        The truth of the OBD metrics: the utility table (keys ``eff_no_tox``,
+        ``no_eff_no_tox``, ``eff_tox``, ``no_eff_tox``) and the DLT rate defining the true
+        MTD; default the design's ``utility`` and ``phi_t`` (else the target).
+        :func:`compare` passes its phase I/II designs' ones to phase I designs, so that
+        every design is scored against the same correct OBD.
 
     Results of such runs carry ``efficacy`` (OBD selection, correct OBD, responses,
     utility, ...; defined in :mod:`~dosefind.simulations.results`).
@@ -171,7 +183,7 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     if joint is not None:
         return _simulate_phase12(design, scenario, joint, n_trials=n_trials, seed=seed, method=method,
                                  workers=workers, progress=progress, target=target, acceptable=acceptable,
-                                 above=above, max_states=max_states)
+                                 above=above, max_states=max_states, utility=utility, tox_limit=tox_limit)
     tally = None
     used = method
     if method in ("auto", "exact"):
@@ -236,14 +248,17 @@ def _resolve_joint(design, scenario, true_prob_eff, correlation, joint):
 
 
 def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, workers, progress, target, acceptable,
-                      above, max_states):
+                      above, max_states, utility=None, tox_limit=None):
     from dosefind.simulations.phase12 import Phase12Setup, efficacy_block, simulate_exact12, simulate_mc12
 
-    setup = Phase12Setup(design, joint, above, target)
+    setup = Phase12Setup(design, joint, above, target, utility=utility, limit=tox_limit)
     tallies, used = None, method
     if method in ("auto", "exact"):
         try:
-            tallies = simulate_exact12(design, setup, max_states=exact_state_cap(design, method, max_states))
+            cap = exact_state_cap(design, method, max_states)
+            if method == "auto":  # response counts multiply the states: give up sooner
+                cap = min(cap, AUTO_MAX_STATES_PHASE12)
+            tallies = simulate_exact12(design, setup, max_states=cap)
             used = "exact"
         except StateSpaceTooLarge:
             if method == "exact":
@@ -332,6 +347,9 @@ class Comparison:
             for k, (value, se) in oc.calendar_rows().items():  # calendar-time runs only
                 row[k] = value
                 row[k + "_se"] = se
+            for k, (value, se) in oc.efficacy_rows().items():  # runs with response rates only
+                row[k] = value
+                row[k + "_se"] = se
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -345,6 +363,25 @@ class Comparison:
             for i, v in enumerate(oc.values["selection_pct"]):
                 row[f"dose_{i + 1}"] = v
             row["none"] = oc.values["no_selection_pct"]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def efficacy_frame(self):
+        """One row per (scenario, design) run with response rates: OBD selection % and
+        mean responses per dose, and none (phase I designs: their MTD as the dose)."""
+        import pandas as pd
+
+        rows = []
+        for (s, d), oc in self.results.items():
+            if oc.efficacy is None:
+                continue
+            v = oc.efficacy["values"]
+            row = {"scenario": s, "design": d}
+            for i, x in enumerate(v["obd_selection_pct"]):
+                row[f"obd_dose_{i + 1}"] = x
+            row["obd_none"] = v["obd_no_selection_pct"]
+            for i, x in enumerate(v["responses_mean"]):
+                row[f"responses_dose_{i + 1}"] = x
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -392,7 +429,7 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
             workers: int = 1, progress: bool | None = None, target: float | None = None,
             acceptable: tuple[float, float] | None = None, accrual: Accrual | None = None,
             timing: ToxicityTiming | None = None, manufacturing: Manufacturing | None = None,
-            dlt_window: float | None = None) -> Comparison:
+            dlt_window: float | None = None, tox_eff_correlation=0.0) -> Comparison:
     """Run every design on every scenario with the same simulated patients.
 
     ``designs`` is a list of designs (named by their ``name``) or a mapping name ->
@@ -404,6 +441,13 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     ``"mc"`` so that all designs share those patients; ``"auto"`` evaluates each
     design exactly where it can.  ``accrual``, ``timing``, ``manufacturing`` and
     ``dlt_window`` run every design in calendar time, on the same patients.
+
+    Phase I and phase I/II designs compare on the same patients: scenarios with
+    ``true_prob_response`` (and ``tox_eff_correlation``) give every design's patients a
+    response beside the DLT (the DLT from the same uniform as without responses), so
+    phase I designs report responses per dose too, and every result carries the OBD
+    metrics (for a phase I design, of its MTD).  A phase I/II design needs scenarios with
+    ``true_prob_response``.
     """
     named = _named_designs(designs)
     scen = as_scenarios(scenarios)
@@ -412,12 +456,19 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     for s in scen:
         for name, d in named.items():
             s.check_design(d)
+    # Phase I designs are scored against the phase I/II designs' OBD truth (utility table
+    # and toxicity limit) when these designs agree on one.
+    truths = {(tuple(sorted(d.utility.items())), float(d.phi_t)) for d in named.values()
+              if d.efficacy and getattr(d, "utility", None) is not None and getattr(d, "phi_t", None) is not None}
+    shared = dict(utility=dict(next(iter(truths))[0]), tox_limit=next(iter(truths))[1]) if len(truths) == 1 else {}
     results = {}
     for s in scen:
         for name, d in named.items():
             oc = simulate(d, s, n_trials=n_trials, seed=seed, method=method, workers=workers, progress=progress,
                           target=target, acceptable=acceptable, accrual=accrual, timing=timing,
-                          manufacturing=manufacturing, dlt_window=dlt_window)
+                          manufacturing=manufacturing, dlt_window=dlt_window,
+                          tox_eff_correlation=tox_eff_correlation if s.true_prob_response is not None else 0.0,
+                          **({} if d.efficacy or s.true_prob_response is None else shared))
             oc.design = name
             results[(s.name, name)] = oc
     return Comparison(results=results, designs=list(named), scenarios=scen)

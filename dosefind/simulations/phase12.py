@@ -96,12 +96,12 @@ def correct_obd(utility_per_dose, mtd) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(u >= u.max() - 1e-9))
 
 
-def obd_truth(design, joint, target=None, utility=None):
+def obd_truth(design, joint, target=None, utility=None, limit=None):
     """(true utility per dose or None, true MTD index or None, correct OBD doses) for a
-    design and a joint truth; phase I designs without a utility table get no utility and
-    no correct OBD."""
+    design and a joint truth (``utility`` and ``limit`` override the design's); phase I
+    designs without a utility table get no utility and no correct OBD."""
     table = utility if utility is not None else getattr(design, "utility", None)
-    mtd = true_mtd_at(joint.p_tox, tox_limit(design, target))
+    mtd = true_mtd_at(joint.p_tox, limit if limit is not None else tox_limit(design, target))
     if table is None:
         return None, mtd, ()
     u = true_utility(table, joint)
@@ -323,6 +323,13 @@ class EffDecider:
         self._select_cache: dict = {}
         self.decide_calls = 0
         self.select_calls = 0
+        from dosefind.simulations._kernel import _is_plain
+
+        self._full_stop = None
+        if self.uses_eff and design.max_n is not None and _is_plain(design):
+            dec = design.decide_pending(design.max_n, 0)
+            if dec is not None and dec.stop:
+                self._full_stop = (-1, self.code(dec.code.value))
 
     @classmethod
     def shared(cls, design) -> "EffDecider":
@@ -357,7 +364,15 @@ class EffDecider:
 
         rows = np.concatenate([n, y, e, cur[:, None], last[:, None]], axis=1).astype(np.int32, copy=False)
         first, inverse = unique_rows(rows)
-        return first, inverse, [rows[i].tobytes() for i in first]
+        distinct = rows[first]
+        return distinct, inverse, [r.tobytes() for r in distinct]
+
+    def _states(self, distinct, cache, keys):
+        """Indices of the keys missing from ``cache`` and their TrialStates."""
+        D = self.num_doses
+        miss = [j for j, k in enumerate(keys) if k not in cache]
+        rows = distinct[miss].tolist() if miss else []
+        return miss, [self.state(r[:D], r[D:2 * D], r[2 * D:3 * D], r[3 * D], r[3 * D + 1]) for r in rows]
 
     def decide(self, n, y, e, cur, last):
         """Next dose index (-1: stop) and reason code (index into ``labels``) per state."""
@@ -365,21 +380,33 @@ class EffDecider:
             return self.phase1.decide(n, y, cur, last)
         if n.shape[0] == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        first, inverse, keys = self._distinct(n, y, e, cur, last)
-        nxt = np.empty(len(keys), np.int64)
-        code = np.empty(len(keys), np.int64)
+        T = n.shape[0]
+        out_n = np.empty(T, np.int64)
+        out_c = np.empty(T, np.int64)
+        todo = np.arange(T)
+        if self._full_stop is not None:
+            # The size limit is the design's own rule (Design.decide_pending), asked once.
+            full = n.sum(axis=1) >= self.design.max_n
+            out_n[full], out_c[full] = self._full_stop
+            todo = np.flatnonzero(~full)
+            if not todo.size:
+                return out_n, out_c
+            n, y, e, cur, last = n[todo], y[todo], e[todo], cur[todo], last[todo]
+        distinct, inverse, keys = self._distinct(n, y, e, cur, last)
         cache = self._decide_cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
+        miss, states = self._states(distinct, cache, keys)
+        for j, state in zip(miss, states):
+            dec = self.design.decide(state)
+            self.decide_calls += 1
+            cache[keys[j]] = (-1 if dec.stop else int(dec.dose_index), self.code(dec.code.value))
+        nxt = np.empty(len(keys), np.int64)
+        code = np.empty(len(keys), np.int64)
         for j, k in enumerate(keys):
-            hit = cache.get(k)
-            if hit is None:
-                i = first[j]
-                dec = self.design.decide(self.state(n[i], y[i], e[i], cur[i], last[i]))
-                self.decide_calls += 1
-                hit = cache[k] = (-1 if dec.stop else int(dec.dose_index), self.code(dec.code.value))
-            nxt[j], code[j] = hit
-        return nxt[inverse], code[inverse]
+            nxt[j], code[j] = cache[k]
+        out_n[todo], out_c[todo] = nxt[inverse], code[inverse]
+        return out_n, out_c
 
     def select(self, n, y, e, cur, last):
         """(OBD index, MTD index) per final state, -1 for none."""
@@ -388,21 +415,20 @@ class EffDecider:
             return mtd, mtd
         if n.shape[0] == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        first, inverse, keys = self._distinct(n, y, e, cur, last)
-        obd = np.empty(len(keys), np.int64)
-        mtd = np.empty(len(keys), np.int64)
+        distinct, inverse, keys = self._distinct(n, y, e, cur, last)
         cache = self._select_cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
+        miss, states = self._states(distinct, cache, keys)
+        for j, state in zip(miss, states):
+            sel = self.design.select_obd(state)
+            self.select_calls += 1
+            cache[keys[j]] = (-1 if sel.obd_index is None else int(sel.obd_index),
+                              -1 if sel.mtd_index is None else int(sel.mtd_index))
+        obd = np.empty(len(keys), np.int64)
+        mtd = np.empty(len(keys), np.int64)
         for j, k in enumerate(keys):
-            hit = cache.get(k)
-            if hit is None:
-                i = first[j]
-                sel = self.design.select_obd(self.state(n[i], y[i], e[i], cur[i], last[i]))
-                self.select_calls += 1
-                hit = cache[k] = (-1 if sel.obd_index is None else int(sel.obd_index),
-                                  -1 if sel.mtd_index is None else int(sel.mtd_index))
-            obd[j], mtd[j] = hit
+            obd[j], mtd[j] = cache[k]
         return obd[inverse], mtd[inverse]
 
 
@@ -411,11 +437,15 @@ class Phase12Setup:
     """What one phase I/II simulation needs besides the design: the joint truth, the
     phase I above-MTD mask (of the phase I metrics) and the OBD truth."""
 
-    def __init__(self, design, joint, above_mask, target=None):
+    def __init__(self, design, joint, above_mask, target=None, utility=None, limit=None):
+        from dosefind import _validate as V
+
         self.joint = joint
         self.above_mask = np.asarray(above_mask, bool)
-        self.limit = tox_limit(design, target)
-        self.utility, self.mtd, self.correct = obd_truth(design, joint, target)
+        if limit is not None:
+            limit = V.probability(limit, "tox_limit")
+        self.limit = limit if limit is not None else tox_limit(design, target)
+        self.utility, self.mtd, self.correct = obd_truth(design, joint, target, utility=utility, limit=self.limit)
         self.max_n = design.max_n
         self.num_doses = design.num_doses
 
@@ -527,6 +557,15 @@ def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, work
         else:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
+            # The first chunk runs here first, so that forked workers inherit its cached
+            # decisions instead of each computing them again (same numbers either way:
+            # tallies are integer sums over chunks).
+            a, b = run_block12(EffDecider.shared(design), setup, seed, chunks[:1])
+            total[0].merge(a)
+            total[1].merge(b)
+            if bar is not None:
+                bar.update(chunks[0][1])
+            chunks = chunks[1:]
             n_tasks = min(len(chunks), workers * 4)
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]

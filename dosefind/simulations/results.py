@@ -179,6 +179,8 @@ def calendar_summary(arrays: dict, setup=None) -> dict:
 def _rounded(x):
     if isinstance(x, dict):
         return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return _rounded(x.tolist())
     if isinstance(x, (list, tuple)):
         return [_rounded(v) for v in x]
     if isinstance(x, bool) or x is None or isinstance(x, str):

@@ -1,0 +1,53 @@
+"""BOIN12 (Lin et al. 2020) through the phase I/II engines.
+
+Limit from issue 11: with efficacy identical at every dose, BOIN12 still controls
+toxicity.  With a flat response rate the true utility falls with the DLT rate, so the
+correct OBD is dose 1; BOIN12's toxicity rule (the BOIN boundaries at phi_t and
+elimination when Pr(DLT rate > phi_t) > 0.95) must keep selections and patients away from
+the doses above phi_t.  The bounds (5% of selections, 15% of patients above the true MTD)
+are the design's promise, not fitted: BOIN itself treats about 10-15% of patients above
+the MTD in Liu & Yuan's (2015) scenarios, and only at doses whose rate is close to it.
+"""
+
+import numpy as np
+import pytest
+
+boin12 = pytest.importorskip("dosefind.designs.boin12")
+from dosefind.simulations import simulate  # noqa: E402
+
+UTILITY = {"eff_no_tox": 100, "no_eff_no_tox": 40, "eff_tox": 60, "no_eff_tox": 0}
+
+
+def design(**kw):
+    opts = dict(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=30, utility=UTILITY)
+    opts.update(kw)
+    return boin12.BOIN12(**opts)
+
+
+def test_flat_efficacy_still_controls_toxicity():
+    tox = [0.05, 0.15, 0.30, 0.55, 0.70]
+    oc = simulate(design(), tox, true_prob_eff=[0.4] * 5, method="mc", n_trials=4_000, seed=12)
+    e = oc.efficacy
+    assert e["true_mtd"] == 3 and e["correct_obd"] == [1]
+    v = e["values"]
+    assert v["obd_overdose_pct"] < 5
+    assert v["obd_overdose_patients_pct"] < 15
+    # And no dose above the true MTD is favoured over the safe ones.
+    assert v["obd_selection_pct"][3:].sum() < v["obd_selection_pct"][:3].min()
+
+
+def test_exact_and_monte_carlo_agree_for_boin12():
+    d = design(num_doses=3, max_n=12)
+    tox, eff = [0.05, 0.2, 0.45], [0.1, 0.4, 0.6]
+    ex = simulate(d, tox, true_prob_eff=eff, tox_eff_correlation=0.2, method="exact")
+    mc = simulate(d, tox, true_prob_eff=eff, tox_eff_correlation=0.2, method="mc", n_trials=20_000, seed=3)
+    for k in ("obd_selection_pct", "responses_mean"):
+        z = np.abs(mc.efficacy["values"][k] - ex.efficacy["values"][k]) / np.maximum(mc.efficacy["se"][k], 1e-12)
+        assert (z < 4.5).all(), k
+    for k in ("pct_correct_obd", "early_stop_toxicity_pct", "early_stop_futility_pct"):
+        # Binomial error at the exact proportion (a rare stop may not occur in the sample).
+        q = ex.efficacy["values"][k] / 100
+        se = 100 * np.sqrt(q * (1 - q) / 20_000)
+        assert abs(mc.efficacy["values"][k] - ex.efficacy["values"][k]) < 4.5 * se + 1e-9, k
+    k = "utility_selected_mean"
+    assert abs(mc.efficacy["values"][k] - ex.efficacy["values"][k]) < 4.5 * mc.efficacy["se"][k], k
