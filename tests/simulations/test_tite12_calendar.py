@@ -1,0 +1,100 @@
+"""Phase I/II designs in the calendar-time engine (issue 11): responses with an efficacy
+window, BOIN12 waiting for both assessments, TITE-BOIN12 deciding with pending outcomes.
+
+The limits checked here need no reference numbers: with arrivals so slow that everyone is
+followed before the next decision, the calendar engine must reproduce the phase I/II
+cohort engine's trials exactly (same patients: DLT stream 0, response stream 8), and
+TITE-BOIN12 must then be BOIN12."""
+
+import numpy as np
+import pytest
+
+from dosefind.designs import BOIN12
+from dosefind.designs.tite_boin12 import TITEBOIN12
+from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
+from dosefind.simulations.joint import JointOutcomes
+from dosefind.simulations.phase12 import Phase12Setup, simulate_mc12
+from dosefind.simulations.timing import Accrual, EfficacyTiming, Manufacturing, ToxicityTiming
+
+TOX = [0.05, 0.15, 0.30, 0.45]
+EFF = [0.20, 0.40, 0.50, 0.55]
+ABOVE = np.array([False, False, False, True])
+FIELDS = ("obd_sel", "e_sum", "E_sum", "N_sum", "stop_tox", "stop_futility", "util_sum")
+
+
+def _setup(gap, eff_window=56.0, **kw):
+    return CalendarSetup(window=28, accrual=Accrual.fixed(gap), timing=ToxicityTiming.uniform(),
+                         manufacturing=Manufacturing(), eff_window=eff_window, **kw)
+
+
+def _boin12():
+    return BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24)
+
+
+def _tite12(**kw):
+    return TITEBOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24, dlt_window=28, eff_window=56, **kw)
+
+
+def _cohort_engine(design, joint, n):
+    return simulate_mc12(design, Phase12Setup(design, joint, ABOVE), n, 11)
+
+
+@pytest.mark.parametrize("make", [_boin12, _tite12], ids=["boin12", "tite-boin12"])
+def test_slow_accrual_reproduces_the_cohort_engine(make):
+    joint = JointOutcomes(TOX, EFF, 0.2)
+    tally, arr = simulate_calendar(make(), _setup(200.0), TOX, 300, 11, ABOVE, joint=joint)
+    ref_tally, ref_eff = _cohort_engine(_boin12(), joint, 300)
+    eff = arr["efficacy"]
+    for f in FIELDS:
+        assert np.array_equal(np.asarray(getattr(eff, f)), np.asarray(getattr(ref_eff, f))), f
+    assert np.array_equal(tally.sel, ref_tally.sel) and np.array_equal(tally.n_sum, ref_tally.n_sum)
+    assert arr["eff_at_dose"].shape == (300, 4) and arr["obd"].shape == (300,)
+    assert arr["eff_at_dose"].sum() == eff.E_sum
+
+
+def test_count_design_waits_for_the_efficacy_window():
+    # Cohorts of 3 arriving 10 days apart: the last patient of a cohort enters 20 days after
+    # its first, and with no response at all (an observed response would end the efficacy
+    # assessment early) is complete 56 days later, so each cohort takes at least 76 days;
+    # waiting only for the DLT window would allow 48.
+    joint = JointOutcomes(TOX, [0.0] * 4, 0.0)
+    _, arr = simulate_calendar(_boin12(), _setup(10.0), TOX, 200, 3, ABOVE, joint=joint)
+    cohorts = np.ceil(arr["enrolled"] / 3)
+    assert np.all(arr["duration"] >= cohorts * 76 - 1e-9)
+    assert np.all(arr["turned_away"] > 0)
+
+
+def test_duration_ends_with_the_longer_window():
+    # One patient per 200 days: the trial ends at the last infusion + max(28, 56) days.
+    joint = JointOutcomes(TOX, EFF, 0.0)
+    _, arr = simulate_calendar(_tite12(), _setup(200.0), TOX, 50, 5, ABOVE, joint=joint)
+    assert np.allclose(arr["duration"], (arr["enrolled"] - 1) * 200 + 56)
+
+
+def test_tite_design_is_faster_and_suspends():
+    joint = JointOutcomes(TOX, EFF, 0.0)
+    _, fast = simulate_calendar(_tite12(), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
+    _, slow = simulate_calendar(_boin12(), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
+    assert fast["duration"].mean() < 0.8 * slow["duration"].mean()
+    assert fast["time_suspended"].mean() > 0
+    # maxpen = 1 never suspends for pending outcomes at the current dose once someone is
+    # followed: fewer patients turned away
+    _, free = simulate_calendar(_tite12(maxpen=1.0), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
+    assert free["turned_away"].mean() < fast["turned_away"].mean()
+
+
+def test_efficacy_timing_and_window_validation():
+    with pytest.raises(ValueError, match="eff_window"):
+        _setup(10.0, eff_window=-1)
+    with pytest.raises(TypeError, match="EfficacyTiming"):
+        _setup(10.0, eff_timing=ToxicityTiming.uniform())
+    joint = JointOutcomes(TOX, EFF, 0.0)
+    with pytest.raises(ValueError, match="differs from the design's eff_window"):
+        simulate_calendar(_tite12(), _setup(10.0, eff_window=30), TOX, 10, 1, ABOVE, joint=joint)
+    with pytest.raises(ValueError, match="phase I/II design"):
+        simulate_calendar(_tite12(), _setup(10.0), TOX, 10, 1, ABOVE)
+    # late responses (Weibull, 90% in the second half) run and keep the same responses
+    _, a = simulate_calendar(_boin12(), _setup(200.0), TOX, 100, 2, ABOVE, joint=joint)
+    _, b = simulate_calendar(_boin12(), _setup(200.0, eff_timing=EfficacyTiming.weibull_late(0.9)), TOX, 100, 2,
+                             ABOVE, joint=joint)
+    assert np.array_equal(a["eff_at_dose"], b["eff_at_dose"])
