@@ -154,6 +154,22 @@ def _expected(p: float, w: float) -> float:
     return p * (1 - w) / (1 - p * w) if p * w < 1 else 1.0
 
 
+def _expected_arr(p, w):
+    """Array form of :func:`_expected`."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(p * w < 1, p * (1 - w) / (1 - p * w), 1.0)
+    return np.where(np.isnan(p), 0.0, out)
+
+
+def _per_dose(dose, num_doses, weights=None):
+    """Per-dose sums over patients (B, D) of the patients with ``dose`` >= 0."""
+    B = dose.shape[0]
+    valid = dose >= 0
+    idx = (np.arange(B)[:, None] * num_doses + dose)[valid]
+    w = None if weights is None else np.broadcast_to(weights, dose.shape)[valid]
+    return np.bincount(idx, weights=w, minlength=B * num_doses).reshape(B, num_doses).astype(float)
+
+
 class TITEBOIN12(BOIN12):
     """TITE-BOIN12 (Zhou et al. 2022); see the module docstring."""
 
@@ -273,6 +289,63 @@ class TITEBOIN12(BOIN12):
                 ess, y = s["ess_e"][j], s["y_e"][j]
                 futile[j] = bool(betainc(y + 1.0, ess - y + 1.0, self.phi_e) > self.c_e)
         return tox_from, futile
+
+    # ------------------------------------------------------------------ engine fast path
+    def decide_patients_batch(self, dose, dlt, followup, complete, current_index, time=None, *, eff, eff_complete,
+                              eff_followup):
+        """Decisions for B trials from per-patient arrays (the calendar engine's fast path,
+        :mod:`dosefind.simulations.calendar`; ``eff``/``eff_complete``/``eff_followup`` as
+        ``dlt``/``complete``/``followup`` for the response).  The same rule as
+        :meth:`decide`: BOIN12's decision (cached per count state) for trials with nothing
+        pending, :meth:`decide_effective` on the same summaries otherwise."""
+        dose = np.asarray(dose, dtype=np.int64)
+        B, D = dose.shape[0], self.num_doses
+        valid = dose >= 0
+        is_dlt = valid & (np.asarray(dlt) == 1)
+        is_resp = valid & (np.asarray(eff) == 1)
+        pend_t = valid & ~np.asarray(complete, bool) & ~is_dlt
+        pend_e = valid & ~np.asarray(eff_complete, bool) & ~is_resp
+        wt = np.minimum(np.asarray(followup, float), self.dlt_window) / self.dlt_window
+        we = np.minimum(np.asarray(eff_followup, float), self.eff_window) / self.eff_window
+        n = _per_dose(dose, D)
+        s = {"n": n, "y_t": _per_dose(np.where(is_dlt, dose, -1), D), "m_t": _per_dose(np.where(pend_t, dose, -1), D),
+             "y_e": _per_dose(np.where(is_resp, dose, -1), D), "m_e": _per_dose(np.where(pend_e, dose, -1), D)}
+        s["ess_t"] = n - s["m_t"] + _per_dose(np.where(pend_t, dose, -1), D, wt)
+        s["ess_e"] = n - s["m_e"] + _per_dose(np.where(pend_e, dose, -1), D, we)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s["p_t"] = np.where(s["ess_t"] > 0, s["y_t"] / s["ess_t"], np.nan)
+            s["p_e"] = np.where(s["ess_e"] > 0, s["y_e"] / s["ess_e"], np.nan)
+        rows = np.arange(B)[:, None]
+        dd = np.where(valid, dose, 0)
+        t_i = np.where(pend_t, _expected_arr(s["p_t"][rows, dd], wt), is_dlt.astype(float))
+        e_i = np.where(pend_e, _expected_arr(s["p_e"][rows, dd], we), is_resp.astype(float))
+        s["tox"] = _per_dose(dose, D, t_i)
+        s["eff"] = _per_dose(dose, D, e_i)
+        s["both"] = _per_dose(dose, D, t_i * e_i)
+        cur = np.asarray(current_index, dtype=np.int64).reshape(-1)
+        nxt = np.full(B, -1, np.int64)
+        action = np.zeros(B, np.int8)
+        codes = np.empty(B, dtype=object)
+        full = n.sum(1) >= self.max_n
+        action[full], codes[full] = 2, R.MAX_N
+        pending = (s["m_t"].sum(1) + s["m_e"].sum(1)) > 0
+        memo = self.__dict__.setdefault("_batch_memo", {})
+        if len(memo) > 200_000:
+            memo.clear()
+        for i in np.flatnonzero(~full):
+            if pending[i]:
+                dec = self.decide_effective({k: v[i] for k, v in s.items()}, int(cur[i]))
+            else:
+                key = (n[i].tobytes(), s["y_t"][i].tobytes(), s["y_e"][i].tobytes(), s["both"][i].tobytes(), int(cur[i]))
+                dec = memo.get(key)
+                if dec is None:
+                    dec = memo[key] = self.decide_counts(n[i].astype(int).tolist(), s["y_t"][i].astype(int).tolist(),
+                                                         s["y_e"][i].astype(int).tolist(), int(cur[i]),
+                                                         np.rint(s["both"][i]).astype(int).tolist())
+            nxt[i] = -1 if dec.dose_index is None else dec.dose_index
+            action[i] = 2 if dec.stop else (1 if dec.wait else 0)
+            codes[i] = dec.code
+        return nxt, action, list(codes)
 
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:

@@ -98,3 +98,18 @@ def test_efficacy_timing_and_window_validation():
     _, b = simulate_calendar(_boin12(), _setup(200.0, eff_timing=EfficacyTiming.weibull_late(0.9)), TOX, 100, 2,
                              ABOVE, joint=joint)
     assert np.array_equal(a["eff_at_dose"], b["eff_at_dose"])
+
+
+class _ScalarTITE12(TITEBOIN12):
+    decide_patients_batch = None      # the engine then builds a TrialState per decision
+
+
+def test_batch_fast_path_agrees_with_the_scalar_rule():
+    # STYLE.md: a vectorised path must give the scalar decide's trials.
+    joint = JointOutcomes(TOX, EFF, 0.3)
+    kw = dict(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24, dlt_window=28, eff_window=56)
+    t1, a = simulate_calendar(TITEBOIN12(**kw), _setup(6.0), TOX, 150, 9, ABOVE, joint=joint)
+    t2, b = simulate_calendar(_ScalarTITE12(**kw), _setup(6.0), TOX, 150, 9, ABOVE, joint=joint)
+    for k in ("duration", "enrolled", "turned_away", "eff_at_dose", "obd"):
+        assert np.array_equal(a[k], b[k]), k
+    assert np.array_equal(t1.n_sum, t2.n_sum) and a["time_suspended"].sum() > 0
