@@ -201,13 +201,14 @@ class TITEBOIN12(BOIN12):
         s = effective_summary(state.patients, self.num_doses, self.dlt_window, self.eff_window)
         return self.decide_effective(s, state.current_index)
 
-    def decide_effective(self, s: dict, current_index: int) -> Decision:
+    def decide_effective(self, s: dict, current_index: int, elimination=None) -> Decision:
         """BOIN12's rule on the effective data ``s`` (:func:`effective_summary`) with the
-        suspension rule; the module docstring lists the steps."""
+        suspension rule; the module docstring lists the steps.  ``elimination``: the
+        result of :meth:`_effective_elimination` when already known (the batch path)."""
         D = self.num_doses
         n = s["n"].astype(int)
         d = int(current_index)
-        tox_from, futile = self._effective_elimination(s)
+        tox_from, futile = self._effective_elimination(s) if elimination is None else elimination
         out = [j >= tox_from or futile[j] for j in range(D)]
         if tox_from == 0:
             return Decision.halt(f"stop: the lowest dose is too toxic (Pr(DLT rate > {self.phi_t:g}) > {self.c_t:g} "
@@ -329,12 +330,14 @@ class TITEBOIN12(BOIN12):
         full = n.sum(1) >= self.max_n
         action[full], codes[full] = 2, R.MAX_N
         pending = (s["m_t"].sum(1) + s["m_e"].sum(1)) > 0
+        tox_from, futile = self._elimination_batch(s)
         memo = self.__dict__.setdefault("_batch_memo", {})
         if len(memo) > 200_000:
             memo.clear()
         for i in np.flatnonzero(~full):
             if pending[i]:
-                dec = self.decide_effective({k: v[i] for k, v in s.items()}, int(cur[i]))
+                dec = self.decide_effective({k: v[i] for k, v in s.items()}, int(cur[i]),
+                                            (int(tox_from[i]), futile[i].tolist()))
             else:
                 key = (n[i].tobytes(), s["y_t"][i].tobytes(), s["y_e"][i].tobytes(), s["both"][i].tobytes(), int(cur[i]))
                 dec = memo.get(key)
@@ -346,6 +349,22 @@ class TITEBOIN12(BOIN12):
             action[i] = 2 if dec.stop else (1 if dec.wait else 0)
             codes[i] = dec.code
         return nxt, action, list(codes)
+
+    def _elimination_batch(self, s):
+        """:meth:`_effective_elimination` for arrays of trials (B, D): BOIN's elimination
+        table on the counts, the effective-data posteriors where patients are pending."""
+        from scipy.special import betainc, betaincc
+
+        N = s["n"].astype(np.int64)
+        D = self.num_doses
+        elim = self._boin._tables[2]
+        big = N >= 3
+        with np.errstate(invalid="ignore"):
+            tox = big & (s["y_t"] >= elim[np.minimum(N, len(elim) - 1)])
+            tox |= big & (s["m_t"] > 0) & (betaincc(1 + s["y_t"], 1 + s["ess_t"] - s["y_t"], self.phi_t) > self.c_t)
+            futile = big & (betainc(s["y_e"] + 1.0, s["ess_e"] - s["y_e"] + 1.0, self.phi_e) > self.c_e)
+        tox_from = np.where(tox.any(1), tox.argmax(1), D)
+        return tox_from, futile
 
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:
