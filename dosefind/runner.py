@@ -281,7 +281,15 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     timings["simulation_by_design_scenario"] = sim_times
     return RunResult(study=study, scenarios=scenarios, designs=list(study.designs), results=results,
                      decision_tables=tables, prior=prior, timings=timings, started_at=started,
-                     warnings=notes + _scenario_notes(scenarios))
+                     warnings=notes + _scenario_notes(scenarios) + _grid_note(study))
+
+
+def _grid_note(study: Study) -> list[str]:
+    """A grid file run as a study: say that its [grid] table was not evaluated."""
+    if not study.has_grid:
+        return []
+    return [f"{study.source} has a [grid] table: `dosefind run` evaluated the study at the values written in its "
+            f"tables; evaluate the grid with `dosefind grid {study.source}` (docs/grid.md)"]
 
 
 def _scenario_notes(scenarios) -> list[str]:

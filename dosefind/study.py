@@ -24,8 +24,8 @@ from pathlib import Path
 from dosefind._validate import MAX_PATIENTS, boolean
 from dosefind.state import DoseLevels, format_amount
 
-__all__ = ["DesignSpec", "ScenarioSpec", "Study", "load_study", "parse_study", "default_study",
-           "default_study_text", "TEMPLATE", "DESIGN_TYPES"]
+__all__ = ["DesignSpec", "ScenarioSpec", "Study", "load_study", "parse_study", "parse_study_doc", "default_study",
+           "default_study_text", "TEMPLATE", "DESIGN_TYPES", "LEAST_INFORMATIVE", "TOP_TABLES", "closest"]
 
 #: Study-file ``type`` -> key of :data:`dosefind.designs.REGISTRY` (aliases welcome).
 DESIGN_TYPES = {
@@ -72,6 +72,12 @@ BUNDLED_PRIOR = "bundled"
 #: The most simulated trials per design and scenario a study (or ``--n-trials``) may ask
 #: for: 10^9 already takes days; more exhausts memory rather than giving a better answer.
 MAX_N_TRIALS = 10**9
+#: ``prior_var = "least_informative"`` (CRM, TITE-CRM): sigma_LI^2 of the design's own
+#: skeleton (Lee & Cheung 2011; :mod:`dosefind.designs.prior_variance`).
+LEAST_INFORMATIVE = "least_informative"
+#: Top-level tables of a study file.  ``[grid]`` belongs to ``dosefind grid``
+#: (:mod:`dosefind.grid.spec`); ``run`` and ``compare`` evaluate the study as written.
+TOP_TABLES = ("study", "doses", "designs", "scenarios", "trial", "grid")
 
 
 # ---------------------------------------------------------------------------- objects
@@ -145,6 +151,7 @@ class Study:
     scenarios: tuple[ScenarioSpec, ...]
     base_dir: Path | None = None
     trial: dict = field(default_factory=dict)  # [trial]: calendar time (docs/calendar.md)
+    has_grid: bool = False                      # a [grid] table: evaluated by `dosefind grid` only
 
     @property
     def calendar(self) -> dict:
@@ -229,11 +236,15 @@ def _unknown(where: _Where, table: str, keys, allowed) -> None:
                               f"unknown key{hint}; allowed keys: {', '.join(sorted(allowed))}")
 
 
-def _closest(word: str, choices) -> str:
+def closest(word: str, choices) -> str:
+    """`` (did you mean 'max_n'?)`` for the closest of ``choices``, or ``""``."""
     import difflib
 
     m = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+_closest = closest
 
 
 def _int(value, name: str, *, minimum: int | None = None, maximum: int | None = None, named: bool = False) -> int:
@@ -292,8 +303,24 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise where.error("", f"not valid TOML: {exc}") from None
+    return parse_study_doc(doc, source=source, base_dir=base_dir, text=text, sha256=hashlib.sha256(raw).hexdigest())
 
-    _unknown(where, "", doc, {"study", "doses", "designs", "scenarios", "trial"})
+
+def parse_study_doc(doc: dict, *, source: str = "<study>", base_dir: Path | None = None, text: str | None = None,
+                    sha256: str | None = None) -> Study:
+    """Validate a study given as the dict :mod:`tomllib` returns (what :func:`parse_study`
+    does after reading the TOML); ``text`` and ``sha256`` default to a canonical JSON
+    form of ``doc`` and its hash.  A ``[grid]`` table is accepted and not evaluated here."""
+    where = _Where(source)
+    if not isinstance(doc, dict):
+        raise where.error("", f"must be a table of study tables, got {type(doc).__name__}")
+    if text is None:
+        import json
+
+        text = json.dumps(doc, sort_keys=True, default=str)
+    if sha256 is None:
+        sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    _unknown(where, "", doc, set(TOP_TABLES))
     for table in ("study", "doses"):
         if table not in doc:
             raise where.error(f"[{table}]", "missing table")
@@ -338,10 +365,11 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
     designs = _parse_designs(where, doc.get("designs"), doses, common, base_dir)
     scenarios = _parse_scenarios(where, doc.get("scenarios"), len(doses), base_dir)
 
-    return Study(source=source, text=text, sha256=hashlib.sha256(raw).hexdigest(), title=title,
+    return Study(source=source, text=text, sha256=sha256, title=title,
                  description=description, target=target, max_n=max_n, cohort_size=cohort_size,
                  start_dose=start_dose, n_trials=n_trials, seed=seed, method=method, doses=doses,
-                 designs=tuple(designs), scenarios=tuple(scenarios), base_dir=base_dir, trial=trial)
+                 designs=tuple(designs), scenarios=tuple(scenarios), base_dir=base_dir, trial=trial,
+                 has_grid="grid" in doc)
 
 
 #: [trial] keys (calendar time); toxicity components belong to scenarios, not here.
@@ -457,6 +485,8 @@ def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict,
             kwargs.pop("doses", None)   # the study's DoseLevels (labels, unit); the fit's match them
         if "skeleton" in kwargs and isinstance(kwargs["skeleton"], dict):
             kwargs["skeleton"] = _skeleton(where, f"{key}.skeleton", kwargs["skeleton"], common["target"], len(doses))
+        if kwargs.get("prior_var") == LEAST_INFORMATIVE:
+            kwargs["prior_var"] = _least_informative(where, f"{key}.prior_var", kwargs, common["target"])
         kwargs["doses"] = doses if "doses" in _accepted(cls) else None
         if kwargs["doses"] is None:
             kwargs.pop("doses")
@@ -549,6 +579,19 @@ def _check_option_types(where: _Where, key: str, cls, options: dict) -> None:
                 raise ValueError(f"must be <= {MAX_PATIENTS:,} patients, got {v:g}")
         except ValueError as exc:
             raise where.error(f"{key}.{k}", str(exc)) from None
+
+
+def _least_informative(where: _Where, key: str, kwargs: dict, target: float) -> float:
+    """sigma_LI^2 of the design's skeleton, working model and intercept (Lee & Cheung 2011)."""
+    from dosefind.designs.prior_variance import least_informative_variance
+
+    if "skeleton" not in kwargs:
+        raise where.error(key, f"\"{LEAST_INFORMATIVE}\" needs the design's skeleton (a CRM design)")
+    try:
+        return least_informative_variance(kwargs["skeleton"], target, model=kwargs.get("model", "empiric"),
+                                          intercept=kwargs.get("intercept", 3.0))
+    except (ValueError, TypeError) as exc:
+        raise where.error(key, f"\"{LEAST_INFORMATIVE}\": {exc}") from None
 
 
 SKELETON_KEYS = ("halfwidth", "prior_mtd", "nu", "model", "intercept")

@@ -1,7 +1,7 @@
 """Running a grid: plan the tasks, run them on a scheduler, write each cell as it finishes.
 
 :func:`run_grid` is what ``dosefind grid`` calls.  Order of work: check ``--out``
-(nothing written yet), connect the scheduler (a scheduler that does not answer fails
+(nothing written yet), take the folder's lock, connect the scheduler (a scheduler that does not answer fails
 here, still with nothing written), then create the folder and skip every cell already
 written there.  Progress is reported to a callback (nothing below the CLI prints).
 """
@@ -59,14 +59,30 @@ class GridRun:
 def run_grid(grid: Grid, out, *, scheduler="serial", resume: bool = False, n_workers: int | None = None,
              progress: Callable[[Progress], None] | None = None, timeout: float | None = None) -> GridRun:
     """Run (or finish) ``grid`` into the folder ``out``; ``scheduler`` is "serial", "local",
-    a Dask address, or a scheduler object (:mod:`dosefind.grid.schedulers`)."""
-    from dosefind.grid.schedulers import CONNECT_TIMEOUT, make_scheduler
+    a Dask address, or a scheduler object (:mod:`dosefind.grid.schedulers`).
+
+    One run at a time per folder: the run holds the output lock of
+    :class:`dosefind.reports.output.OutputLock` (``.<name>.dosefind-lock`` beside ``out``)
+    from before the scheduler starts until the last cell is written, so a second run into
+    the same folder (with ``--resume`` or not) is refused at once, and never interleaves its
+    cells with this one's."""
+    from dosefind.grid.schedulers import CONNECT_TIMEOUT
+    from dosefind.reports.output import OutputLock
 
     require_pyarrow()
     out = Path(out)
-    check_out(out, grid, resume)
-    sched = make_scheduler(scheduler, n_workers=n_workers, timeout=timeout or CONNECT_TIMEOUT) \
-        if isinstance(scheduler, str) else scheduler
+    check_out(out, grid, resume)                # before the lock: a refused folder gets no lock file
+    with OutputLock(out, what="this grid folder"):
+        check_out(out, grid, resume)            # again under the lock: another run may have just finished
+        return _run_locked(grid, out, scheduler=scheduler, n_workers=n_workers, progress=progress,
+                           timeout=timeout or CONNECT_TIMEOUT)
+
+
+def _run_locked(grid, out, *, scheduler, n_workers, progress, timeout) -> GridRun:
+    from dosefind.grid.schedulers import make_scheduler
+
+    sched = make_scheduler(scheduler, n_workers=n_workers, timeout=timeout) if isinstance(scheduler, str) \
+        else scheduler
     own = isinstance(scheduler, str)
     try:
         store = GridStore(out, grid).open()

@@ -16,13 +16,22 @@ docs/study-file.md) with one more table::
     name = "study.max_n"              # study.{target, max_n, cohort_size, start_dose}
     values = [18, 24]
 
+    [[grid.parameters]]
+    name = "trial.patients_per_month" # a [trial] key: calendar-time cells (docs/calendar.md)
+    values = [1, 2, 4]
+
 Every *parameter set* (a row of the expanded grid) is written back into the study
-tables and validated by :func:`dosefind.study.parse_study`, so designs come from the one
+tables and validated by :func:`dosefind.study.parse_study_doc`, so designs come from the one
 design factory and every message is the study file's.  A *cell* is one parameter set x
 one design x one scenario: one operating-characteristics result.
 
 A CRM's ``prior_var`` may be ``"least_informative"``: the cell then uses sigma_LI^2 of
-its own skeleton (Lee & Cheung 2011; :mod:`dosefind.designs.prior_variance`).
+its own skeleton (Lee & Cheung 2011; :mod:`dosefind.designs.prior_variance`), resolved
+by the study parser as in any study file.
+
+Scenarios drawn from a fitted prior (``prior = ...`` with ``draws`` or ``summary``) are
+resolved once, when the grid is parsed, by :func:`dosefind.runner.resolve_scenarios`
+(the ``run`` command's code): each drawn curve is one scenario of every parameter set.
 
 Seeds: cell ``c`` simulates with the integer seed drawn from
 ``SeedSequence(study.seed, spawn_key=(key_c,))``, where ``key_c`` is a 63-bit hash of
@@ -46,7 +55,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Cell", "Grid", "load_grid", "parse_grid", "LEAST_INFORMATIVE", "STUDY_PARAMETERS", "MAX_CELLS"]
+from dosefind.study import LEAST_INFORMATIVE
+
+__all__ = ["Cell", "Grid", "load_grid", "parse_grid", "LEAST_INFORMATIVE", "STUDY_PARAMETERS", "TRIAL_PARAMETERS",
+           "MAX_CELLS"]
 
 GRID_KEYS = {
     "combine": "\"product\" (every combination, default) or \"rows\" (the i-th values form row i)",
@@ -58,7 +70,9 @@ PARAMETER_KEYS = ("name", "values")
 COMBINE = ("product", "rows")
 #: Study-level values a grid may vary (others, e.g. n_trials and seed, are fixed per grid).
 STUDY_PARAMETERS = ("target", "max_n", "cohort_size", "start_dose")
-LEAST_INFORMATIVE = "least_informative"
+#: [trial] keys a grid may vary (calendar time: accrual rate, DLT window, ...).
+TRIAL_PARAMETERS = ("patients_per_month", "accrual", "accrual_cap", "dlt_window", "timing", "late_onset",
+                    "manufacturing_failure", "vein_to_vein", "replace")
 DEFAULT_BLOCK_SIZE = 10_000
 MAX_CELLS = 1_000_000
 FORMAT = "dosefind-grid/1"
@@ -81,7 +95,9 @@ class Cell:
     target: float
     seed: int
     key: str                     # sha256 of the cell's content
-    study_text: str = field(repr=False, compare=False, default="")
+    study_text: str = field(repr=False, compare=False, default="")   # JSON of the set's study tables
+    calendar: bool = False       # a [trial] table: the cell runs in calendar time
+    base_dir: str | None = field(repr=False, compare=False, default=None)
 
     @property
     def n_blocks(self) -> int:
@@ -139,7 +155,7 @@ def _err(source, key, problem):
 def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | None = None) -> Grid:
     """Validate a grid file and expand it into cells (nothing is simulated)."""
     from dosefind.grid.tasks import remember
-    from dosefind.study import parse_study
+    from dosefind.study import parse_study_doc
 
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
@@ -165,21 +181,19 @@ def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | No
     if not isinstance(crn, bool):
         raise _err(source, "grid.common_random_numbers", f"must be true or false, got {crn!r}")
 
-    base_doc = deepcopy(doc)
-    for t in base_doc.get("designs", []) if isinstance(base_doc.get("designs"), list) else []:
-        if isinstance(t, dict) and t.get("prior_var") == LEAST_INFORMATIVE:
-            t["prior_var"] = 1.0  # placeholder for validating the layout; each cell computes its own
-    base = parse_study(_to_toml(base_doc), source=source, base_dir=base_dir)
-    if any(s.from_prior for s in base.scenarios):
-        raise _err(source, "scenarios", "scenarios drawn from a prior are not supported in grids yet; "
-                                        "give explicit true_prob_tox curves")
+    from dosefind.runner import resolve_scenarios
+
+    base = parse_study_doc(doc, source=source, base_dir=base_dir)
+    # Prior scenarios (draws or a summary curve of a fit) resolved once: every parameter
+    # set sees the same curves (a grid parameter never changes doses, seed or priors).
+    scenarios = [(s.name, tuple(s.true_prob_tox)) for s in resolve_scenarios(base)[0]]
     labels = [d.label for d in base.designs]
     params = _parse_parameters(source, grid.get("parameters"), labels, doc)
     names = [n for n, _ in params]
     if combine == "product":
         n_sets = math.prod(len(v) for _, v in params)
-        if n_sets * len(labels) * len(base.scenarios) > MAX_CELLS:
-            raise _err(source, "grid", f"expands to {n_sets * len(labels) * len(base.scenarios):,} cells; "
+        if n_sets * len(labels) * len(scenarios) > MAX_CELLS:
+            raise _err(source, "grid", f"expands to {n_sets * len(labels) * len(scenarios):,} cells; "
                                        f"at most {MAX_CELLS:,} are allowed")
         rows = list(itertools.product(*[v for _, v in params]))
     else:
@@ -195,28 +209,33 @@ def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | No
         label = ", ".join(f"{n}={_show(v)}" for n, v in values.items())
         where = f"{source} (grid row {si + 1}: {label})"
         study, text = _set_study(doc, values, labels, where, base_dir)
+        calendar = bool(study.trial)
+        method = "mc" if calendar else study.method  # calendar time is Monte Carlo only
         for spec in study.designs:
             remember(text, spec.label, spec.design)
             design_key = json.dumps({"type": spec.type, "options": _plain(spec.options)}, sort_keys=True)
-            for sc in study.scenarios:
+            for sc_name, curve in scenarios:
                 content = {"design": spec.label, "design_options": json.loads(design_key),
                            "study": {k: getattr(study, k) for k in ("target", "max_n", "cohort_size", "start_dose",
                                                                      "n_trials", "method", "seed")},
-                           "doses": list(study.doses.labels), "scenario": sc.name,
-                           "true_prob_tox": list(sc.true_prob_tox), "block_size": block_size}
+                           "doses": list(study.doses.labels), "scenario": sc_name,
+                           "true_prob_tox": list(curve), "block_size": block_size}
+                if calendar:  # older grids (no [trial]) keep their hashes and seeds
+                    content["trial"] = _plain(study.trial)
                 key = _sha(content)
-                seed_content = ({"scenario": sc.name, "true_prob_tox": list(sc.true_prob_tox)} if crn else content)
+                seed_content = ({"scenario": sc_name, "true_prob_tox": list(curve)} if crn else content)
                 cells.append(Cell(index=len(cells), set_index=si, params=tuple(values.items()), design=spec.label,
-                                  design_type=spec.type, scenario=sc.name, true_prob_tox=sc.true_prob_tox,
-                                  n_trials=study.n_trials, method=study.method, block_size=block_size,
+                                  design_type=spec.type, scenario=sc_name, true_prob_tox=curve,
+                                  n_trials=study.n_trials, method=method, block_size=block_size,
                                   target=study.target, seed=cell_seed(study.seed, seed_content), key=key,
-                                  study_text=text))
+                                  study_text=text, calendar=calendar,
+                                  base_dir=None if base_dir is None else str(base_dir)))
     grid_hash = _sha({"format": FORMAT, "cells": [c.key for c in cells], "crn": crn,
                       "params": [[n, [_plain(v) for v in vals]] for n, vals in params]})
     return Grid(source=source, sha256=hashlib.sha256(raw).hexdigest(), grid_hash=grid_hash, title=base.title,
                 combine=combine, block_size=block_size, common_random_numbers=crn,
                 parameters=tuple((n, tuple(v)) for n, v in params), sets=sets, cells=tuple(cells),
-                designs=tuple(labels), scenarios=tuple(s.name for s in base.scenarios))
+                designs=tuple(labels), scenarios=tuple(n for n, _ in scenarios))
 
 
 def cell_seed(seed: int, content: dict) -> int:
@@ -277,7 +296,7 @@ def _parse_parameters(source, items, labels, doc):
 
 
 def _check_name(source, key, name, labels, doc):
-    from dosefind.study import _closest
+    from dosefind.study import closest as _closest
 
     head, _, rest = name.partition(".")
     if head == "study":
@@ -285,10 +304,19 @@ def _check_name(source, key, name, labels, doc):
             raise _err(source, f"{key}.name", f"unknown parameter {name!r}{_closest(rest, STUDY_PARAMETERS)}; "
                                               f"study parameters: {', '.join('study.' + p for p in STUDY_PARAMETERS)}")
         return
+    if head == "trial":
+        if rest not in TRIAL_PARAMETERS:
+            raise _err(source, f"{key}.name", f"unknown parameter {name!r}{_closest(rest, TRIAL_PARAMETERS)}; "
+                                              f"trial parameters: {', '.join('trial.' + p for p in TRIAL_PARAMETERS)}")
+        if not isinstance(doc.get("trial"), dict):
+            raise _err(source, f"{key}.name", f"{name!r} needs a [trial] table (calendar time: dlt_window and "
+                                              f"patients_per_month; docs/calendar.md)")
+        return
     if head not in labels:
         raise _err(source, f"{key}.name", f"unknown parameter {name!r}: no design labelled {head!r}"
                                           f"{_closest(head, labels)}; name parameters <design label>.<option> "
-                                          f"(designs: {', '.join(labels)}) or study.<{'|'.join(STUDY_PARAMETERS)}>")
+                                          f"(designs: {', '.join(labels)}), study.<{'|'.join(STUDY_PARAMETERS)}> "
+                                          f"or trial.<key>")
     if not rest:
         raise _err(source, f"{key}.name", f"{name!r} names no option; e.g. \"{head}.cohort_size\"")
     # Whether the option exists is checked by the study parser on the first row, which
@@ -296,15 +324,16 @@ def _check_name(source, key, name, labels, doc):
 
 
 def _set_study(doc, values, labels, where, base_dir):
-    """Study of one parameter set: the values written into the tables, then validated."""
-    from dosefind.study import parse_study
+    """Study of one parameter set: the values written into the tables, then validated.
+    Returns the study and the canonical JSON of its tables (what a worker rebuilds it from)."""
+    from dosefind.study import parse_study_doc
 
     d = deepcopy(doc)
     tables = d.get("designs", [])
     by_label = {lab: tables[i] for i, lab in enumerate(labels)}
     for name, value in values.items():
         head, _, rest = name.partition(".")
-        target = d.setdefault("study", {}) if head == "study" else by_label[head]
+        target = d.setdefault(head, {}) if head in ("study", "trial") else by_label[head]
         *path, last = rest.split(".")
         for p in path:
             sub = target.get(p)
@@ -314,69 +343,10 @@ def _set_study(doc, values, labels, where, base_dir):
                 raise ValueError(f"{where}: {name}: {head}.{p} is {sub!r}, not a table, so it has no key {last!r}")
             target = sub
         target[last] = deepcopy(value)
-    li = [t for t in tables if t.get("prior_var") == LEAST_INFORMATIVE]
-    if li:
-        for t in li:
-            t["prior_var"] = 1.0  # placeholder: the skeleton is needed first
-        first = parse_study(_to_toml(d), source=where, base_dir=base_dir)
-        built = {spec.label: spec.design for spec in first.designs}
-        from dosefind.designs.prior_variance import least_informative_variance
-
-        for lab, t in by_label.items():
-            if t in li:
-                crm = _innermost(built[lab])
-                try:
-                    t["prior_var"] = least_informative_variance(crm.skeleton, crm.target, model=crm.model,
-                                                                intercept=crm.intercept)
-                except (AttributeError, ValueError) as exc:
-                    raise ValueError(f"{where}: {lab}.prior_var: \"{LEAST_INFORMATIVE}\" needs a CRM design "
-                                     f"({exc})") from None
-    text = _to_toml(d)
-    return parse_study(text, source=where, base_dir=base_dir), text
+    text = study_json(d)
+    return parse_study_doc(d, source=where, base_dir=base_dir, text=text), text
 
 
-def _innermost(design):
-    while hasattr(design, "parent"):
-        design = design.parent
-    return design
-
-
-# ------------------------------------------------------------------ TOML writer
-def _to_toml(doc: dict) -> str:
-    """TOML text for the study tables (scalars, lists, tables; what tomllib returned)."""
-    lines = []
-    for name, value in doc.items():
-        if isinstance(value, dict):
-            lines.append(f"[{_key(name)}]")
-            lines += [f"{_key(k)} = {_value(v)}" for k, v in value.items()]
-        elif isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-            for tbl in value:
-                lines.append(f"[[{_key(name)}]]")
-                lines += [f"{_key(k)} = {_value(v)}" for k, v in tbl.items()]
-        else:
-            lines.insert(0, f"{_key(name)} = {_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else json.dumps(k)
-
-
-def _value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + "}"
-    raise ValueError(f"cannot write {v!r} ({type(v).__name__}) back to a study table")
+def study_json(doc: dict) -> str:
+    """Canonical JSON of study tables (sorted keys): a cell's study, shipped to workers."""
+    return json.dumps(_plain(doc), sort_keys=True, allow_nan=True)

@@ -130,6 +130,9 @@ class GridStore:
                 fields += [(k, f64), (k + "_se", f64)]
             for k in PER_DOSE:
                 fields += [(k, lf), (k + "_se", lf)]
+            # calendar-time cells ([trial]): mean trial duration in days, and every calendar
+            # row of the result as JSON {name: [value, se]}; null for cohort-engine cells
+            fields += [("duration_mean", f64), ("duration_mean_se", f64), ("calendar", pa.string())]
             fields += [("dose_labels", pa.list_(pa.string())), ("stop_reasons", pa.string()),
                        ("elapsed_s", f64), ("run_id", pa.string()), ("cell_key", pa.string())]
             self._schema = pa.schema(fields)
@@ -152,6 +155,10 @@ class GridStore:
         for k in PER_DOSE:
             row[k] = [float(x) for x in oc.values[k]]
             row[k + "_se"] = [float(x) for x in oc.se[k]]
+        cal = oc.calendar_rows()
+        duration = cal.get("duration_mean", (None, None))
+        row.update({"duration_mean": _f(duration[0]), "duration_mean_se": _f(duration[1]),
+                    "calendar": json.dumps({k: [_f(v), _f(se)] for k, (v, se) in cal.items()}) if cal else None})
         row.update({"dose_labels": list(oc.dose_labels), "stop_reasons": json.dumps(oc.stop_reasons),
                     "elapsed_s": float(elapsed), "run_id": self.run_id, "cell_key": cell.key})
         table = pa.Table.from_pylist([row], schema=self.schema())

@@ -9,8 +9,15 @@ block ``b`` of cell ``c`` is chunk ``b`` of
 equals that call bit for bit, and with ``block_size = 10000`` (the library's chunk) it
 equals ``simulate(design, p, n_trials=..., seed=c.seed, method="mc")``.
 
-Tallies are integer sums, and :func:`assemble` merges a cell's blocks in block order, so
-the result does not depend on which worker ran which block or when.
+A calendar-time cell (the grid file has a ``[trial]`` table) runs its blocks on the
+calendar engine the same way: block ``b`` is chunk ``b`` of
+``simulate_calendar(design, setup, p, n_trials, c.seed, ...)``, with the setup built by
+:func:`dosefind.simulations.calendar_setup` from the cell's ``[trial]`` table, so a cell
+with ``block_size = 10000`` equals ``simulate(..., seed=c.seed, **study.calendar)``.
+
+Tallies are integer sums (calendar arrays are kept per block), and :func:`assemble`
+merges a cell's blocks in block order, so the result does not depend on which worker ran
+which block or when.
 """
 
 from __future__ import annotations
@@ -43,13 +50,40 @@ def _entry(cell: Cell):
     key = (cell.study_text, cell.design)
     hit = _CACHE.get(key)
     if hit is None:
-        from dosefind.study import parse_study
-
-        study = parse_study(cell.study_text, source=f"<grid cell {cell.index + 1}>")
-        design = next(s.design for s in study.designs if s.label == cell.design)
+        hit = _build(cell)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        hit = _CACHE[key] = design
+        _CACHE[key] = hit
+    return hit
+
+
+def _build(cell: Cell):
+    import json
+    from pathlib import Path
+
+    from dosefind.study import parse_study_doc
+
+    study = parse_study_doc(json.loads(cell.study_text), source=f"<grid cell {cell.index + 1}>",
+                            base_dir=None if cell.base_dir is None else Path(cell.base_dir), text=cell.study_text)
+    return next(s.design for s in study.designs if s.label == cell.design)
+
+
+_SETUPS: dict = {}
+
+
+def calendar_setup_of(cell: Cell):
+    """The calendar setup of a calendar-time cell, from its [trial] table (cached per process)."""
+    import json
+
+    hit = _SETUPS.get(cell.study_text)
+    if hit is None:
+        from dosefind.simulations import calendar_setup
+        from dosefind.simulations.timing import calendar_settings
+
+        kwargs = calendar_settings(json.loads(cell.study_text).get("trial", {}))
+        if len(_SETUPS) >= _CACHE_SIZE:
+            _SETUPS.pop(next(iter(_SETUPS)))
+        hit = _SETUPS[cell.study_text] = calendar_setup(_entry(cell), **kwargs)
     return hit
 
 
@@ -82,9 +116,14 @@ def run_task(task: tuple):
     p = np.asarray(cell.true_prob_tox, dtype=np.float64)
     above = _above(cell)
     if kind == "block":
+        size = cell.block_sizes()[block]
+        if cell.calendar:
+            from dosefind.simulations.calendar import _run_task as calendar_block
+
+            return cell.index, block, calendar_block(design, calendar_setup_of(cell), p, cell.seed,
+                                                     [(block, size)], above)
         from dosefind.simulations.monte_carlo import tally_chunks
 
-        size = cell.block_sizes()[block]
         return cell.index, block, tally_chunks(design, p, cell.seed, [(block, size)], above)
     from dosefind.simulations import exact_state_cap
     from dosefind.simulations.exact import StateSpaceTooLarge, simulate_exact
@@ -103,8 +142,18 @@ def assemble(cell: Cell, tallies: dict, exact: bool):
     from dosefind.simulations.results import OperatingCharacteristics
 
     design = design_of(cell)
+    extra = {}
     if exact:
         tally = tallies[None]
+    elif cell.calendar:
+        from dosefind.simulations.calendar import CalendarTally
+
+        tally, cal = Tally(design.num_doses), CalendarTally()
+        for b in sorted(tallies):
+            tally.merge(tallies[b][0])
+            cal.merge(tallies[b][1])
+        setup = calendar_setup_of(cell)
+        extra = {"calendar": cal.arrays(), "setup": setup.to_dict()}
     else:
         tally = Tally(design.num_doses)
         for b in sorted(tallies):
@@ -112,4 +161,4 @@ def assemble(cell: Cell, tallies: dict, exact: bool):
     return OperatingCharacteristics.from_tally(
         tally, design=design, true_prob_tox=cell.true_prob_tox, method="exact" if exact else "mc",
         n_trials=None if exact else cell.n_trials, seed=None if exact else cell.seed, target=cell.target,
-        acceptable=None, scenario=cell.scenario, dose_labels=tuple(design.doses.labels))
+        acceptable=None, scenario=cell.scenario, dose_labels=tuple(design.doses.labels), **extra)

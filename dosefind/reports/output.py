@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["MARKER", "ReportTarget", "check_output", "is_dosefind_report"]
+__all__ = ["MARKER", "OutputLock", "ReportTarget", "check_output", "is_dosefind_report"]
 
 #: File dosefind writes into every folder it creates for a report.
 MARKER = ".dosefind-report"
@@ -180,6 +180,7 @@ class ReportTarget:
         self.name = self.out.resolve().name if str(self.out).strip() else ""
         self.lock_path = self.parent / f".{self.name}.dosefind-lock"
         self._locked = False
+        self._what = "this report"
 
     # ------------------------------------------------------------------ lock
     def __enter__(self) -> "ReportTarget":
@@ -210,7 +211,7 @@ class ReportTarget:
                     continue
                 info = _read_json(self.lock_path) or {}
                 who = f"pid {info.get('pid', '?')}" + (f" on {info['host']}" if info.get("host") else "")
-                raise _err(self.out, f"another dosefind run ({who}) is writing this report; wait for it to "
+                raise _err(self.out, f"another dosefind run ({who}) is writing {self._what}; wait for it to "
                                      f"finish or choose another --out (if no such run exists, delete "
                                      f"{self.lock_path})") from None
             except OSError as exc:
@@ -305,3 +306,22 @@ class ReportTarget:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return self.out
+
+
+class OutputLock:
+    """Only the one-run-at-a-time lock of :class:`ReportTarget`, for outputs that are not
+    reports (a grid folder, :mod:`dosefind.grid.store`): the same lock file, the same stale-lock
+    rule, the same message.  A context manager; nothing is checked or written besides the lock.
+    """
+
+    def __init__(self, out, *, what: str = "this output"):
+        self._target = ReportTarget(out)
+        self._target._what = what
+        self.path = self._target.lock_path
+
+    def __enter__(self) -> "OutputLock":
+        self._target._lock()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._target._unlock()

@@ -173,13 +173,20 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
     n_trials, workers, acceptable = _check_common(n_trials, method, workers, acceptable)
     target = _target_of(design, scenario, target)
     above = above_mtd_mask(scenario.true_prob_tox, target, acceptable)
+    explicit = joint is not None or true_prob_eff is not None
     joint = _resolve_joint(design, scenario, true_prob_eff, tox_eff_correlation, joint)
-    if (components is not None or design.memory == "patients"
-            or any(v is not None for v in (accrual, timing, manufacturing, dlt_window))):
+    calendar = (components is not None or design.memory == "patients"
+                or any(v is not None for v in (accrual, timing, manufacturing, dlt_window)))
+    if joint is not None and not explicit and not design.efficacy and (
+            design.memory == "history" or (calendar and not _calendar_takes_joint())):
+        # A scenario's response rates are reported where the engine can; a phase I design
+        # that cannot carry them (history designs; calendar time, for now) runs without.
+        joint = None
+    if calendar:
         return _simulate_calendar(design, scenario, components, n_trials=n_trials, seed=seed, method=method,
                                   workers=workers, progress=progress, target=target, acceptable=acceptable,
                                   above=above, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                                  dlt_window=dlt_window, joint=joint)
+                                  dlt_window=dlt_window, joint=joint, utility=utility, tox_limit=tox_limit)
     if joint is not None:
         return _simulate_phase12(design, scenario, joint, n_trials=n_trials, seed=seed, method=method,
                                  workers=workers, progress=progress, target=target, acceptable=acceptable,
@@ -204,6 +211,15 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         tally, design=design, true_prob_tox=scenario.true_prob_tox, method=used,
         n_trials=n_trials if used == "mc" else None, seed=seed if used == "mc" else None,
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=labels)
+
+
+def _calendar_takes_joint() -> bool:
+    import inspect
+
+    from dosefind.simulations.calendar import simulate_calendar
+
+    params = inspect.signature(simulate_calendar).parameters
+    return "phase12" in params or "joint" in params
 
 
 def _joint_input(joint, true_prob_eff):
@@ -275,21 +291,13 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
         efficacy=efficacy_block(tallies[1], setup, exact=not mc))
 
 
-def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
-                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None):
-    import inspect
-
-    from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
+def calendar_setup(design, components=None, *, accrual=None, timing=None, manufacturing=None, dlt_window=None):
+    """The validated :class:`~dosefind.simulations.calendar.CalendarSetup` of a calendar-time
+    run of ``design`` (what :func:`simulate` builds from the same keywords; grids build
+    their calendar cells' blocks from it)."""
+    from dosefind.simulations.calendar import CalendarSetup
     from dosefind.simulations.timing import check_window
 
-    efficacy_ok = "joint" in inspect.signature(simulate_calendar).parameters
-    if joint is not None and not efficacy_ok:
-        raise ValueError("responses (true_prob_eff, joint) cannot be simulated in calendar time yet; "
-                         "simulate without accrual/timing, or without responses")
-
-    if method == "exact":
-        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
-                         "use method='mc' or 'auto'")
     own = getattr(design, "dlt_window", None)
     if dlt_window is None and own is None:
         raise ValueError("dlt_window must be given for a calendar-time simulation (days of DLT assessment, "
@@ -310,16 +318,49 @@ def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, 
     if components is not None and components.num_doses != design.num_doses:
         raise ValueError(f"toxicity components have {components.num_doses} doses but the design has "
                          f"{design.num_doses}")
-    setup = CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
-                          components=components)
+    return CalendarSetup(window=window, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                         components=components)
+
+
+def _simulate_calendar(design, scenario, components, *, n_trials, seed, method, workers, progress, target,
+                       acceptable, above, accrual, timing, manufacturing, dlt_window, joint=None, utility=None,
+                       tox_limit=None):
+    from dosefind.simulations.calendar import simulate_calendar
+
+    if joint is not None and not _calendar_takes_joint():
+        raise ValueError("responses (true_prob_eff, joint) cannot be simulated in calendar time yet; "
+                         "simulate without accrual/timing, or without responses")
+
+    if method == "exact":
+        raise ValueError("method='exact' cannot run in calendar time (patients arriving over days); "
+                         "use method='mc' or 'auto'")
+    setup = calendar_setup(design, components, accrual=accrual, timing=timing, manufacturing=manufacturing,
+                           dlt_window=dlt_window)
     seed = resolve_seed(seed)
-    extra = {"joint": joint} if joint is not None else {}
-    tally, arrays = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
-                                      progress=progress, **extra)
+    # Phase I/II in calendar time: the calendar engine gets the joint truth and, when it
+    # takes one, the Phase12Setup whose ``tallies()[1]`` is the EfficacyTally to fill (the
+    # same truth, utility and MTD as the cohort engines); it then returns that tally third.
+    extra, phase12 = {}, None
+    if joint is not None:
+        import inspect
+
+        from dosefind.simulations.phase12 import Phase12Setup
+
+        phase12 = Phase12Setup(design, joint, above, target, utility=utility, limit=tox_limit)
+        params = inspect.signature(simulate_calendar).parameters
+        extra = {"phase12": phase12} if "phase12" in params else {"joint": joint}
+    out = simulate_calendar(design, setup, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
+                            progress=progress, **extra)
+    tally, arrays = out[0], out[1]
+    efficacy = None
+    if phase12 is not None and len(out) > 2 and out[2] is not None:
+        from dosefind.simulations.phase12 import efficacy_block
+
+        efficacy = efficacy_block(out[2], phase12, exact=False)
     return OperatingCharacteristics.from_tally(
         tally, design=design, true_prob_tox=scenario.true_prob_tox, method="mc", n_trials=n_trials, seed=seed,
         target=target, acceptable=acceptable, scenario=scenario.name, dose_labels=tuple(design.doses.labels),
-        calendar=arrays, setup=setup.to_dict())
+        calendar=arrays, setup=setup.to_dict(), efficacy=efficacy)
 
 
 @dataclass

@@ -136,6 +136,8 @@ class EfficacyTally:
     ``weights`` (T,)    optional: trials (int) or probability (float) per row
 
     Integer tallies add exactly, so chunk tallies merged in any order give one result.
+    An engine gets an empty one with the run's truth from ``Phase12Setup(...).tallies()[1]``
+    (what ``simulate`` passes a calendar engine as ``phase12=``).
     """
 
     FIELDS = ("obd_sel", "e_sum", "e_sq", "E_sum", "E_sq", "N_sum", "N_sq", "util_sum", "util_sq", "util_w",
@@ -325,6 +327,8 @@ class EffDecider:
         self.select_calls = 0
         from dosefind.simulations._kernel import _is_plain
 
+        self.pool = None  # a process pool answering new states (simulate_mc12 with workers > 1)
+        self.pool_workers = 1
         self._full_stop = None
         if self.uses_eff and design.max_n is not None and _is_plain(design):
             dec = design.decide_pending(design.max_n, 0)
@@ -367,12 +371,38 @@ class EffDecider:
         distinct = rows[first]
         return distinct, inverse, [r.tobytes() for r in distinct]
 
-    def _states(self, distinct, cache, keys):
-        """Indices of the keys missing from ``cache`` and their TrialStates."""
+    def answer(self, rows: np.ndarray, what: str) -> list:
+        """The design's answers for state rows (n, y, e, cur, last): ``(next index or -1,
+        code value)`` for ``what="decide"``, ``(OBD index, MTD index)`` (-1: none) for
+        ``"select"``."""
         D = self.num_doses
-        miss = [j for j, k in enumerate(keys) if k not in cache]
-        rows = distinct[miss].tolist() if miss else []
-        return miss, [self.state(r[:D], r[D:2 * D], r[2 * D:3 * D], r[3 * D], r[3 * D + 1]) for r in rows]
+        out = []
+        for r in rows.tolist():
+            state = self.state(r[:D], r[D:2 * D], r[2 * D:3 * D], r[3 * D], r[3 * D + 1])
+            if what == "decide":
+                dec = self.design.decide(state)
+                out.append((-1 if dec.stop else int(dec.dose_index), dec.code.value))
+            else:
+                sel = self.design.select_obd(state)
+                out.append((-1 if sel.obd_index is None else int(sel.obd_index),
+                            -1 if sel.mtd_index is None else int(sel.mtd_index)))
+        return out
+
+    def _ask(self, rows: np.ndarray, what: str) -> list:
+        """:meth:`answer` here, or split over the worker pool when one is attached and
+        there are enough new states to pay for the transfer (same answers either way)."""
+        if what == "decide":
+            self.decide_calls += len(rows)
+        else:
+            self.select_calls += len(rows)
+        pool = self.pool
+        if pool is None or len(rows) < POOL_MIN_STATES:
+            return self.answer(rows, what)
+        parts = np.array_split(rows, 2 * self.pool_workers)
+        out = []
+        for part in pool.map(_pool_answer, parts, [what] * len(parts)):
+            out.extend(part)
+        return out
 
     def decide(self, n, y, e, cur, last):
         """Next dose index (-1: stop) and reason code (index into ``labels``) per state."""
@@ -396,11 +426,9 @@ class EffDecider:
         cache = self._decide_cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        miss, states = self._states(distinct, cache, keys)
-        for j, state in zip(miss, states):
-            dec = self.design.decide(state)
-            self.decide_calls += 1
-            cache[keys[j]] = (-1 if dec.stop else int(dec.dose_index), self.code(dec.code.value))
+        miss = [j for j, k in enumerate(keys) if k not in cache]
+        for j, (a, label) in zip(miss, self._ask(distinct[miss], "decide")):
+            cache[keys[j]] = (a, self.code(label))
         nxt = np.empty(len(keys), np.int64)
         code = np.empty(len(keys), np.int64)
         for j, k in enumerate(keys):
@@ -419,17 +447,32 @@ class EffDecider:
         cache = self._select_cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        miss, states = self._states(distinct, cache, keys)
-        for j, state in zip(miss, states):
-            sel = self.design.select_obd(state)
-            self.select_calls += 1
-            cache[keys[j]] = (-1 if sel.obd_index is None else int(sel.obd_index),
-                              -1 if sel.mtd_index is None else int(sel.mtd_index))
+        miss = [j for j, k in enumerate(keys) if k not in cache]
+        for j, pair in zip(miss, self._ask(distinct[miss], "select")):
+            cache[keys[j]] = pair
         obd = np.empty(len(keys), np.int64)
         mtd = np.empty(len(keys), np.int64)
         for j, k in enumerate(keys):
             obd[j], mtd[j] = cache[k]
         return obd[inverse], mtd[inverse]
+
+
+#: New states per step below which the pool is not used (transfer costs more).
+POOL_MIN_STATES = 400
+
+_POOL_DESIGN = None
+
+
+def _pool_init(parent_pid, design):
+    from dosefind.simulations.monte_carlo import _worker_init
+
+    global _POOL_DESIGN
+    _worker_init(parent_pid)
+    _POOL_DESIGN = design
+
+
+def _pool_answer(rows, what):
+    return EffDecider.shared(_POOL_DESIGN).answer(rows, what)
 
 
 # ---------------------------------------------------------------------- setup
@@ -519,22 +562,12 @@ def run_block12(decider: EffDecider, setup: Phase12Setup, seed: int, chunks):
     return tallies
 
 
-def _run_task12(design, setup, seed, chunks):
-    decider = EffDecider.shared(design)
-    out = setup.tallies()
-    for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
-        a, b = run_block12(decider, setup, seed, block)
-        out[0].merge(a)
-        out[1].merge(b)
-    return out
-
-
 def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, workers: int = 1, progress=None):
     """(Tally, EfficacyTally) of ``n_trials`` trials; identical for any ``workers``."""
     import os
     import sys
 
-    from dosefind.simulations.monte_carlo import _mp_context, _worker_init
+    from dosefind.simulations.monte_carlo import _mp_context
     from dosefind.simulations.patients import chunk_sizes
 
     chunks = list(enumerate(chunk_sizes(n_trials)))
@@ -555,29 +588,24 @@ def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, work
                 if bar is not None:
                     bar.update(sum(s for _, s in block))
         else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            # Trials advance here, in one process; the design's answers for the new states
+            # of each step are computed by the workers (each distinct state is asked once,
+            # as with one worker, so the results are the same for any number of workers).
+            from concurrent.futures import ProcessPoolExecutor
 
-            # The first chunk runs here first, so that forked workers inherit its cached
-            # decisions instead of each computing them again (same numbers either way:
-            # tallies are integer sums over chunks).
-            a, b = run_block12(EffDecider.shared(design), setup, seed, chunks[:1])
-            total[0].merge(a)
-            total[1].merge(b)
-            if bar is not None:
-                bar.update(chunks[0][1])
-            chunks = chunks[1:]
-            n_tasks = min(len(chunks), workers * 4)
-            bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
-            groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_worker_init,
-                                     initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(_run_task12, design, setup, seed, g): g for g in groups}
-                for fut in as_completed(futures):
-                    a, b = fut.result()  # integer sums: the order tasks finish in does not matter
-                    total[0].merge(a)
-                    total[1].merge(b)
-                    if bar is not None:
-                        bar.update(sum(s for _, s in futures[fut]))
+            decider = EffDecider.shared(design)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_pool_init,
+                                     initargs=(os.getpid(), design)) as pool:
+                decider.pool, decider.pool_workers = pool, workers
+                try:
+                    for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
+                        a, b = run_block12(decider, setup, seed, block)
+                        total[0].merge(a)
+                        total[1].merge(b)
+                        if bar is not None:
+                            bar.update(sum(s for _, s in block))
+                finally:
+                    decider.pool, decider.pool_workers = None, 1
     finally:
         if bar is not None:
             bar.close()

@@ -37,7 +37,9 @@ class Scenario:
         Target DLT rate used to define the correct dose(s); when omitted, the design's
         target is used.
     true_prob_response : sequence of float, optional
-        True response probability per dose (carried along for reports).
+        True response probability per dose: the response rates of phase I/II simulations
+        (:mod:`~dosefind.simulations.phase12`; ``simulate``'s ``true_prob_eff`` when that
+        is not given), and reported for phase I designs where the engine can carry them.
     dose_amounts : sequence of float, optional
         Dose amounts (e.g. cells/kg), for labels only.
     """

@@ -51,3 +51,28 @@ def test_exact_and_monte_carlo_agree_for_boin12():
         assert abs(mc.efficacy["values"][k] - ex.efficacy["values"][k]) < 4.5 * se + 1e-9, k
     k = "utility_selected_mean"
     assert abs(mc.efficacy["values"][k] - ex.efficacy["values"][k]) < 4.5 * mc.efficacy["se"][k], k
+
+
+def test_workers_answer_new_states_with_the_same_results():
+    # With workers > 1 the design's answers for a step's new states are computed by a
+    # process pool (used from POOL_MIN_STATES new states on, which BOIN12 reaches here).
+    from dosefind.simulations import phase12
+
+    d = design()
+    kw = dict(true_prob_eff=[0.1, 0.3, 0.5, 0.55, 0.6], method="mc", n_trials=12_000, seed=21)
+    one = simulate(d, [0.05, 0.1, 0.2, 0.3, 0.45], workers=1, **kw)
+    phase12._DECIDERS.clear()  # cold caches: the pool must really answer
+    calls = []
+    orig = phase12.EffDecider._ask
+
+    def spy(self, rows, what):
+        calls.append(self.pool is not None and len(rows) >= phase12.POOL_MIN_STATES)
+        return orig(self, rows, what)
+
+    phase12.EffDecider._ask = spy
+    try:
+        two = simulate(d, [0.05, 0.1, 0.2, 0.3, 0.45], workers=2, **kw)
+    finally:
+        phase12.EffDecider._ask = orig
+    assert any(calls)
+    assert one.to_dict() == two.to_dict()

@@ -56,3 +56,22 @@ def test_select_obd_of_phase_one_design_is_refused():
 
     with pytest.raises(TypeError, match="phase I design"):
         LastCohortRule(num_doses=3).select_obd(TrialState.empty(3))
+
+
+def test_scenario_responses_are_optional_for_phase_one_designs_that_cannot_carry_them():
+    from dosefind.simulations import Accrual, Scenario
+    from dosefind.simulations.calendar import simulate_calendar
+    import inspect
+
+    s = Scenario(TOX, name="with responses", true_prob_response=[0.2, 0.5, 0.6])
+    # A history design runs its phase I simulation (the scenario's responses are dropped) ...
+    oc = simulate(NoReturnRule(num_doses=3, max_n=9), s, method="mc", n_trials=200, seed=1)
+    assert oc.efficacy is None
+    # ... and so does a phase I design in calendar time while that engine has no responses.
+    if "joint" not in inspect.signature(simulate_calendar).parameters:
+        oc = simulate(LastCohortRule(num_doses=3, max_n=9), s, n_trials=200, seed=1, dlt_window=28,
+                      accrual=Accrual.poisson(rate=2 / 30))
+        assert oc.efficacy is None
+        with pytest.raises(ValueError, match="cannot be simulated in calendar time yet"):
+            simulate(LastCohortRule(num_doses=3, max_n=9), s, true_prob_eff=[0.2, 0.5, 0.6], n_trials=200, seed=1,
+                     dlt_window=28, accrual=Accrual.poisson(rate=2 / 30))

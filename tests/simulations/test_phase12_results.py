@@ -129,3 +129,27 @@ def test_compare_phase_one_and_phase_one_two_on_same_patients():
     assert cmp.efficacy_frame().shape[0] == 2
     toy = cmp[("a", "toy 12")]
     assert toy.efficacy["correct_obd"] == cmp[("a", "3-cohort rule")].efficacy["correct_obd"] == [2]
+
+
+def test_calendar_engine_hook(monkeypatch):
+    # The contract a calendar engine with responses follows: it takes ``phase12`` (the
+    # run's Phase12Setup), fills ``phase12.tallies()[1]`` from per-trial arrays and returns
+    # it third; simulate() turns it into the efficacy block with the same truth.
+    from dosefind.simulations import Accrual, calendar
+
+    real = calendar.simulate_calendar
+
+    def with_responses(design, setup, p, n_trials, seed, above, *, workers=1, progress=None, phase12=None):
+        tally, arrays = real(design, setup, p, n_trials, seed, above, workers=workers, progress=progress)
+        eff = phase12.tallies()[1]
+        n = np.array([[3, 3, 0], [3, 0, 0]])
+        eff.add(n, n * 0, np.array([[1, 2, 0], [0, 0, 0]]), np.array([1, -1]), np.array([0, 1]),
+                ["max_n", "futility"])
+        return tally, arrays, eff
+
+    monkeypatch.setattr(calendar, "simulate_calendar", with_responses)
+    d = ToyEfficacyRule(num_doses=3, cohort_size=2, max_n=10)
+    oc = simulate(d, TOX, true_prob_eff=EFF, n_trials=50, seed=1, dlt_window=28, accrual=Accrual.poisson(rate=2 / 30))
+    assert oc.calendar is not None
+    assert oc.efficacy["correct_obd"] == [2]
+    assert oc.pct_correct_obd == pytest.approx(50.0) and oc.early_stop_futility_pct == pytest.approx(50.0)
