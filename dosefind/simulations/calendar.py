@@ -908,21 +908,21 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
     """Tally and calendar arrays of ``n_trials`` trials in calendar time; identical for
     any number of ``workers``.
 
-    ``joint`` (:class:`~dosefind.simulations.joint.JointOutcomes`) gives every patient a
-    response (stream 8) at a time within the efficacy window (stream 9,
-    ``setup.eff_timing``); the arrays then hold ``eff_at_dose`` (T, D), ``obd`` (T,) and
-    ``efficacy``, an :class:`~dosefind.simulations.phase12.EfficacyTally` against
-    ``phase12`` (a :class:`~dosefind.simulations.phase12.Phase12Setup`; default: built
-    from the design's utility and ``phi_t``)."""
+    With ``phase12`` (the run's :class:`~dosefind.simulations.phase12.Phase12Setup`, as
+    :func:`~dosefind.simulations.simulate` passes it) or ``joint``
+    (:class:`~dosefind.simulations.joint.JointOutcomes`; the Phase12Setup is then built
+    from the design's utility and ``phi_t``) every patient also has a response (stream
+    8) at a time within the efficacy window (stream 9, ``setup.eff_timing``); the
+    arrays then hold ``eff_at_dose`` (T, D) and ``obd`` (T,), and a third value is
+    returned: the run's :class:`~dosefind.simulations.phase12.EfficacyTally`."""
     p_any = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
+    if joint is None and phase12 is not None:
+        joint = phase12.joint
     if joint is not None and phase12 is None:
         from dosefind.simulations.phase12 import Phase12Setup
 
         phase12 = Phase12Setup(design, joint, above_mask)
-    if joint is None and design.efficacy:
-        raise ValueError(f"{design.name} is a phase I/II design: its calendar-time simulation needs responses "
-                         "(joint, or true_prob_eff in simulate)")
     chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
     workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1))
     bar = None
@@ -960,4 +960,7 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
     finally:
         if bar is not None:
             bar.close()
-    return total, cal.arrays()
+    arrays = cal.arrays()
+    if joint is None:
+        return total, arrays
+    return total, arrays, arrays.pop("efficacy")

@@ -42,9 +42,8 @@ def _cohort_engine(design, joint, n):
 @pytest.mark.parametrize("make", [_boin12, _tite12], ids=["boin12", "tite-boin12"])
 def test_slow_accrual_reproduces_the_cohort_engine(make):
     joint = JointOutcomes(TOX, EFF, 0.2)
-    tally, arr = simulate_calendar(make(), _setup(200.0), TOX, 300, 11, ABOVE, joint=joint)
+    tally, arr, eff = simulate_calendar(make(), _setup(200.0), TOX, 300, 11, ABOVE, joint=joint)
     ref_tally, ref_eff = _cohort_engine(_boin12(), joint, 300)
-    eff = arr["efficacy"]
     for f in FIELDS:
         assert np.array_equal(np.asarray(getattr(eff, f)), np.asarray(getattr(ref_eff, f))), f
     assert np.array_equal(tally.sel, ref_tally.sel) and np.array_equal(tally.n_sum, ref_tally.n_sum)
@@ -58,7 +57,7 @@ def test_count_design_waits_for_the_efficacy_window():
     # assessment early) is complete 56 days later, so each cohort takes at least 76 days;
     # waiting only for the DLT window would allow 48.
     joint = JointOutcomes(TOX, [0.0] * 4, 0.0)
-    _, arr = simulate_calendar(_boin12(), _setup(10.0), TOX, 200, 3, ABOVE, joint=joint)
+    _, arr, _ = simulate_calendar(_boin12(), _setup(10.0), TOX, 200, 3, ABOVE, joint=joint)
     cohorts = np.ceil(arr["enrolled"] / 3)
     assert np.all(arr["duration"] >= cohorts * 76 - 1e-9)
     assert np.all(arr["turned_away"] > 0)
@@ -67,19 +66,19 @@ def test_count_design_waits_for_the_efficacy_window():
 def test_duration_ends_with_the_longer_window():
     # One patient per 200 days: the trial ends at the last infusion + max(28, 56) days.
     joint = JointOutcomes(TOX, EFF, 0.0)
-    _, arr = simulate_calendar(_tite12(), _setup(200.0), TOX, 50, 5, ABOVE, joint=joint)
+    _, arr, _ = simulate_calendar(_tite12(), _setup(200.0), TOX, 50, 5, ABOVE, joint=joint)
     assert np.allclose(arr["duration"], (arr["enrolled"] - 1) * 200 + 56)
 
 
 def test_tite_design_is_faster_and_suspends():
     joint = JointOutcomes(TOX, EFF, 0.0)
-    _, fast = simulate_calendar(_tite12(), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
-    _, slow = simulate_calendar(_boin12(), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
+    _, fast, _ = simulate_calendar(_tite12(), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
+    _, slow, _ = simulate_calendar(_boin12(), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
     assert fast["duration"].mean() < 0.8 * slow["duration"].mean()
     assert fast["time_suspended"].mean() > 0
     # maxpen = 1 never suspends for pending outcomes at the current dose once someone is
     # followed: fewer patients turned away
-    _, free = simulate_calendar(_tite12(maxpen=1.0), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
+    _, free, _ = simulate_calendar(_tite12(maxpen=1.0), _setup(7.0), TOX, 200, 5, ABOVE, joint=joint)
     assert free["turned_away"].mean() < fast["turned_away"].mean()
 
 
@@ -91,11 +90,13 @@ def test_efficacy_timing_and_window_validation():
     joint = JointOutcomes(TOX, EFF, 0.0)
     with pytest.raises(ValueError, match="differs from the design's eff_window"):
         simulate_calendar(_tite12(), _setup(10.0, eff_window=30), TOX, 10, 1, ABOVE, joint=joint)
-    with pytest.raises(ValueError, match="phase I/II design"):
-        simulate_calendar(_tite12(), _setup(10.0), TOX, 10, 1, ABOVE)
+    from dosefind.simulations import Accrual, simulate
+
+    with pytest.raises(ValueError, match="phase I/II design"):     # simulate() refuses it without responses
+        simulate(_tite12(), TOX, accrual=Accrual.fixed(10.0), n_trials=10)
     # late responses (Weibull, 90% in the second half) run and keep the same responses
-    _, a = simulate_calendar(_boin12(), _setup(200.0), TOX, 100, 2, ABOVE, joint=joint)
-    _, b = simulate_calendar(_boin12(), _setup(200.0, eff_timing=EfficacyTiming.weibull_late(0.9)), TOX, 100, 2,
+    _, a, _ = simulate_calendar(_boin12(), _setup(200.0), TOX, 100, 2, ABOVE, joint=joint)
+    _, b, _ = simulate_calendar(_boin12(), _setup(200.0, eff_timing=EfficacyTiming.weibull_late(0.9)), TOX, 100, 2,
                              ABOVE, joint=joint)
     assert np.array_equal(a["eff_at_dose"], b["eff_at_dose"])
 
@@ -108,8 +109,20 @@ def test_batch_fast_path_agrees_with_the_scalar_rule():
     # STYLE.md: a vectorised path must give the scalar decide's trials.
     joint = JointOutcomes(TOX, EFF, 0.3)
     kw = dict(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24, dlt_window=28, eff_window=56)
-    t1, a = simulate_calendar(TITEBOIN12(**kw), _setup(6.0), TOX, 150, 9, ABOVE, joint=joint)
-    t2, b = simulate_calendar(_ScalarTITE12(**kw), _setup(6.0), TOX, 150, 9, ABOVE, joint=joint)
+    t1, a, _ = simulate_calendar(TITEBOIN12(**kw), _setup(6.0), TOX, 150, 9, ABOVE, joint=joint)
+    t2, b, _ = simulate_calendar(_ScalarTITE12(**kw), _setup(6.0), TOX, 150, 9, ABOVE, joint=joint)
     for k in ("duration", "enrolled", "turned_away", "eff_at_dose", "obd"):
         assert np.array_equal(a[k], b[k]), k
     assert np.array_equal(t1.n_sum, t2.n_sum) and a["time_suspended"].sum() > 0
+
+
+def test_simulate_reports_the_obd_block_in_calendar_time():
+    # simulate() -> calendar engine -> EfficacyTally -> efficacy block: with slow accrual the
+    # OBD selection equals the cohort engine's (same patients), here BOIN12's Monte Carlo run.
+    from dosefind.simulations import Accrual, simulate
+
+    kw = dict(true_prob_eff=EFF, tox_eff_correlation=0.2, n_trials=300, seed=11)
+    cal = simulate(_tite12(), TOX, accrual=Accrual.fixed(200.0), **kw)
+    ref = simulate(_boin12(), TOX, method="mc", **kw)
+    assert np.allclose(cal.efficacy["values"]["obd_selection_pct"], ref.efficacy["values"]["obd_selection_pct"])
+    assert cal.calendar["duration"]["mean"] > 0 and cal.efficacy["correct_obd"] == ref.efficacy["correct_obd"]
