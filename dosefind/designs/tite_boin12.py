@@ -366,6 +366,25 @@ class TITEBOIN12(BOIN12):
         tox_from = np.where(tox.any(1), tox.argmax(1), D)
         return tox_from, futile
 
+    def select_obd_batch(self, n_at_dose, tox_at_dose, eff_at_dose, current_index):
+        """(OBD, MTD) per trial (-1: none) for complete final data given as counts, by
+        :meth:`select_obd`, once per distinct row; None when the utility is not additive
+        (the selection then needs each patient's two outcomes, not counts)."""
+        if not self.additive:
+            return None
+        D = self.num_doses
+        rows = np.hstack([np.asarray(a, np.int64).reshape(-1, D) for a in (n_at_dose, tox_at_dose, eff_at_dose)]
+                         + [np.asarray(current_index, np.int64).reshape(-1, 1)])
+        uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+        out = np.empty((uniq.shape[0], 2), np.int64)
+        for i, r in enumerate(uniq.tolist()):
+            cur = r[3 * D]
+            sel = self.select_obd(TrialState.from_counts(r[:D], r[D:2 * D], None if cur < 0 else cur + 1,
+                                                         eff=r[2 * D:3 * D]))
+            out[i] = (-1 if sel.obd_index is None else sel.obd_index, -1 if sel.mtd_index is None else sel.mtd_index)
+        res = out[inv.ravel()]
+        return res[:, 0], res[:, 1]
+
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:
         p = super().params()

@@ -827,6 +827,17 @@ def _select_obd(design, dec, eff_dec, D, n, y, e, cur, last, memory, hist, P, n_
     if memory == "counts":
         return eff_dec.select(n, y, e, cur, last)
     T = n.shape[0]
+    batch = getattr(type(design), "select_obd_batch", None) if (memory == "patients" and _plain(design)) else None
+    if batch is not None:
+        # the design's promise that its final selection reads counts (and the dose of the
+        # latest patient infused, as TrialState.from_patients has it)
+        K = P["dose"].shape[1]
+        infused = (np.arange(K) < n_enr[:, None]) & ~P["fail"]
+        last_k = K - 1 - np.argmax(infused[:, ::-1], axis=1)
+        final_cur = np.where(infused.any(axis=1), P["dose"][np.arange(T), last_k], -1)
+        out = design.select_obd_batch(n, y, e, final_cur)
+        if out is not None:
+            return np.asarray(out[0], np.int64), np.asarray(out[1], np.int64)
     obd = np.empty(T, np.int64)
     mtd = np.empty(T, np.int64)
     for t in range(T):

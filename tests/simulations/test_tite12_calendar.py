@@ -138,3 +138,20 @@ def test_workers_give_identical_phase12_results():
         assert np.array_equal(np.asarray(getattr(one[2], f)), np.asarray(getattr(two[2], f))), f
     for k in ("duration", "eff_at_dose", "obd"):
         assert np.array_equal(one[1][k], two[1][k]), k
+
+
+def test_count_selection_fast_path_agrees_with_patient_records():
+    # select_obd_batch (counts) must give select_obd on the complete patient records.
+    from dosefind.simulations.timing import Manufacturing as M
+
+    class _Records(TITEBOIN12):
+        select_obd_batch = None
+
+    joint = JointOutcomes(TOX, EFF, 0.2)
+    kw = dict(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24, dlt_window=28, eff_window=56)
+    setup = CalendarSetup(window=28, accrual=Accrual.fixed(6.0), timing=ToxicityTiming.uniform(),
+                          manufacturing=M(failure=0.2), eff_window=56)
+    a = simulate_calendar(TITEBOIN12(**kw), setup, TOX, 150, 8, ABOVE, joint=joint)
+    b = simulate_calendar(_Records(**kw), setup, TOX, 150, 8, ABOVE, joint=joint)
+    assert np.array_equal(a[1]["obd"], b[1]["obd"]) and np.array_equal(a[0].sel, b[0].sel)
+    assert (a[1]["failed"] > 0).any()
