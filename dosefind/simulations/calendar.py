@@ -52,6 +52,18 @@ engine builds ``TrialState.from_patients(records, D, time=day)`` per trial.  Fin
 selection, on complete data: the design's ``select_mtd_batch`` on counts when a plain
 design has it (for a "patients" design, its promise that the final selection depends on
 counts only), else ``select_mtd`` per distinct final state.
+
+Phase I/II (``joint`` / ``phase12`` given; docs/calendar.md).  Each patient also has a
+response (stream 8, :meth:`JointOutcomes.sample` with the stream-0 DLT uniform) seen at a
+day within the efficacy window (stream 9, ``setup.eff_timing``); the efficacy assessment
+ends at the response or the window's end.  A design with ``efficacy = True`` and
+``memory = "counts"`` decides once both assessments of everyone are complete, on
+``(n, y, e, cur, last)`` through :class:`~dosefind.simulations.phase12.EffDecider`; a
+"patients" design gets ``eff``, ``eff_complete`` and ``eff_followup`` (B, K) as keyword
+arguments of ``decide_patients_batch`` (and in the Patient records otherwise).  The trial
+ends at the last infusion plus the longer window.  Final selection: ``select_obd`` on the
+complete data, or a plain "patients" design's ``select_obd_batch(n_at_dose, tox_at_dose,
+eff_at_dose, current_index) -> (obd, mtd)`` (None: not possible, use the records).
 """
 
 from __future__ import annotations
