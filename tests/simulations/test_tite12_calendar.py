@@ -155,3 +155,19 @@ def test_count_selection_fast_path_agrees_with_patient_records():
     b = simulate_calendar(_Records(**kw), setup, TOX, 150, 8, ABOVE, joint=joint)
     assert np.array_equal(a[1]["obd"], b[1]["obd"]) and np.array_equal(a[0].sel, b[0].sel)
     assert (a[1]["failed"] > 0).any()
+
+
+def test_non_additive_utility_through_patient_records_and_histories():
+    # A non-additive utility needs who had both outcomes: BOIN12 (memory "history") and
+    # TITE-BOIN12 (patient records, no count selection) agree when everyone is followed.
+    from dosefind.simulations import Accrual, simulate
+
+    u = {"eff_no_tox": 100, "no_eff_no_tox": 30, "eff_tox": 50, "no_eff_tox": 0}
+    kw = dict(true_prob_eff=EFF, tox_eff_correlation=0.2, n_trials=150, seed=3, accrual=Accrual.fixed(200.0))
+    t12 = TITEBOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24, dlt_window=28, eff_window=28, utility=u)
+    b12 = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=24, utility=u)
+    assert t12.select_obd_batch([[3, 0, 0, 0]], [[0, 0, 0, 0]], [[1, 0, 0, 0]], [0]) is None
+    a = simulate(t12, TOX, **kw)
+    b = simulate(b12, TOX, dlt_window=28, **kw)
+    assert np.array_equal(a.efficacy["values"]["obd_selection_pct"], b.efficacy["values"]["obd_selection_pct"])
+    assert a.efficacy["values"]["utility_selected_mean"] == b.efficacy["values"]["utility_selected_mean"]
