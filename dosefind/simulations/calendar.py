@@ -52,6 +52,18 @@ engine builds ``TrialState.from_patients(records, D, time=day)`` per trial.  Fin
 selection, on complete data: the design's ``select_mtd_batch`` on counts when a plain
 design has it (for a "patients" design, its promise that the final selection depends on
 counts only), else ``select_mtd`` per distinct final state.
+
+Phase I/II (``joint`` / ``phase12`` given; docs/calendar.md).  Each patient also has a
+response (stream 8, :meth:`JointOutcomes.sample` with the stream-0 DLT uniform) seen at a
+day within the efficacy window (stream 9, ``setup.eff_timing``); the efficacy assessment
+ends at the response or the window's end.  A design with ``efficacy = True`` and
+``memory = "counts"`` decides once both assessments of everyone are complete, on
+``(n, y, e, cur, last)`` through :class:`~dosefind.simulations.phase12.EffDecider`; a
+"patients" design gets ``eff``, ``eff_complete`` and ``eff_followup`` (B, K) as keyword
+arguments of ``decide_patients_batch`` (and in the Patient records otherwise).  The trial
+ends at the last infusion plus the longer window.  Final selection: ``select_obd`` on the
+complete data, or a plain "patients" design's ``select_obd_batch(n_at_dose, tox_at_dose,
+eff_at_dose, current_index) -> (obd, mtd)`` (None: not possible, use the records).
 """
 
 from __future__ import annotations
@@ -63,7 +75,8 @@ import numpy as np
 
 from dosefind.simulations._kernel import Tally
 from dosefind.simulations.patients import CHUNK_SIZE, chunk_seed, chunk_sizes
-from dosefind.simulations.timing import Accrual, Manufacturing, ToxicityComponents, ToxicityTiming
+from dosefind.simulations.timing import (Accrual, EfficacyTiming, Manufacturing, ToxicityComponents, ToxicityTiming,
+                                         check_eff_window)
 from dosefind.state import Cohort, Patient, ReasonCode, TrialState
 
 __all__ = ["CalendarSetup", "STREAMS", "simulate_calendar"]
@@ -87,16 +100,34 @@ class CalendarSetup:
     """Everything about the calendar that a run needs (validated once)."""
 
     def __init__(self, *, window: float, accrual: Accrual, timing: ToxicityTiming, manufacturing: Manufacturing,
-                 components: ToxicityComponents | None = None):
+                 components: ToxicityComponents | None = None, eff_window: float | None = None,
+                 eff_timing: EfficacyTiming | None = None):
         self.window = float(window)
         self.accrual = accrual
         self.timing = timing
         self.manufacturing = manufacturing
         self.components = components
+        # Efficacy assessment (phase I/II runs): None = the design's eff_window, else the DLT window.
+        self.eff_window = None if eff_window is None else check_eff_window(eff_window)
+        if eff_timing is not None and not isinstance(eff_timing, EfficacyTiming):
+            raise TypeError(f"eff_timing must be an EfficacyTiming, got {type(eff_timing).__name__}")
+        self.eff_timing = EfficacyTiming.uniform() if eff_timing is None else eff_timing
+
+    def eff_window_for(self, design) -> float:
+        """The efficacy window of a run: the setup's, else the design's ``eff_window``, else
+        the DLT window; a design's own window must agree with the setup's."""
+        own = getattr(design, "eff_window", None)
+        if self.eff_window is None:
+            return float(own) if own is not None else self.window
+        if own is not None and abs(float(own) - self.eff_window) > 1e-9:
+            raise ValueError(f"eff_window ({self.eff_window:g}) differs from the design's eff_window ({float(own):g})")
+        return self.eff_window
 
     def to_dict(self) -> dict:
         out = {"dlt_window": self.window, **self.accrual.to_dict(), **self.timing.to_dict(),
                "manufacturing": self.manufacturing.to_dict()}
+        if self.eff_window is not None:
+            out["eff_window"] = self.eff_window
         if self.components is not None:
             out["components"] = self.components.to_dict()
         return out
@@ -309,13 +340,27 @@ def _call_by_name(fn, n, y, cur, last):
 
 
 def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks, above_mask: np.ndarray,
-              dec: "_Decisions | None" = None):
+              dec: "_Decisions | None" = None, joint=None, phase12=None):
     """Simulate the seed chunks ``chunks`` [(index, size), ...] together.  Returns the
     cohort engine's :class:`Tally` and a dict of per-trial calendar arrays.  ``dec``
-    carries the decision caches from block to block."""
+    carries the decision caches from block to block.
+
+    With ``joint`` (:class:`~dosefind.simulations.joint.JointOutcomes`) every patient
+    also has a response, and the dict gains ``eff_at_dose`` (T, D) responses per dose,
+    ``obd`` (T,) the selected dose (-1 none; a phase I design's MTD) and, with
+    ``phase12`` (a :class:`~dosefind.simulations.phase12.Phase12Setup`), ``efficacy``:
+    the block's :class:`~dosefind.simulations.phase12.EfficacyTally`."""
     D = design.num_doses
     T = sum(s for _, s in chunks)
     W = setup.window
+    has_eff = joint is not None
+    if has_eff and setup.components is not None:
+        raise ValueError("responses (joint) and toxicity components cannot be combined in one calendar-time run")
+    eff_design = has_eff and bool(design.efficacy)
+    WE = setup.eff_window_for(design) if has_eff else W
+    # A phase I/II design's trial is over when both assessments are.
+    W_end = max(W, WE) if eff_design else W
+    eff_timing = setup.eff_timing
     acc, timing, mf, comp = setup.accrual, setup.timing, setup.manufacturing, setup.components
     memory = design.memory
     dec = _Decisions(design) if dec is None else dec
@@ -336,12 +381,15 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     s_vtv = _Streams(seed, chunks, STREAMS["vein_to_vein"]) if not mf.fixed_time else None
     s_feas = _Streams(seed, chunks, STREAMS["feasibility"]) if mf.feasibility is not None else None
     comp_p = comp.probs if comp is not None else None  # (3, D)
+    s_eff = _Streams(seed, chunks, STREAMS["efficacy"]) if has_eff else None
+    s_efft = _Streams(seed, chunks, STREAMS["efficacy_time"]) if has_eff else None
 
     # per-patient arrays (T, K), grown on demand
     K = min(cap_patients, 64) if max_n is None else cap_patients + (8 if has_failure and replace else 0)
     P = {"assigned": np.full((T, K), -1, np.int64), "dose": np.full((T, K), -1, np.int64),
          "inf": np.full((T, K), np.inf), "fail": np.zeros((T, K), bool), "tfail": np.full((T, K), np.inf),
-         "dlt": np.zeros((T, K), bool), "tdlt": np.full((T, K), np.inf)}
+         "dlt": np.zeros((T, K), bool), "tdlt": np.full((T, K), np.inf),
+         "eff": np.zeros((T, K), bool), "teff": np.full((T, K), np.inf)}
 
     def grow():
         nonlocal K
@@ -363,6 +411,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     end = np.zeros(T)
     n_ev = np.zeros((T, D), np.int64)
     y_ev = np.zeros((T, D), np.int64)
+    e_ev = np.zeros((T, D), np.int64)  # responses (all, as the final data have them)
     comp_ev = np.zeros((3, T, D), np.int64) if comp is not None else None
     cur = np.full(T, -1, np.int64)
     last = np.full(T, -1, np.int64)
@@ -377,6 +426,11 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     batch_fn = getattr(type(design), "decide_patients_batch", None) if (memory == "patients" and _plain(design)) \
         else None
+    eff_dec = None
+    if eff_design and memory == "counts":
+        from dosefind.simulations.phase12 import EffDecider
+
+        eff_dec = EffDecider.shared(design)
     start = dec.encode(design.decide(TrialState.empty(D)))
     max_n_code, wait_code = dec.code(ReasonCode.MAX_N), dec.code(ReasonCode.WAIT_FOLLOWUP)
 
@@ -434,10 +488,16 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             uu = comp.couple(np.stack([u, s_comp[0].take(k, rows), s_comp[1].take(k, rows)]))
             hits = uu < comp_p[:, d_inf]  # (3, E)
             dlt = hits.any(axis=0)
+        elif has_eff:
+            dlt, resp = joint.sample(u, s_eff.take(k, rows), d_inf)
         else:
             dlt = u < p_any[d_inf]
         inf = t + vtv
         tdlt = np.where(dlt, timing.times(v, p_any[d_inf], W), np.inf)
+        if has_eff:
+            teff = np.where(resp, eff_timing.times(s_efft.take(k, rows), joint.p_eff[d_inf], WE), np.inf)
+            P["eff"][rows, k] = resp & ~fail
+            P["teff"][rows, k] = np.where(fail, np.inf, teff)
         P["assigned"][rows, k] = doses
         P["dose"][rows, k] = d_inf
         P["fail"][rows, k] = fail
@@ -446,16 +506,20 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         P["dlt"][rows, k] = dlt & ~fail
         P["tdlt"][rows, k] = np.where(fail, np.inf, tdlt)
         done = np.where(fail, inf, inf + np.minimum(tdlt, W))
+        if eff_design:
+            done = np.where(fail, inf, np.maximum(done, inf + np.minimum(teff, WE)))
         busy[rows] = np.maximum(busy[rows], done)  # rows are distinct within a call
         made[rows] = np.maximum(made[rows], inf)
         ok = ~fail
         r_ok, d_ok = rows[ok], d_inf[ok]
         n_ev[r_ok, d_ok] += 1
         y_ev[r_ok, d_ok] += dlt[ok]
+        if has_eff:
+            e_ev[r_ok, d_ok] += resp[ok]
         if comp is not None:
             for c in range(3):
                 comp_ev[c][r_ok, d_ok] += hits[c, ok]
-        end[r_ok] = np.maximum(end[r_ok], inf[ok] + W)
+        end[r_ok] = np.maximum(end[r_ok], inf[ok] + W_end)
         n_fail[rows] += fail
         if fail.any():
             nonlocal f_time, f_cohort, F
@@ -514,7 +578,13 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             dose = np.where(present, P["dose"][rows, :k_used], -1)
         else:
             dose = np.where(present, np.where(infused, P["dose"][rows, :k_used], P["assigned"][rows, :k_used]), -1)
-        return dose, dlt.astype(np.int8), follow, complete, np.where(infused, inf, np.nan)
+        effs = None
+        if has_eff:
+            teff = P["teff"][rows, :k_used]
+            resp = infused & P["eff"][rows, :k_used] & (teff <= elapsed)
+            e_complete = resp | (infused & (elapsed >= WE))
+            effs = (resp.astype(np.int8), e_complete, np.where(resp, teff, np.minimum(elapsed, WE)))
+        return dose, dlt.astype(np.int8), follow, complete, np.where(infused, inf, np.nan), effs
 
     def decide_patients(rows, t):
         """(next, action, code) for trials whose current cohort is closed, at day t."""
@@ -523,7 +593,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         act = np.empty(B, np.int64)
         code = np.empty(B, np.int64)
         if memory == "patients":
-            dose, dlt, follow, complete, entry = patient_arrays(rows, t)
+            dose, dlt, follow, complete, entry, effs = patient_arrays(rows, t)
             # the current dose as TrialState.from_patients sees it: the latest patient present
             K_ = dose.shape[1]
             seen = dose >= 0
@@ -533,8 +603,10 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             if batch_fn is not None:
                 fast = np.flatnonzero(current >= 0)  # a trial whose products all failed starts over: scalar
                 if fast.size:
+                    extra = {} if not eff_design else {"eff": effs[0][fast], "eff_complete": effs[1][fast],
+                                                       "eff_followup": effs[2][fast]}
                     b_next, b_act, b_codes = design.decide_patients_batch(
-                        dose[fast], dlt[fast], follow[fast], complete[fast], current[fast], t[fast].copy())
+                        dose[fast], dlt[fast], follow[fast], complete[fast], current[fast], t[fast].copy(), **extra)
                     nxt[fast] = np.asarray(b_next, np.int64)
                     act[fast] = np.asarray(b_act, np.int64)
                     code[fast] = dec.codes(b_codes)
@@ -544,6 +616,10 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 recs = [Patient(int(d), int(y), bool(c), float(f), None if np.isnan(e) else float(e))
                         for d, y, c, f, e in zip(dose[i][keep], dlt[i][keep], complete[i][keep], follow[i][keep],
                                                  entry[i][keep])]
+                if has_eff:
+                    recs = [Patient(p.dose_index, p.dlt, p.complete, p.followup, p.entry, eff=int(r),
+                                    eff_complete=bool(rc), eff_followup=float(rf))
+                            for p, r, rc, rf in zip(recs, effs[0][i][keep], effs[1][i][keep], effs[2][i][keep])]
                 state = TrialState.from_patients(recs, D, time=float(t[i]))
                 nxt[i], act[i], code[i] = _decide_cached(dec, design, state)
             return nxt, act, code
@@ -564,9 +640,22 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             return nxt, act, code
         if idx.size:
             rr = rows[idx]
-            res = dec.count_decide(n_ev[rr], y_ev[rr], cur[rr], last[rr], c_size[rr])
-            nxt[idx], act[idx], code[idx] = res[:, 0], res[:, 1], res[:, 2]
+            if eff_design:
+                # a phase I/II count design decides on (n, y, e, cur, last): the phase I/II
+                # engine's decider, one design call per distinct state
+                b_next, b_code = eff_dec.decide(n_ev[rr], y_ev[rr], e_ev[rr], cur[rr], last[rr])
+                nxt[idx] = np.where(b_next >= 0, b_next, -1)
+                act[idx] = np.where(b_next >= 0, _TREAT, _STOP)
+                code[idx] = eff_codes(b_code)
+            else:
+                res = dec.count_decide(n_ev[rr], y_ev[rr], cur[rr], last[rr], c_size[rr])
+                nxt[idx], act[idx], code[idx] = res[:, 0], res[:, 1], res[:, 2]
         return nxt, act, code
+
+    def eff_codes(b_code):
+        labels = eff_dec.labels
+        return np.array([dec.code(labels[int(c)]) for c in b_code], np.int64) if b_code.size else \
+            np.empty(0, np.int64)
 
     def _pending(total):
         key = ("pending", total)
@@ -583,16 +672,17 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if k1 > k0:
             # the cohorts completed since the last decision, split where the dose infused changes
             ks = [k for k in range(k0, k1) if not P["fail"][r, k]]
-            run_d, run = None, []
+            run_d, run, run_e = None, [], []
             for k in ks:
                 d = int(P["dose"][r, k])
                 if run and d != run_d:
-                    state = state.add_cohort(run_d, run)
-                    run = []
+                    state = state.add_cohort(run_d, run, eff=run_e if has_eff else None)
+                    run, run_e = [], []
                 run_d = d
                 run.append(int(P["dlt"][r, k]))
+                run_e.append(int(P["eff"][r, k]))
             if run:
-                state = state.add_cohort(run_d, run)
+                state = state.add_cohort(run_d, run, eff=run_e if has_eff else None)
             hist_states[r] = state
             hist_done[r] = k1
         return state
@@ -672,7 +762,12 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     # ------------------------------------------------------------------ final selection
     final_hist = [_history_state(r) for r in range(T)] if memory == "history" else None
-    mtd = _select(design, dec, D, n_ev, y_ev, cur, last, c_size, memory, final_hist, P, n_enr, W)
+    if eff_design:
+        obd, mtd = _select_obd(design, dec, eff_dec, D, n_ev, y_ev, e_ev, cur, last, memory, final_hist, P, n_enr,
+                               W, WE)
+    else:
+        mtd = _select(design, dec, D, n_ev, y_ev, cur, last, c_size, memory, final_hist, P, n_enr, W)
+        obd = mtd
     tally = Tally(D)
     tally.add(n_ev, y_ev, mtd, reason, dec.labels, above_mask, max_n)
     cal = {"duration": end, "enrolled": n_enr.astype(float), "infused": (n_enr - n_fail).astype(float),
@@ -681,6 +776,12 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     if comp is not None:
         for c, name in enumerate(("crs", "icans", "other")):
             cal[name] = comp_ev[c]
+    if has_eff:
+        cal["eff_at_dose"] = e_ev
+        cal["obd"] = obd
+        if phase12 is not None:
+            _, etally = phase12.tallies()
+            cal["efficacy"] = etally.add(n_ev, y_ev, e_ev, obd, reason, dec.labels)
     return tally, cal
 
 
@@ -719,6 +820,52 @@ def _select(design, dec, D, n, y, cur, last, c_size, memory, hist, P, n_enr, W):
     return mtd
 
 
+def _final_records(P, t, n_enr, W, WE):
+    """Complete patient records of trial ``t`` (everyone followed to the end of both windows)."""
+    recs = []
+    for k in range(int(n_enr[t])):
+        if P["fail"][t, k]:
+            continue
+        dl, r = bool(P["dlt"][t, k]), bool(P["eff"][t, k])
+        recs.append(Patient(int(P["dose"][t, k]), int(dl), True, float(P["tdlt"][t, k]) if dl else W,
+                            float(P["inf"][t, k]), eff=int(r), eff_complete=True,
+                            eff_followup=float(P["teff"][t, k]) if r else WE))
+    return recs
+
+
+def _select_obd(design, dec, eff_dec, D, n, y, e, cur, last, memory, hist, P, n_enr, W, WE):
+    """(OBD, MTD) per trial of a phase I/II design, by ``design.select_obd`` on the complete
+    final data (each distinct final state asked once)."""
+    if memory == "counts":
+        return eff_dec.select(n, y, e, cur, last)
+    T = n.shape[0]
+    batch = getattr(type(design), "select_obd_batch", None) if (memory == "patients" and _plain(design)) else None
+    if batch is not None:
+        # the design's promise that its final selection reads counts (and the dose of the
+        # latest patient infused, as TrialState.from_patients has it)
+        K = P["dose"].shape[1]
+        infused = (np.arange(K) < n_enr[:, None]) & ~P["fail"]
+        last_k = K - 1 - np.argmax(infused[:, ::-1], axis=1)
+        final_cur = np.where(infused.any(axis=1), P["dose"][np.arange(T), last_k], -1)
+        out = design.select_obd_batch(n, y, e, final_cur)
+        if out is not None:
+            return np.asarray(out[0], np.int64), np.asarray(out[1], np.int64)
+    obd = np.empty(T, np.int64)
+    mtd = np.empty(T, np.int64)
+    for t in range(T):
+        s = hist[t] if memory == "history" else TrialState.from_patients(_final_records(P, t, n_enr, W, WE), D)
+        key = ("obd", s)
+        v = dec.select_cache.get(key)
+        if v is None:
+            if len(dec.select_cache) > CACHE_LIMIT:
+                dec.select_cache.clear()
+            sel = design.select_obd(s)
+            v = dec.select_cache[key] = (-1 if sel.obd_index is None else sel.obd_index,
+                                         -1 if sel.mtd_index is None else sel.mtd_index)
+        obd[t], mtd[t] = v
+    return obd, mtd
+
+
 # ---------------------------------------------------------------------- driver
 class CalendarTally:
     """Per-trial calendar arrays of all chunks, combined in chunk order (so sums and
@@ -737,7 +884,17 @@ class CalendarTally:
     def arrays(self) -> dict:
         keys = list(next(iter(self.parts.values())).keys())
         order = sorted(self.parts)
-        return {k: np.concatenate([self.parts[i][k] for i in order], axis=0) for k in keys}
+        out = {}
+        for k in keys:
+            parts = [self.parts[i][k] for i in order]
+            if hasattr(parts[0], "merge"):  # an EfficacyTally: integer sums
+                total = parts[0]
+                for p in parts[1:]:
+                    total = total.merge(p)
+                out[k] = total
+            else:
+                out[k] = np.concatenate(parts, axis=0)
+        return out
 
 
 def _blocks(chunks, per_block):
@@ -748,12 +905,12 @@ def _blocks(chunks, per_block):
 BLOCK_CHUNKS = 1
 
 
-def _run_task(design, setup, p_any, seed, chunks, above_mask, dec=None):
+def _run_task(design, setup, p_any, seed, chunks, above_mask, dec=None, joint=None, phase12=None):
     tally = Tally(design.num_doses)
     cal = CalendarTally()
     dec = _Decisions(design) if dec is None else dec
     for block in _blocks(chunks, BLOCK_CHUNKS):
-        t, c = run_block(design, setup, p_any, seed, block, above_mask, dec)
+        t, c = run_block(design, setup, p_any, seed, block, above_mask, dec, joint=joint, phase12=phase12)
         tally.merge(t)
         cal.add(block[0][0], c)
     return tally, cal
@@ -770,11 +927,25 @@ def _mp_context():
 
 
 def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int, seed: int, above_mask, *,
-                      workers: int = 1, progress=None, chunk_size: int = CHUNK_SIZE):
+                      workers: int = 1, progress=None, chunk_size: int = CHUNK_SIZE, joint=None, phase12=None):
     """Tally and calendar arrays of ``n_trials`` trials in calendar time; identical for
-    any number of ``workers``."""
+    any number of ``workers``.
+
+    With ``phase12`` (the run's :class:`~dosefind.simulations.phase12.Phase12Setup`, as
+    :func:`~dosefind.simulations.simulate` passes it) or ``joint``
+    (:class:`~dosefind.simulations.joint.JointOutcomes`; the Phase12Setup is then built
+    from the design's utility and ``phi_t``) every patient also has a response (stream
+    8) at a time within the efficacy window (stream 9, ``setup.eff_timing``); the
+    arrays then hold ``eff_at_dose`` (T, D) and ``obd`` (T,), and a third value is
+    returned: the run's :class:`~dosefind.simulations.phase12.EfficacyTally`."""
     p_any = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
+    if joint is None and phase12 is not None:
+        joint = phase12.joint
+    if joint is not None and phase12 is None:
+        from dosefind.simulations.phase12 import Phase12Setup
+
+        phase12 = Phase12Setup(design, joint, above_mask)
     chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
     workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1))
     bar = None
@@ -789,7 +960,7 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
         if workers == 1:
             dec = _Decisions(design)
             for block in _blocks(chunks, BLOCK_CHUNKS):
-                t, c = _run_task(design, setup, p_any, seed, block, above_mask, dec)
+                t, c = _run_task(design, setup, p_any, seed, block, above_mask, dec, joint, phase12)
                 total.merge(t)
                 cal.merge(c)
                 if bar is not None:
@@ -801,7 +972,8 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
             bounds = np.linspace(0, len(chunks), n_tasks + 1).round().astype(int)
             groups = [chunks[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
             with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
-                futures = [pool.submit(_run_task, design, setup, p_any, seed, g, above_mask) for g in groups]
+                futures = [pool.submit(_run_task, design, setup, p_any, seed, g, above_mask, None, joint, phase12)
+                           for g in groups]
                 for fut, g in zip(futures, groups):
                     t, c = fut.result()
                     total.merge(t)
@@ -811,4 +983,7 @@ def simulate_calendar(design, setup: CalendarSetup, true_prob_tox, n_trials: int
     finally:
         if bar is not None:
             bar.close()
-    return total, cal.arrays()
+    arrays = cal.arrays()
+    if joint is None:
+        return total, arrays
+    return total, arrays, arrays.pop("efficacy")

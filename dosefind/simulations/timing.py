@@ -15,6 +15,9 @@ unit of time throughout.
   ``weibull_late(share)`` (Yuan et al. 2018's Weibull: P(DLT by W) = p at the dose, and
   ``share`` of the DLTs in the last half of the window) or ``late_share(share)`` (uniform
   within each half, ``share`` of the DLTs in the second half).
+* :class:`EfficacyTiming` -- when a response is seen within the efficacy window, given a
+  response: the same shapes as :class:`ToxicityTiming` (uniform by default, as the
+  TITE-BOIN12 simulations of Zhou et al. 2022), drawn from the patient's own stream.
 * :class:`Manufacturing` -- vein-to-vein time (fixed, or any distribution with a
   ``ppf``), failure probability, replacement of failed patients, and the doses a
   product can reach (the patient counts at the dose infused).
@@ -34,7 +37,7 @@ import numpy as np
 
 from dosefind import _validate as V
 
-__all__ = ["Accrual", "Manufacturing", "ToxicityComponents", "ToxicityTiming"]
+__all__ = ["Accrual", "EfficacyTiming", "Manufacturing", "ToxicityComponents", "ToxicityTiming", "check_eff_window"]
 
 
 def _share(value, name: str, *, allow_zero: bool = True) -> float:
@@ -42,6 +45,14 @@ def _share(value, name: str, *, allow_zero: bool = True) -> float:
     if not (0 <= v < 1) or (v == 0 and not allow_zero):
         rng = "[0, 1)" if allow_zero else "(0, 1)"
         raise ValueError(f"{name} must be in {rng}, got {value}")
+    return v
+
+
+def check_eff_window(window) -> float:
+    """The efficacy assessment window in days (> 0)."""
+    v = V._num(window, "eff_window")
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"eff_window must be a positive number of days, got {window}")
     return v
 
 
@@ -167,6 +178,20 @@ class ToxicityTiming:
         if self.kind == "weibull":
             out["late_fraction"] = self.late_fraction
         return out
+
+
+@dataclass(frozen=True)
+class EfficacyTiming(ToxicityTiming):
+    """Distribution of the time to response within the efficacy window, given a response:
+    the shapes of :class:`ToxicityTiming` (``uniform()`` default; ``weibull_late`` uses the
+    dose's response probability as ``p``).
+
+    >>> EfficacyTiming.uniform().times([0.25], [0.6], window=56).tolist()
+    [14.0]
+    """
+
+    def to_dict(self) -> dict:
+        return {"eff_" + k: v for k, v in super().to_dict().items()}
 
 
 # ---------------------------------------------------------------------------- manufacturing

@@ -1,0 +1,158 @@
+"""TITE-BOIN12 (Zhou et al. 2022, Statistics in Medicine 41:1918): each rule on hand-made
+patient records, numbers worked by hand from the approximated likelihood (Lin & Yuan
+2020) as the module docstring states it."""
+
+import math
+
+import pytest
+from scipy.special import betaincc
+
+from dosefind import TrialState
+from dosefind.designs import BOIN12
+from dosefind.designs.boin12 import benchmark_utility
+from dosefind.designs.tite_boin12 import TITEBOIN12, effective_summary
+from dosefind.state import Patient
+
+
+def _design(**kw):
+    opts = dict(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=30, dlt_window=28, eff_window=56)
+    opts.update(kw)
+    return TITEBOIN12(**opts)
+
+
+def _p(dose, dlt=0, fu=28.0, eff=0, efu=56.0, W=28, WE=56):
+    """A patient at 1-based ``dose``: DLT follow-up ``fu`` days, efficacy follow-up ``efu``."""
+    return Patient(dose - 1, dlt, bool(dlt) or fu >= W, fu, eff=eff, eff_complete=bool(eff) or efu >= WE,
+                   eff_followup=efu)
+
+
+def _state(patients, D=4):
+    return TrialState.from_patients(patients, D)
+
+
+def test_fully_followed_equals_boin12_on_every_small_history():
+    # Limit of issue 11: with everything followed TITE-BOIN12 is BOIN12 (decision, code, reason).
+    import itertools
+
+    b12 = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=30)
+    t12 = _design()
+    letters = "NTEB"
+    checked = 0
+    for first in itertools.product(letters, repeat=3):
+        for second in itertools.product(letters, repeat=3):
+            for dose2 in (1, 2):
+                s = TrialState.from_outcomes(f"1{''.join(first)} {dose2}{''.join(second)}", num_doses=4)
+                a, b = b12.decide(s), t12.decide(s)
+                assert (a.action, a.dose_index, a.code, a.reason) == (b.action, b.dose_index, b.code, b.reason)
+                checked += 1
+    assert checked == 2 * 64 * 64
+
+
+def test_effective_summary_by_hand():
+    # Dose 1: 3 complete (1 DLT, 1 response); dose 2: one complete, two pending 14 and 7 of 28
+    # DLT days and 28 and 14 of 56 efficacy days.
+    pts = [_p(1, dlt=1), _p(1, eff=1, efu=30), _p(1), _p(2, eff=1, efu=40), _p(2, fu=14, efu=28), _p(2, fu=7, efu=14)]
+    s = effective_summary(pts, 4, 28, 56)
+    assert s["ess_t"][1] == pytest.approx(1 + 0.5 + 0.25)       # n - m + STFT
+    assert s["ess_e"][1] == pytest.approx(1 + 0.5 + 0.25)
+    p_e = 1 / 1.75
+    assert s["p_e"][1] == pytest.approx(p_e)
+    # expected response of a pending patient: p (1 - w) / (1 - p w)
+    exp_e = [p_e * (1 - w) / (1 - p_e * w) for w in (0.5, 0.25)]
+    assert s["eff"][1] == pytest.approx(1 + sum(exp_e))
+    assert s["tox"][1] == 0 and s["p_t"][1] == 0       # no DLT seen at dose 2
+
+
+def test_suspension_more_than_maxpen_pending_for_either_outcome():
+    base = [_p(1), _p(1), _p(1, eff=1, efu=20)]
+    # 2 of 4 pending for response: exactly half is allowed
+    half = _state(base + [_p(2), _p(2, eff=1, efu=10), _p(2, fu=28, efu=30), _p(2, fu=28, efu=20)])
+    assert _design().decide(half).action != "wait"
+    # 2 of 3 pending for response: more than half, suspend
+    more = _state(base + [_p(2), _p(2, fu=28, efu=30), _p(2, fu=28, efu=20)])
+    d = _design().decide(more)
+    assert (d.action, d.code.value) == ("wait", "wait_pending")
+    # the same by DLT pending
+    more_t = _state(base + [_p(2, eff=1, efu=5), _p(2, fu=10, eff=1, efu=10), _p(2, fu=20, eff=1, efu=20)])
+    assert _design().decide(more_t).code.value == "wait_pending"
+    # maxpen = 1 never suspends on these
+    assert _design(maxpen=1.0).decide(more).action == "treat"
+
+
+def test_escalation_uses_the_effective_dlt_rate():
+    # Dose 2: 6 patients, 1 DLT seen, 2 pending for DLT at 7 and 7 of 28 days (responses all
+    # known): ESS = 4 + 0.5 = 4.5, rate 1/4.5 = 0.222 <= lambda_e (0.2763 for phi_t 0.35),
+    # so the dose above is a candidate although n >= n1 = 6; with 2 DLTs (2/4.5 = 0.444 >=
+    # lambda_d = 0.4203) the effective rate de-escalates where 2/6 = 0.333 would not.
+    # lambda_e, lambda_d: Liu & Yuan (2015) closed form with phi_1 = 0.6 phi, phi_2 = 1.4 phi.
+    d = _design(n2=None)
+    lam_e, lam_d = d.lambda_e, d.lambda_d
+    p, p1, p2 = 0.35, 0.21, 0.49
+    assert lam_e == pytest.approx(math.log((1 - p1) / (1 - p)) / math.log(p * (1 - p1) / (p1 * (1 - p))))
+    assert lam_d == pytest.approx(math.log((1 - p) / (1 - p2)) / math.log(p2 * (1 - p) / (p * (1 - p2))))
+    assert 1 / 4.5 <= lam_e and 2 / 4.5 >= lam_d > 2 / 6
+    resp = dict(eff=1, efu=10)
+    one = [_p(1, **resp)] * 3 + [_p(2, dlt=1, fu=3, **resp)] + [_p(2, **resp)] * 3 + [_p(2, fu=7, **resp)] * 2
+    dec = d.decide(_state(one))
+    assert dec.action == "treat" and "dose 3" in dec.reason      # the dose above is a candidate
+    two = [_p(1, **resp)] * 3 + [_p(2, dlt=1, fu=3, **resp)] * 2 + [_p(2, **resp)] * 2 + [_p(2, fu=7, **resp)] * 2
+    dec2 = d.decide(_state(two))
+    assert dec2.next_dose == 1 and "at or above the de-escalation boundary" in dec2.reason
+    b12 = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=30, n2=None)
+    full = [_p(1, **resp)] * 3 + [_p(2, dlt=1, fu=3, **resp)] * 2 + [_p(2, **resp)] * 4
+    assert "boundary" not in b12.decide(_state(full)).reason   # 2/6: between the boundaries
+
+
+def test_desirability_uses_expected_pending_responses():
+    # Two candidates, dose 1 complete, dose 2 with pending responses: the score of dose 2 is
+    # 1 - I_{u_b/100}(1 + x, 1 + n - x), x = utility of the expected outcomes / 100.
+    d = _design()
+    pts = [_p(1), _p(1), _p(1, eff=1, efu=20), _p(2, eff=1, efu=20), _p(2, eff=1, efu=30), _p(2, fu=28, efu=28)]
+    s = effective_summary(pts, 4, 28, 56)
+    p_e = 2 / 2.5
+    e_pend = p_e * 0.5 / (1 - p_e * 0.5)
+    x = (100 * (2 + e_pend) + 40 * (1 - e_pend)) / 100        # no DLT: u = 100 with response, 40 without
+    _, u_b = benchmark_utility(0.35, 0.25)
+    want = float(betaincc(1 + x, 1 + 3 - x, u_b / 100))
+    assert d._effective_desirability(s, 1) == pytest.approx(want, rel=1e-12)
+    assert s["eff"][1] == pytest.approx(2 + e_pend)
+
+
+def test_futility_on_effective_data_not_on_pending_as_failures():
+    # Dose 1: 8 patients, no response yet, 5 complete, 3 pending for response with 28 of 56
+    # days: ESS_E = 5 + 3 * 0.5 = 6.5; Pr(p_E < 0.25 | Beta(1, 1 + 6.5)) = 1 - 0.75^7.5 = 0.884,
+    # not above c_e = 0.9: kept.  Counting the pending as non-responders (0/8) would give
+    # 1 - 0.75^9 = 0.925 and eliminate the dose.
+    d = _design(maxpen=1.0)
+    pts = [_p(1)] * 5 + [_p(1, efu=28)] * 3
+    s = effective_summary(pts, 4, 28, 56)
+    assert s["ess_e"][0] == pytest.approx(6.5)
+    _, futile = d._effective_elimination(s)
+    assert 1 - 0.75 ** 7.5 < 0.9 < 1 - 0.75 ** 9
+    assert not futile[0]
+    # once those three are complete without response (0/8) the dose is futile, as in BOIN12
+    s_full = effective_summary([_p(1)] * 8, 4, 28, 56)
+    assert d._effective_elimination(s_full)[1][0]
+
+
+def test_select_obd_is_boin12s_on_complete_data():
+    s = TrialState.from_outcomes("1NNE 2ENE 2BNE 3TEN", num_doses=4)
+    a = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=30).select_obd(s)
+    b = _design().select_obd(s)
+    assert (a.obd_index, a.mtd_index, a.reason) == (b.obd_index, b.mtd_index, b.reason)
+
+
+def test_attributes_and_bad_input():
+    d = _design()
+    assert d.memory == "patients" and d.efficacy and d.dlt_window == 28 and d.eff_window == 56
+    assert d.params()["eff_window"] == 56 and "TITE-BOIN12" in d.describe()
+    with pytest.raises(ValueError, match="eff_window"):
+        _design(eff_window=0)
+    with pytest.raises(ValueError, match="maxpen must be in"):
+        _design(maxpen=1.5)
+    with pytest.raises(ValueError, match="phi_e"):
+        _design(phi_e=1.2)
+    pending = [Patient(0, 0, True, 28.0, eff=0, eff_complete=False, eff_followup=None)]
+    with pytest.raises(ValueError, match="eff_followup=None"):
+        d.decide(_state(pending * 3))
+    assert math.isfinite(d.lambda_e)
