@@ -36,6 +36,7 @@ DESIGN_TYPES = {
     "tite-crm": "tite-crm", "tite_crm": "tite-crm", "titecrm": "tite-crm",
     "blrm": "blrm",
     "boin12": "boin12",
+    "tite-boin12": "tite-boin12", "tite_boin12": "tite-boin12", "titeboin12": "tite-boin12",
 }
 
 #: Rule-based designs stop by their own rule: the study's max_n is not passed to them

@@ -17,12 +17,12 @@ import click
 
 __all__ = ["DESIGNS", "N_TRIALS", "WholeNumber", "build_design", "design_options", "parse_probabilities"]
 
-DESIGNS = ("boin", "crm", "3+3", "blrm", "tite-boin", "tite-crm", "boin12")
+DESIGNS = ("boin", "crm", "3+3", "blrm", "tite-boin", "tite-crm", "boin12", "tite-boin12")
 
 # keyword name -> designs that accept it (its CLI spelling is --name-with-dashes)
 _BOINS = ("boin", "tite-boin")
 _CRMS = ("crm", "tite-crm")
-_PHASE12 = ("boin12",)
+_PHASE12 = ("boin12", "tite-boin12")
 _ALL = ("boin", "crm", "3+3", "tite-boin", "tite-crm") + _PHASE12
 _APPLIES = {
     "target": _BOINS + _CRMS,
@@ -44,8 +44,8 @@ _APPLIES = {
     "crm_method": _CRMS, "estimate": ("crm",), "restrict": _CRMS, "stop_tox_cutoff": ("crm",),
     "conf_level": _CRMS,
     # time-to-event designs (the window itself is --dlt-window, a calendar option)
-    "dlt_window": ("tite-boin", "tite-crm"),
-    "maxpen": ("tite-boin",), "tite_estimator": ("tite-boin",), "scheme": ("tite-crm",),
+    "dlt_window": ("tite-boin", "tite-crm", "tite-boin12"), "eff_window": ("tite-boin12",),
+    "maxpen": ("tite-boin", "tite-boin12"), "tite_estimator": ("tite-boin",), "scheme": ("tite-crm",),
     # BLRM
     "doses": ("blrm",), "prior_fit": ("blrm",), "robust_weight": ("blrm",), "reference_dose": ("blrm",),
     "intervals": ("blrm",), "ewoc": ("blrm",), "max_increase": ("blrm",), "max_step_levels": ("blrm",),
@@ -122,7 +122,8 @@ def design_options(func):
     opts = [
         click.option("--design", "design_name", type=click.Choice(DESIGNS, case_sensitive=False), default=None,
                      help="Design: boin, crm, 3+3, blrm, tite-boin or tite-crm (the TITE designs need "
-                          "--dlt-window and run in calendar time), or the phase I/II design boin12."),
+                          "--dlt-window and run in calendar time), or the phase I/II designs boin12 and "
+                          "tite-boin12 (also --eff-window)."),
         click.option("--target", type=float, default=None, help="Target DLT rate (BOIN, CRM)."),
         click.option("--num-doses", type=int, default=None,
                      help="Number of dose levels (default: from --true-tox or --skeleton)."),
@@ -173,8 +174,10 @@ def design_options(func):
         click.option("--cutoff-futility", type=float, default=None,
                      help="BOIN12: drop a dose when Pr(response rate < phi_e) exceeds this (0.9)."),
         click.option("--maxpen", type=float, default=None,
-                     help="TITE-BOIN: suspend accrual while more than this share of the current dose's patients "
-                          "are pending (0.5)."),
+                     help="TITE-BOIN, TITE-BOIN12: suspend accrual while more than this share of the current dose's "
+                          "patients are pending (0.5)."),
+        click.option("--eff-window", type=float, default=None,
+                     help="TITE-BOIN12: response assessment window in days (e.g. 56)."),
         click.option("--tite-estimator", type=click.Choice(["ess", "imputation"]), default=None,
                      help="TITE-BOIN: DLT-rate estimate with pending patients (default ess, as TITEgBOIN)."),
         click.option("--scheme", type=click.Choice(["linear", "adaptive"]), default=None,
@@ -331,9 +334,14 @@ def parse_utility(text) -> dict | None:
 
 
 def _build_phase12(name: str, kw: dict):
-    from dosefind.designs import BOIN12
+    from dosefind.designs import BOIN12, TITEBOIN12
 
     kw = dict(kw)
+    if name == "tite-boin12":
+        for need, flag in (("dlt_window", "--dlt-window"), ("eff_window", "--eff-window")):
+            if need not in kw:
+                raise ValueError(f"tite-boin12 needs {flag} (the {'DLT' if need == 'dlt_window' else 'response'} "
+                                 f"assessment window in days)")
     for need, what in (("phi_t", "the highest acceptable DLT rate"), ("phi_e", "the lowest acceptable response rate"),
                        ("num_doses", "the number of doses (--num-doses, or --true-tox)")):
         if need not in kw:
@@ -349,7 +357,7 @@ def _build_phase12(name: str, kw: dict):
         kw["utility"] = parse_utility(kw["utility"])
     if kw.get("n2") == 0:  # the CLI's way of saying None: no extra exploration
         kw["n2"] = None
-    return BOIN12(**kw)
+    return (TITEBOIN12 if name == "tite-boin12" else BOIN12)(**kw)
 
 
 def _build_blrm(kw: dict, require_size: bool):

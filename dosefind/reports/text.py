@@ -19,6 +19,20 @@ HUMAN_NAMES = {
     "overdose80_pct": "Trials >80% of patients above MTD %", "no_selection_pct": "No MTD %",
     "early_stop_pct": "Stopped early %", "n_mean": "Patients (mean)", "dlt_total_mean": "DLTs (mean)",
     "scenario": "Scenario", "design": "Design", "value": "Value", "se": "SE", "dose": "Dose",
+    # phase I/II (efficacy block)
+    "true_prob_eff": "True P(response)", "true_utility": "True utility", "correct_obd": "Correct OBD",
+    "obd_selection_pct": "OBD selected %", "obd_selection_se": "OBD selected % SE",
+    "responses_mean": "Responses (mean)", "responses_se": "Responses SE",
+    "pct_correct_obd": "Correct OBD %", "obd_no_selection_pct": "No OBD %",
+    "obd_overdose_pct": "OBD above MTD %", "utility_selected_mean": "True utility of the OBD (mean)",
+    "patients_at_obd_mean": "Patients at the OBD (mean)", "patients_at_obd_pct": "Patients at the OBD %",
+    "obd_overdose_patients_pct": "Patients above MTD % (phase I/II)", "response_total_mean": "Responses (mean)",
+    "early_stop_toxicity_pct": "Stopped for toxicity %", "early_stop_futility_pct": "Stopped for futility %",
+    # calendar time
+    "duration_mean": "Duration, days (mean)", "duration_sd": "Duration, days (SD)",
+    "enrolled_mean": "Enrolled (mean)", "infused_mean": "Infused (mean)", "failed_mean": "Product failures (mean)",
+    "turned_away_mean": "Turned away (mean)", "time_suspended_mean": "Days accrual suspended (mean)",
+    "arrivals_mean": "Arrivals (mean)",
 }
 
 

@@ -82,3 +82,41 @@ def test_bad_phase12_input_is_one_line_error():
         assert result.exit_code != 0, args
         assert needle in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_simulate_boin12_json_is_the_library_result():
+    from dosefind.simulations import simulate
+
+    args = ["simulate", "--design", "boin12", "--phi-t", "0.35", "--phi-e", "0.25", "--cohorts", "10",
+            "--true-tox", "0.05,0.1,0.2,0.3,0.45", "--true-eff", "0.1,0.3,0.5,0.55,0.6",
+            "--tox-eff-correlation", "0.1", "--n-trials", "300", "--seed", "5", "--method", "mc",
+            "--format", "json", "--quiet"]
+    out = json.loads(ok(*args))
+    lib = simulate(BOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, n_cohorts=10), [0.05, 0.1, 0.2, 0.3, 0.45],
+                   true_prob_eff=[0.1, 0.3, 0.5, 0.55, 0.6], tox_eff_correlation=0.1, n_trials=300, seed=5,
+                   method="mc")
+    assert out["efficacy"]["values"]["obd_selection_pct"] == pytest.approx(list(lib.obd_selection_pct))
+    assert out["efficacy"]["values"]["pct_correct_obd"] == pytest.approx(lib.pct_correct_obd)
+
+
+def test_simulate_phase12_input_errors():
+    base = ["simulate", "--design", "boin12", "--phi-t", "0.35", "--phi-e", "0.25", "--cohorts", "10",
+            "--true-tox", "0.05,0.1,0.2,0.3,0.45", "--n-trials", "100", "--seed", "1"]
+    for extra, needle in ((["--true-eff", "0.1,0.3,0.5,0.55"], "true_prob_eff"),
+                          ([], "--true-eff"),
+                          (["--true-eff", "0.1,0.3,0.5,0.55,1.5"], "true_prob_eff"),
+                          (["--true-eff", "0.1,0.3,0.5,0.55,0.6", "--tox-eff-correlation", "0.99"], "impossible"),
+                          (["--true-eff", "0.1,0.3,0.5,0.55,0.6", "--tox-eff-correlation", "-2"], "between -1 and 1")):
+        result = run(*base, *extra)
+        assert result.exit_code != 0 and needle in result.output, (extra, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_tite_boin12_on_the_command_line_needs_both_windows_and_runs():
+    base = ["simulate", "--design", "tite-boin12", "--phi-t", "0.35", "--phi-e", "0.25", "--cohorts", "4",
+            "--true-tox", "0.05,0.1,0.2", "--true-eff", "0.2,0.4,0.5", "--accrual-rate", "2",
+            "--n-trials", "50", "--seed", "1", "--format", "json", "--quiet"]
+    result = run(*base, "--dlt-window", "28")
+    assert result.exit_code != 0 and "--eff-window" in result.output
+    out = json.loads(ok(*base, "--dlt-window", "28", "--eff-window", "56"))
+    assert "efficacy" in out and out["calendar"]["duration"]["mean"] > 0

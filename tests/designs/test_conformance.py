@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dosefind import TrialState
-from dosefind.designs import (BLRM, BOIN, BOIN12, CRM, REGISTRY, TITEBOIN, TITECRM, DontSkipDoses, StopAtN,
+from dosefind.designs import (BLRM, BOIN, BOIN12, CRM, REGISTRY, TITEBOIN, TITEBOIN12, TITECRM, DontSkipDoses, StopAtN,
                               StopWhenNAtDose, StopWhenTooToxic, ThreePlusThree)
 from dosefind.state import Decision, MTDSelection
 
@@ -24,6 +24,8 @@ FACTORIES = {
     "tite-boin": lambda: TITEBOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30, dlt_window=28),
     "tite-crm": lambda: TITECRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3, max_n=24,
                                 dlt_window=28),
+    "tite-boin12": lambda: TITEBOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=30, dlt_window=28,
+                                      eff_window=56),
     "boin12+stop_at_n": lambda: BOIN12(phi_t=0.3, phi_e=0.2, num_doses=5, cohort_size=2, max_n=24,
                                        n_earlystop=10).then(StopAtN(16)),
     "boin+stop_at_n": lambda: BOIN(target=0.3, num_doses=5, cohort_size=3, max_n=30).then(StopAtN(12)),
