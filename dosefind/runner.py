@@ -166,20 +166,32 @@ def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING)
 def resolve_scenarios(study: Study, *, quick: bool = False) -> tuple[list[ScenarioInfo], dict, list[str]]:
     """Explicit curves as written; prior scenarios from the fit's summary (median or mean
     curve, as :meth:`PriorFit.summary` reports it) or random curves from
-    :func:`dosefind.priors.draw_scenarios`."""
+    :func:`dosefind.priors.draw_scenarios`.  When the fit has a response model, a prior
+    scenario also carries the response rates (the summary's ``response_doses``, or each
+    draw's ``true_prob_response``), DLT and response independent within a patient; a study
+    with a phase I/II design needs such a fit."""
     out, cache, prior_info, notes = [], {}, {}, []
+    needs_response = any(getattr(d.design, "efficacy", False) for d in study.designs)
     for spec in study.scenarios:
         if not spec.from_prior:
             out.append(ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
                                     true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation))
             continue
+        if needs_response and spec.prior == BUNDLED_PRIOR:   # fitted without a response model: say so before fitting
+            raise ValueError(_no_response_message(study, spec))
         fit, how, fit_notes = _prior_fit(spec, study, cache, PRIOR_SAMPLING_QUICK if quick else PRIOR_SAMPLING)
         notes.extend(n for n in fit_notes if n not in notes)
+        if needs_response and not fit.has_response:
+            raise ValueError(_no_response_message(study, spec))
         if spec.summary is not None:
             summ = fit.summary()
             curve = tuple(float(d[spec.summary]) for d in summ["doses"])
+            eff = (tuple(float(d[spec.summary]) for d in summ["response_doses"])
+                   if fit.has_response else None)
             out.append(ScenarioInfo(spec.name, curve, f"prior {spec.summary}", spec.description,
-                                    detail=f"{spec.summary} curve of the prior: {how}"))
+                                    detail=f"{spec.summary} curve of the prior"
+                                           + (" (DLT and response)" if eff is not None else "") + f": {how}",
+                                    true_prob_eff=eff))
             prior_info[spec.name] = {"source": how, "summary": spec.summary,
                                      "doses": _plain(summ["doses"]), "diagnostics": {
                                          k: _plain(summ.get(k)) for k in ("r_hat_max", "ess_bulk_min",
@@ -191,11 +203,42 @@ def resolve_scenarios(study: Study, *, quick: bool = False) -> tuple[list[Scenar
             df = draw_scenarios(fit, spec.draws, seed)
             for k, (_, grp) in enumerate(df.groupby("scenario", sort=False), start=1):
                 grp = grp.sort_values("dose")
+                eff = (tuple(float(p) for p in grp["true_prob_response"])
+                       if "true_prob_response" in grp else None)
                 out.append(ScenarioInfo(f"{spec.name} #{k}", tuple(float(p) for p in grp["true_prob_tox"]),
                                         f"prior draw {k}", spec.description,
-                                        detail=f"draw {k} of {spec.draws} from the prior (seed {seed}): {how}"))
+                                        detail=f"draw {k} of {spec.draws} from the prior (seed {seed})"
+                                               + (", DLT and response from the same posterior draw"
+                                                  if eff is not None else "") + f": {how}",
+                                        true_prob_eff=eff))
             prior_info[spec.name] = {"source": how, "draws": spec.draws, "seed": seed}
     return out, prior_info, notes
+
+
+def _no_response_message(study: Study, spec) -> str:
+    """What to do when a phase I/II design meets a prior without a response model."""
+    where = f"{study.source}: scenario {spec.name!r}: "
+    doses = ",".join(f"{a:g}" for a in study.doses.amounts) if study.doses.amounts is not None else "D1,D2,..."
+    how = (f"fit one with `dosefind priors fit --endpoint {spec.endpoint} --doses {doses} --with-response "
+           f"--out prior_response.nc` and name it (prior = \"prior_response.nc\")")
+    if spec.prior == BUNDLED_PRIOR:
+        return (where + "a phase I/II design needs response rates, but prior = \"bundled\" is fitted without a "
+                "response model; " + how + ", or give the scenario true_prob_tox and true_prob_eff")
+    return (where + f"a phase I/II design needs response rates, but the fit {spec.prior} has no response model; "
+            + how + ", or give the scenario true_prob_tox and true_prob_eff")
+
+
+def _shared_obd_truth(designs) -> dict:
+    """The OBD truth (utility table, toxicity limit) that phase I designs are scored
+    against: that of the phase I/II designs when they agree on one, else none.  The rule
+    of :func:`dosefind.simulations.compare`, so ``dosefind run`` and ``compare`` score a
+    phase I design alike."""
+    truths = {(tuple(sorted(d.utility.items())), float(d.phi_t)) for d in designs
+              if d.efficacy and getattr(d, "utility", None) is not None and getattr(d, "phi_t", None) is not None}
+    if len(truths) != 1:
+        return {}
+    utility, limit = next(iter(truths))
+    return {"utility": dict(utility), "tox_limit": limit}
 
 
 # ---------------------------------------------------------------------------- designs
@@ -276,6 +319,7 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
 
     method = study.method
     results, total, done = {}, len(scenarios) * len(study.designs), 0
+    shared = _shared_obd_truth([spec.design for spec in study.designs])
     t0 = time.perf_counter()
     sim_times = {}
     for s in scenarios:
@@ -284,7 +328,8 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
             tell("simulations", done, total, label)
             t1 = time.perf_counter()
             phase12 = ({} if s.true_prob_eff is None else
-                       {"true_prob_eff": list(s.true_prob_eff), "tox_eff_correlation": s.tox_eff_correlation})
+                       {"true_prob_eff": list(s.true_prob_eff), "tox_eff_correlation": s.tox_eff_correlation,
+                        **({} if spec.design.efficacy else shared)})
             if spec.design.efficacy and not phase12:
                 raise ValueError(f"design {spec.label!r} is a phase I/II design: scenario {s.name!r} needs "
                                  f"true_prob_eff (the true response rate per dose)")

@@ -216,6 +216,8 @@ def write_docx(run, tables, figures, path, *, version: str, summary_lines=(), de
         _report_table(doc, t)
     if "comparison" in figs:
         _picture(doc, figs["comparison"].png, figs["comparison"].caption)
+    for t in by_group.get("obd-summary", []):   # phase I/II: the optimal biological dose
+        _report_table(doc, t)
     if run.warnings:
         doc.add_paragraph("Notes from the run: " + "; ".join(run.warnings))
 
@@ -240,6 +242,8 @@ def write_docx(run, tables, figures, path, *, version: str, summary_lines=(), de
     for t in by_group.get("study", []):
         if t.name == "scenarios":
             _report_table(doc, t)
+    for t in by_group.get("efficacy-truth", []):     # phase I/II: response rates, utilities, correct OBD
+        _report_table(doc, t)
     for t in by_group.get("evidence", []):
         _report_table(doc, t)
     if "scenarios" in figs:
@@ -248,6 +252,9 @@ def write_docx(run, tables, figures, path, *, version: str, summary_lines=(), de
     doc.add_heading("Results by scenario", level=1)
     for t in by_group.get("scenario", []):
         _report_table(doc, t)
+        for o in by_group.get("obd", []):
+            if o.key == t.key:
+                _report_table(doc, o)
         if t.key in scen_figs:
             _picture(doc, scen_figs[t.key].png, scen_figs[t.key].caption)
 

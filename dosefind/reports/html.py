@@ -61,12 +61,12 @@ def _table_html(table, *, first_col_left: int = 1) -> str:
     body = []
     for _, row in df.iterrows():
         cls = ""
-        if table.group == "scenario":
-            if row.get("Measure") == "True P(DLT)":
+        if table.group in ("scenario", "obd"):
+            if row.get("Measure") in ("True P(DLT)", "True P(response)"):
                 cls = "truth"
             elif row.get("Design"):
                 cls = "sep"
-        elif table.group == "comparison" and row.get("Scenario"):
+        elif table.group in ("comparison", "obd-summary", "efficacy-truth") and row.get("Scenario"):
             cls = "sep"
         cells = "".join(f'<td class="{"l" if i < first_col_left else ""}">{escape(str(v))}</td>'
                         for i, v in enumerate(row))
@@ -158,6 +158,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
             parts.append(_figure_html(f))
     for t in by_group.get("calendar", []):  # calendar time ([trial]): duration and enrolment
         parts.append(f"<h3>{escape(t.title)}</h3>" + _table_html(t, first_col_left=2))
+    for t in by_group.get("obd-summary", []):   # phase I/II: the optimal biological dose
+        parts.append(f'<h3 id="obd">{escape(t.title)}</h3>' + _table_html(t, first_col_left=2))
     if run.warnings:
         parts.append('<div class="note"><b>Notes from the run:</b> ' +
                      "; ".join(escape(w) for w in run.warnings) + "</div>")
@@ -188,6 +190,8 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     for t in by_group.get("study", []):
         if t.name == "scenarios":
             parts.append(_table_html(t))
+    for t in by_group.get("efficacy-truth", []):     # phase I/II: response rates, utilities, correct OBD
+        parts.append(f"<h3>{escape(t.title)}</h3>" + _table_html(t, first_col_left=2))
     if "scenarios" in figs:
         parts.append(_figure_html(figs["scenarios"]))
     for s in run.scenarios:
@@ -202,6 +206,9 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
     for t in by_group.get("scenario", []):
         parts.append(f'<h3 id="scenario-{escape(t.name)}">{escape(t.title)}</h3>')
         parts.append(_table_html(t, first_col_left=2))
+        for o in by_group.get("obd", []):        # phase I/II: responses and OBD selection
+            if o.key == t.key:
+                parts.append(f'<h4 id="{escape(o.name)}">{escape(o.title)}</h4>' + _table_html(o, first_col_left=2))
         if t.key in scen_figs:
             parts.append(_figure_html(scen_figs[t.key]))
     parts.append("</section>")

@@ -102,6 +102,9 @@ def render_protocol(run, tables, *, version: str) -> str:
             f"The operating characteristics of {md_text(_sentence_list(labels))} were evaluated with dosefind {version}. "
             + md_text(_methods_sentence(run)) + " Each scenario fixes the true DLT probability at every dose:", "",
             to_markdown(by_name["scenarios"].display), ""]
+    if "scenarios-efficacy" in by_name:      # phase I/II: response rates, true utilities, correct OBD
+        tr = by_name["scenarios-efficacy"]
+        out += [f"*{md_text(tr.title)}.*", "", to_markdown(tr.display), "", md_text(tr.caption), ""]
     prior_sc = [s for s in run.scenarios if s.source != "explicit"]
     if prior_sc:
         out += ["Scenarios from the prior: " + md_text("; ".join(f"\"{s.name}\": {s.detail or s.source}"
@@ -115,9 +118,15 @@ def render_protocol(run, tables, *, version: str) -> str:
         out += ["### Choice of design", ""] + [f"- {md_text(line)}" for line in decision.notes] + [""]
         out += [to_markdown(decision.display), "", md_text(decision.caption), ""]
     out += [to_markdown(comp.display), "", md_text(comp.caption), ""]
+    if "obd" in by_name:                     # phase I/II: the optimal biological dose
+        ob = by_name["obd"]
+        out += [f"*{md_text(ob.title)}.*", "", to_markdown(ob.display), "", md_text(ob.caption), ""]
     for t in tables:
         if t.group == "scenario":
             out += [f"#### {md_text(t.title)}", "", to_markdown(t.display), ""]
+            for o in tables:
+                if o.group == "obd" and o.key == t.key:
+                    out += [f"*{md_text(o.title)}.*", "", to_markdown(o.display), "", md_text(o.caption), ""]
     out += ["Per-dose tables, figures and the full results are in the accompanying report "
             "(`report.html`, `tables/`, `figures/`); `manifest.json` records the software versions and the "
             "study file's hash.", ""]

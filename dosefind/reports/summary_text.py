@@ -73,21 +73,23 @@ def decision_lines(summary) -> list[str]:
     crit = summary.criterion
     n = len(summary.scenarios)
     scen = f"{n} scenario{'s' if n != 1 else ''}"
-    lines = [f"Criterion: {crit.describe()} ({scen}, each counted once)."]
+    lines = [f"Criterion: {summary.describe_criterion()} ({scen}, each counted once)."]
     best = summary.best
-    what = "average" if crit.metric == "pcs_mean" else "worst-case"
-    score = best.pcs_mean if crit.metric == "pcs_mean" else best.pcs_min
-    head = (f"{best.design} ranks first: correct selection {_pct(score)} on {what} over the {scen}"
+    what = "average" if crit.metric.endswith("_mean") else "worst-case"
+    score = getattr(best, crit.metric)
+    chosen = "correct OBD" if crit.by_obd else "correct selection"
+    head = (f"{best.design} ranks first: {chosen} {_pct(score)} on {what} over the {scen}"
             if what == "average" else
-            f"{best.design} ranks first: worst-case correct selection {_pct(score)} over the {scen}")
+            f"{best.design} ranks first: worst-case {chosen} {_pct(score)} over the {scen}")
     if best.overdose_selection_max is not None:
         head += (f", worst-case overdose selection {_pct(best.overdose_selection_max)} "
                  f"({_q(best.overdose_selection_max_scenario)})")
     if score is None:
-        head = f"{best.design} ranks first (no scenario defines a correct dose)"
-    if not best.eligible:
+        head = (f"{best.design} ranks first (no scenario defines a correct "
+                f"{'OBD' if crit.by_obd else 'dose'})")
+    if not best.eligible:       # the design's name keeps its case ("BOIN", not "bOIN")
         head = (f"No design meets the overdose limit of {crit.max_overdose_selection:g}% in every scenario; "
-                + head[0].lower() + head[1:] + " (the ranking then orders designs that all exceed the limit)")
+                + head + " (the ranking then orders designs that all exceed the limit)")
     lines.append(head + ".")
     lines += [design_sentence(d, crit.max_overdose_selection) for d in summary.ranking]
     for d in summary.designs:
@@ -113,17 +115,27 @@ DECISION_COLUMNS = (
 )
 
 
+#: Phase I/II columns, shown when some design has a correct OBD defined.
+OBD_COLUMNS = (("obd_correct_mean", "Correct OBD % (mean)"), ("obd_correct_min", "Correct OBD % (worst)"))
+
+
 def decision_table(summary) -> Table:
     """The ranking as a report :class:`~dosefind.reports.tables.Table` (``decision``); its
     ``notes`` are the :func:`decision_lines`, shown above the table."""
     data_rows, disp_rows = [], []
     has_duration = any(d.duration_mean is not None for d in summary.ranking)
+    has_obd = any(d.obd_correct_mean is not None for d in summary.ranking)
     for d in summary.ranking:
         row = {"rank": d.rank, "design": d.design}
         drow = {"Rank": str(d.rank), "Design": d.design}
         for key, label, dg in DECISION_COLUMNS:
             row[key] = getattr(d, key)
             drow[label] = fmt(getattr(d, key), DIGITS[dg])
+        if has_obd:
+            for key, label in OBD_COLUMNS:
+                row[key] = getattr(d, key)
+                drow[label] = fmt(getattr(d, key), DIGITS["pct"])
+            row["phase12"] = d.phase12
         if has_duration:
             row["duration_mean"] = d.duration_mean
             drow["Duration, days (mean)"] = fmt(d.duration_mean, 0)
@@ -134,8 +146,11 @@ def decision_table(summary) -> Table:
         disp_rows.append(drow)
     toxic = ", ".join(_q(s) for s in summary.toxic_scenarios) or "none evaluated"
     caption = (f"Across all {len(summary.scenarios)} scenarios, each counted once. Ranking: "
-               f"{summary.criterion.describe()}. Worst: the lowest correct selection or the highest overdosing "
-               f"over the scenarios. Safety stop: the design stops the trial when the lowest dose is too toxic. "
+               f"{summary.describe_criterion()}. Worst: the lowest correct selection or the highest overdosing "
+               "over the scenarios."
+               + (" Correct OBD: over the scenarios with response rates; '-' where no utility defines an OBD "
+                  "for the design." if has_obd else "")
+               + " Safety stop: the design stops the trial when the lowest dose is too toxic. "
                f"Scenarios with every dose above the target: {toxic}.")
     return Table("decision", "Decision summary: designs across all scenarios", pd.DataFrame(data_rows),
                  pd.DataFrame(disp_rows), caption=caption, group="decision", notes=decision_lines(summary))

@@ -372,7 +372,15 @@ def evidence_table(run) -> Table | None:
 
 def build_tables(run) -> list[Table]:
     """Every table of the report, in report order."""
+    from dosefind.reports.phase12_tables import phase12_tables
+
     cal = calendar_table(run)
     ev = evidence_table(run)
-    return (study_tables(run) + design_tables(run) + scenario_tables(run) + [comparison_table(run)]
-            + ([cal] if cal is not None else []) + ([ev] if ev is not None else []))
+    p12 = phase12_tables(run)          # utility tables (group "design"), response truth, OBD results
+    utility = [t for t in p12 if t.group == "design"]
+    own, designs = design_tables(run), []
+    for spec in run.designs:           # each design's utility table first among its tables
+        designs += [t for t in utility + own if t.key == spec.label]
+    return (study_tables(run) + designs + scenario_tables(run) + [comparison_table(run)]
+            + ([cal] if cal is not None else []) + ([ev] if ev is not None else [])
+            + [t for t in p12 if t.group != "design"])

@@ -20,6 +20,13 @@ for every design:
     Mean trial duration (days), only when the results carry one (calendar-time
     simulations: ``oc.calendar["duration"]["mean"]``, or a ``duration_mean`` value),
     otherwise None.
+``phase12``; ``obd_correct_mean``, ``obd_correct_min`` (and its scenario)
+    Whether the design is a phase I/II design (``design.efficacy``; known when the design
+    objects are given, or from a ``dosefind run`` result), and its average and
+    worst-case % correct OBD (``pct_correct_obd`` of the results' ``efficacy`` block)
+    over the scenarios with response rates; None where no utility defines an OBD (a
+    phase I design is scored on its MTD only when the run gave it the phase I/II designs'
+    utility and toxicity limit).
 
 Every scenario counts once (an unweighted average), prior draws included.
 
@@ -30,7 +37,14 @@ scenarios is at most ``max_overdose_selection`` (25% of trials), and eligible de
 are ranked by their average correct selection (``metric="pcs_mean"``; ``"pcs_min"``
 ranks by the worst case).  Ties go to the lower worst-case overdose selection, then to
 the design listed first.  Designs that are not eligible are ranked after the eligible
-ones, by the same rule.  Scenarios in which every dose is overly toxic have no correct
+ones, by the same rule.  ``metric="obd_correct_mean"`` (or ``"obd_correct_min"``) ranks
+by the correct OBD instead; designs without one (None) then rank last.
+
+Phase I/II designs are ranked by the criterion's metric like any other design: with the
+default metric, by the correct selection of the MTD that their ``select_obd`` reports
+(against the study's target), *not* by their OBD.  The criterion's text says so when the
+summary holds a phase I/II design (:meth:`Criterion.describe` with ``phase12``), and the
+OBD columns are reported beside it.  Scenarios in which every dose is overly toxic have no correct
 dose to overdose *to* the same way (every selection is an overdose); they count in the
 worst case like any other scenario, which is the point: a design that selects a dose in
 most trials of such a scenario is not safe.
@@ -77,7 +91,7 @@ __all__ = ["Criterion", "DesignPerformance", "DecisionSummary", "decision_summar
 #: Reason codes of a final decision that ended a trial for toxicity.
 SAFETY_STOP_CODES = (ReasonCode.LOWEST_TOO_TOXIC.value, ReasonCode.EXTRA_SAFE.value)
 #: Metrics a criterion may rank by (higher is better).
-RANK_METRICS = ("pcs_mean", "pcs_min")
+RANK_METRICS = ("pcs_mean", "pcs_min", "obd_correct_mean", "obd_correct_min")
 #: Default largest acceptable worst-case overdose selection (% of trials); also the
 #: overdose risk above which a design without a safety stop is flagged.
 DEFAULT_MAX_OVERDOSE = 25.0
@@ -89,8 +103,9 @@ class Criterion:
 
     Parameters
     ----------
-    metric : {"pcs_mean", "pcs_min"}
-        Average or worst-case correct selection, higher is better.
+    metric : {"pcs_mean", "pcs_min", "obd_correct_mean", "obd_correct_min"}
+        Average or worst-case correct selection (of the MTD), or average or worst-case
+        correct OBD (phase I/II), higher is better.
     max_overdose_selection : float or None
         Largest acceptable worst-case overdose selection (% of trials, 0-100); None: no
         limit.  The same limit defines "high overdose risk" for the safety-stop flag
@@ -129,12 +144,29 @@ class Criterion:
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
 
-    def describe(self) -> str:
-        what = "average" if self.metric == "pcs_mean" else "worst-case"
-        text = f"designs ranked by {what} correct selection across the scenarios"
+    @property
+    def by_obd(self) -> bool:
+        """True when the ranking metric is the correct OBD."""
+        return self.metric.startswith("obd_")
+
+    def describe(self, phase12=()) -> str:
+        """The criterion in words; ``phase12``: the phase I/II designs ranked, whose
+        ranking basis is then stated."""
+        what = "average" if self.metric.endswith("_mean") else "worst-case"
+        chosen = "correct OBD" if self.by_obd else "correct selection"
+        text = f"designs ranked by {what} {chosen} across the scenarios"
         if self.max_overdose_selection is not None:
             text += (f", those whose worst-case overdose selection is at most {self.max_overdose_selection:g}% of "
                      "trials first")
+        phase12 = list(phase12)
+        if phase12 and not self.by_obd:
+            names = ", ".join(phase12)
+            text += (f"; the phase I/II design{'s' if len(phase12) > 1 else ''} ({names}) "
+                     f"{'are' if len(phase12) > 1 else 'is'} ranked by the same rule, on the MTD "
+                     f"{'they report' if len(phase12) > 1 else 'it reports'}, not on the optimal biological dose "
+                     "(rank by it with metric = \"obd_correct_mean\")")
+        elif self.by_obd:
+            text += "; a design with no correct OBD defined (no utility) ranks last"
         return text
 
 
@@ -168,6 +200,10 @@ class DesignPerformance:
     toxic_overdose_scenario: str | None = None
     toxic_n_max: float | None = None             # most patients treated (mean) in a toxic scenario
     toxic_n_scenario: str | None = None
+    phase12: bool = False
+    obd_correct_mean: float | None = None
+    obd_correct_min: float | None = None
+    obd_correct_min_scenario: str | None = None
     eligible: bool = True
     flagged: bool = False
     rank: int = 0
@@ -188,6 +224,15 @@ class DecisionSummary:
     toxic_scenarios: list
     flagged: list = field(default_factory=list)
 
+    @property
+    def phase12(self) -> list:
+        """Labels of the phase I/II designs, in input order."""
+        return [d.design for d in self.designs if d.phase12]
+
+    def describe_criterion(self) -> str:
+        """The criterion's text for this summary (naming its phase I/II designs)."""
+        return self.criterion.describe(self.phase12)
+
     def __getitem__(self, design: str) -> DesignPerformance:
         for d in self.designs:
             if d.design == design:
@@ -207,7 +252,7 @@ class DecisionSummary:
     def to_dict(self) -> dict:
         return {"criterion": {"metric": self.criterion.metric,
                               "max_overdose_selection": self.criterion.max_overdose_selection,
-                              "text": self.criterion.describe()},
+                              "text": self.describe_criterion()},
                 "scenarios": list(self.scenarios), "toxic_scenarios": list(self.toxic_scenarios),
                 "flagged": list(self.flagged), "ranking": [d.design for d in self.ranking],
                 "designs": [d.to_dict() for d in self.designs]}
@@ -228,8 +273,10 @@ def has_safety_stop(design) -> bool | None:
     for m in getattr(design, "modifiers", None) or ():
         if isinstance(m, StopWhenTooToxic) and m.dose == 1:
             return True
+    from dosefind.designs.boin12 import BOIN12
+
     base = getattr(design, "base", design)
-    if isinstance(base, (BOIN, ThreePlusThree)):
+    if isinstance(base, (BOIN, ThreePlusThree, BOIN12)):   # BOIN12 (and TITE-BOIN12): lowest dose too toxic
         return True
     if isinstance(base, CRM):
         return base.stop_tox_cutoff is not None
@@ -257,6 +304,12 @@ def _extreme(pairs, pick):
         return None, None
     best = pick(v for v, _ in pairs)
     return best, next(s for v, s in pairs if v == best)
+
+
+def _obd_correct(oc):
+    """% correct OBD of a result (None without response rates or without a utility)."""
+    eff = getattr(oc, "efficacy", None)
+    return (eff.get("values") or {}).get("pct_correct_obd") if isinstance(eff, dict) else None
 
 
 def _results_of(comparison):
@@ -307,6 +360,9 @@ def decision_summary(comparison, criterion: Criterion | None = None, *, designs:
         tox_max, tox_s = _extreme([(oc.values.get("overdose_selection_pct"), s) for oc, s in ocs
                                    if oc.true_mtd == -1], max)
         tox_n, tox_n_s = _extreme([(oc.values["n_mean"], s) for oc, s in ocs if oc.true_mtd == -1], max)
+        obd = [(_obd_correct(oc), s) for oc, s in ocs]
+        obd_min, obd_min_s = _extreme(obd, min)
+        phase12 = bool(getattr(designs[label], "efficacy", False)) if designs and label in designs else False
         if designs is not None and label in designs:
             stop = has_safety_stop(designs[label])
         else:
@@ -326,7 +382,9 @@ def decision_summary(comparison, criterion: Criterion | None = None, *, designs:
             n_max=max(x for x, _ in v("n_mean")),
             duration_mean=_mean(dur) if dur else None, duration_max=max(dur) if dur else None,
             methods=tuple(dict.fromkeys(oc.method for oc, _ in ocs)), safety_stop=bool(stop),
-            toxic_overdose_max=tox_max, toxic_overdose_scenario=tox_s, toxic_n_max=tox_n, toxic_n_scenario=tox_n_s))
+            toxic_overdose_max=tox_max, toxic_overdose_scenario=tox_s, toxic_n_max=tox_n, toxic_n_scenario=tox_n_s,
+            phase12=phase12, obd_correct_mean=_mean(x for x, _ in obd), obd_correct_min=obd_min,
+            obd_correct_min_scenario=obd_min_s))
     limit = criterion.max_overdose_selection
     for d in out:
         d.eligible = limit is None or (d.overdose_selection_max is not None and d.overdose_selection_max <= limit)

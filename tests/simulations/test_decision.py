@@ -112,7 +112,7 @@ def test_has_safety_stop():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"metric": "n_mean"}, "criterion metric must be one of pcs_mean, pcs_min, got 'n_mean'"),
+    ({"metric": "n_mean"}, "criterion metric must be one of pcs_mean, pcs_min, obd_correct_mean, obd_correct_min, got 'n_mean'"),
     ({"max_overdose_selection": 120}, "max_overdose_selection must be a percentage between 0 and 100, got 120"),
     ({"max_overdose_selection": "25"}, "max_overdose_selection must be a percentage between 0 and 100, got '25'"),
 ])

@@ -1,0 +1,242 @@
+"""The phase I/II parts of the report (issue 11): response rates, true utilities and the
+correct OBD per scenario, each phase I/II design's utility table, and the OBD results, in
+report.html, protocol.md, report.docx and tables/; the decision summary says which
+criterion ranks a phase I/II design; prior scenarios carry response rates.
+
+Reference numbers, each by exact calculation (not from a simulation):
+- BOIN12's default utility (Lin et al. 2020, JCO Precis Oncol, Table 1: 100 / 60 / 40 / 0)
+  is additive, so the true utility of a dose is 40 + 60 p_E - 40 p_T whatever the
+  DLT-response correlation: tox (0.05, 0.20, 0.45), response (0.10, 0.40, 0.60) give
+  44, 56, 58; with phi_t = 0.35 the true MTD is DL2, so the correct OBD is DL2.
+- u_bar = 100 phi_E (1 - phi_T) + 40 (1 - phi_E)(1 - phi_T) + 60 phi_E phi_T: 41 for
+  (0.35, 0.25), so u_b = 41 + 59/2 = 70.5 (the paper's benchmark); 46 for (0.3, 0.3), u_b 73.
+"""
+
+import json
+
+import pytest
+
+from dosefind.reports.phase12_tables import has_phase12, obd_summary_table
+from dosefind.reports.tables import build_tables
+from dosefind.runner import evaluate
+from dosefind.study import parse_study
+
+HEAD = '''
+[study]
+title = "Phase I/II report test"
+target = 0.3
+max_n = 12
+cohort_size = 3
+n_trials = 200
+seed = 3
+method = "mc"
+
+[doses]
+labels = ["A", "B", "C"]
+
+[[designs]]
+type = "boin"
+label = "BOIN"
+'''
+BOIN12 = '''
+[[designs]]
+type = "boin12"
+label = "BOIN12"
+phi_t = 0.35
+phi_e = 0.25
+'''
+SCEN = '''
+[[scenarios]]
+name = "s1"
+true_prob_tox = [0.05, 0.20, 0.45]
+true_prob_eff = [0.10, 0.40, 0.60]
+tox_eff_correlation = 0.2
+'''
+STUDY = HEAD + BOIN12 + SCEN
+
+
+@pytest.fixture(scope="module")
+def run():
+    return evaluate(parse_study(STUDY))
+
+
+@pytest.fixture(scope="module")
+def report(run, tmp_path_factory):
+    from dosefind.reports import write_all
+
+    folder = tmp_path_factory.mktemp("p12") / "out"
+    folder.mkdir()
+    write_all(run, folder)
+    return folder
+
+
+def _tables(run):
+    return {t.name: t for t in build_tables(run)}
+
+
+def test_truth_table_true_utility_and_correct_obd(run):
+    t = _tables(run)["scenarios-efficacy"]
+    util = t.data[t.data["metric"] == "true_utility"].iloc[0]
+    assert [util[f"dose_{i}"] for i in (1, 2, 3)] == pytest.approx([44.0, 56.0, 58.0])   # 40 + 60 pE - 40 pT
+    assert util["correct_obd"] == "2" and util["tox_limit"] == 0.35
+    disp = t.display.set_index("Measure")
+    assert list(disp.loc["True P(response)", ["DL1", "DL2", "DL3"]]) == ["0.10", "0.40", "0.60"]
+    assert list(disp.loc["True utility (BOIN12)", ["DL1", "DL2", "DL3"]]) == ["44.0", "56.0 *", "58.0"]
+    assert disp.loc["True utility (BOIN12)", "Correct OBD"] == "DL2"
+    assert "(0.35)" in t.caption and "s1 0.2" in t.caption
+
+
+def test_utility_table_from_the_design():
+    other = BOIN12.replace('label = "BOIN12"', 'label = "B12b"').replace("phi_t = 0.35", "phi_t = 0.3") \
+        .replace("phi_e = 0.25", "phi_e = 0.3")
+    r = evaluate(parse_study(HEAD + BOIN12 + other + SCEN))
+    tabs = _tables(r)
+    assert "design-boin-utility" not in tabs          # a phase I design has no utility table
+    u = tabs["design-boin12-utility"].data.set_index("outcome")["utility"]
+    assert u.to_dict() == {"eff_no_tox": 100.0, "eff_tox": 60.0, "no_eff_no_tox": 40.0, "no_eff_tox": 0.0,
+                           "u_bar": 41.0, "u_b": 70.5}
+    u2 = tabs["design-b12b-utility"].data.set_index("outcome")["utility"]
+    assert u2["u_bar"] == pytest.approx(46.0) and u2["u_b"] == pytest.approx(73.0)
+    # two phase I/II designs with different truths: BOIN is not scored on an OBD (n/a), and says so
+    summ = tabs["obd"]
+    boin = summ.display[summ.display["Design"] == "BOIN"].iloc[0]
+    assert boin["Correct OBD %"] == "n/a" and "'n/a' where the run gives it no utility" in summ.caption
+    # and the truth table shows each design's own utilities
+    truth = tabs["scenarios-efficacy"].display.set_index("Measure")
+    assert "True utility (B12b)" in truth.index
+
+
+def test_obd_tables_read_the_results(run):
+    tabs = _tables(run)
+    for label in ("BOIN", "BOIN12"):
+        eff = run.result(label, "s1")["efficacy"]
+        ev, es = eff["values"], eff["se"]
+        t = tabs["obd-s1"].data
+        sel = t[(t["design"] == label) & (t["metric"] == "obd_selection_pct")].iloc[0]
+        assert [sel[f"dose_{i}"] for i in (1, 2, 3)] == ev["obd_selection_pct"]
+        assert sel["none"] == ev["obd_no_selection_pct"]
+        se = t[(t["design"] == label) & (t["metric"] == "obd_selection_pct_se")].iloc[0]
+        assert [se[f"dose_{i}"] for i in (1, 2, 3)] == es["obd_selection_pct"]
+        resp = t[(t["design"] == label) & (t["metric"] == "responses_mean")].iloc[0]   # phase I designs too
+        assert [resp[f"dose_{i}"] for i in (1, 2, 3)] == ev["responses_mean"]
+        s = tabs["obd"].data.set_index("design").loc[label]
+        for key in ("pct_correct_obd", "utility_selected_mean", "patients_at_obd_mean", "early_stop_toxicity_pct",
+                    "early_stop_futility_pct"):
+            assert s[key] == ev[key], key
+    # BOIN is scored against BOIN12's utility and phi_t, as compare() does
+    assert run.result("BOIN", "s1")["efficacy"]["true_utility"] == pytest.approx([44.0, 56.0, 58.0])
+    d = tabs["obd-s1"].display
+    row = d[d["Measure"] == "OBD selection %"].iloc[0]
+    v, e = run.result("BOIN12", "s1")["efficacy"]["values"], run.result("BOIN12", "s1")["efficacy"]["se"]
+    assert row["DL2"] == f"{v['obd_selection_pct'][1]:.1f} ({e['obd_selection_pct'][1]:.1f})"
+    assert d[d["Measure"] == "True P(response)"].iloc[0]["DL2"] == "0.40 *"
+    assert "Selection % (MTD)" in set(d["Measure"])        # the phase I design's row is named for what it is
+
+
+def test_every_output_shows_the_phase12_parts(run, report):
+    html = (report / "report.html").read_text(encoding="utf-8")
+    for name in ("obd", "obd-s1", "scenarios-efficacy", "design-boin12-utility"):
+        assert f'id="table-{name}"' in html, name
+        assert (report / "tables" / f"{name}.csv").exists() and (report / "tables" / f"{name}.md").exists()
+    proto = (report / "protocol.md").read_text(encoding="utf-8")
+    tabs = _tables(run)
+    from dosefind.reports.tables import to_markdown
+
+    for name in ("obd", "obd-s1", "scenarios-efficacy", "design-boin12-utility"):
+        assert to_markdown(tabs[name].display) in proto, name
+    import docx
+
+    doc = docx.Document(str(report / "report.docx"))
+    headers = [[c.text for c in t.rows[0].cells] for t in doc.tables]
+    assert any("Correct OBD %" in h for h in headers)
+    assert any(h[:2] == ["Outcome", "Utility"] for h in headers)
+    data = json.loads((report / "results.json").read_text(encoding="utf-8"))
+    assert data["scenarios"][0]["true_prob_eff"] == [0.1, 0.4, 0.6]
+
+
+def test_phase1_run_has_no_phase12_parts():
+    r = evaluate(parse_study(HEAD + SCEN.replace("true_prob_eff = [0.10, 0.40, 0.60]\ntox_eff_correlation = 0.2\n",
+                                                  "")))
+    assert not has_phase12(r)
+    assert not any(t.name.startswith(("obd", "scenarios-efficacy")) or t.name.endswith("-utility")
+                   for t in build_tables(r))
+
+
+def test_phase1_design_with_response_rates_shows_responses():
+    r = evaluate(parse_study(HEAD + SCEN))
+    tabs = _tables(r)
+    assert has_phase12(r)
+    t = tabs["obd-s1"].data
+    resp = t[(t["design"] == "BOIN") & (t["metric"] == "responses_mean")].iloc[0]
+    assert [resp[f"dose_{i}"] for i in (1, 2, 3)] == r.result("BOIN", "s1")["efficacy"]["values"]["responses_mean"]
+    # no phase I/II design: no utility, so no OBD is defined and the tables say so
+    assert tabs["obd"].display.iloc[0]["Correct OBD %"] == "n/a"
+    assert "No phase I/II design" in tabs["scenarios-efficacy"].caption
+
+
+def test_decision_summary_states_the_phase12_criterion(run):
+    from dosefind.reports.summary_text import decision_lines
+    from dosefind.simulations.decision import decision_summary
+
+    s = decision_summary(run)
+    assert s.phase12 == ["BOIN12"]
+    assert "phase I/II design (BOIN12) is ranked by the same rule, on the MTD it reports" in decision_lines(s)[0]
+    assert s["BOIN12"].obd_correct_mean == run.result("BOIN12", "s1")["efficacy"]["values"]["pct_correct_obd"]
+    phase1 = decision_summary(evaluate(parse_study(HEAD + SCEN)))
+    assert phase1.phase12 == [] and "phase I/II" not in decision_lines(phase1)[0]
+
+
+def test_rank_by_correct_obd():
+    from dosefind.simulations.decision import Criterion, decision_summary
+
+    r = evaluate(parse_study(STUDY + '\n[criterion]\nmetric = "obd_correct_mean"\nmax_overdose_selection = false\n'))
+    s = decision_summary(r, r.study.criterion)
+    assert s.criterion == Criterion(metric="obd_correct_mean", max_overdose_selection=None)
+    scores = [d.obd_correct_mean for d in s.ranking]
+    assert scores == sorted(scores, reverse=True)
+    assert "ranked by average correct OBD" in s.describe_criterion()
+
+
+def test_not_eligible_sentence_keeps_the_design_name(run):
+    from dosefind.reports.summary_text import decision_lines
+    from dosefind.simulations.decision import Criterion, decision_summary
+
+    lines = decision_lines(decision_summary(run, Criterion(max_overdose_selection=0)))
+    assert "every scenario; BOIN ranks first" in lines[1]        # not "bOIN"
+
+
+def test_bundled_prior_without_response_model_says_what_to_do():
+    study = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+                        + BOIN12 + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\nsummary = "median"\n')
+    with pytest.raises(ValueError, match=r"scenario 'p': a phase I/II design needs response rates, but prior = "
+                                         r"\"bundled\" is fitted without a response model; fit one with "
+                                         r"`dosefind priors fit --endpoint crs_grade3 --doses 1e\+06,2e\+06,4e\+06 "
+                                         r"--with-response"):
+        evaluate(study)
+
+
+@pytest.mark.slow
+def test_prior_scenarios_carry_response_rates(tmp_path):
+    import warnings
+
+    from dosefind.priors import draw_scenarios, fit_dose_response
+    from dosefind.runner import resolve_scenarios
+
+    doses = [1e6, 2e6, 4e6]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_dose_response(None, "crs_grade3", doses, with_response=True, draws=150, tune=150, chains=1,
+                                seed=5, sampler="pymc")
+    path = fit.save(tmp_path / "resp.nc")
+    study = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+                        + BOIN12 + f'\n[[scenarios]]\nname = "d"\nprior = "{path}"\ndraws = 2\nseed = 9\n'
+                        + f'\n[[scenarios]]\nname = "m"\nprior = "{path}"\nsummary = "median"\n')
+    scen, _, _ = resolve_scenarios(study)
+    df = draw_scenarios(fit, 2, 9)
+    for k, (_, grp) in enumerate(df.groupby("scenario", sort=False)):
+        assert scen[k].true_prob_eff == tuple(grp.sort_values("dose")["true_prob_response"])
+        assert "DLT and response from the same posterior draw" in scen[k].detail
+    med = fit.summary()["response_doses"]
+    assert scen[2].true_prob_eff == tuple(d["median"] for d in med)
+    run = evaluate(study)
+    assert run.result("BOIN12", "m")["efficacy"]["true_prob_eff"] == pytest.approx(list(scen[2].true_prob_eff), abs=1e-6)
