@@ -484,10 +484,19 @@ def _registry():
 
 
 def _accepted(cls) -> set[str]:
-    """Keyword options a design class's constructor accepts."""
-    sig = inspect.signature(cls.__init__)
-    return {n for n, p in sig.parameters.items()
-            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    """Keyword options a design class's constructor accepts, with those of the parent
+    constructors it passes ``**options`` on to (TITE-BOIN12's BOIN12 options: max_n,
+    cohort_size, start_dose, ...)."""
+    out = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        sig = inspect.signature(vars(klass)["__init__"])
+        out |= {n for n, p in sig.parameters.items()
+                if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            break
+    return out
 
 
 def _parse_designs(where: _Where, items, doses: DoseLevels, common: dict,

@@ -240,3 +240,50 @@ def test_prior_scenarios_carry_response_rates(tmp_path):
     assert scen[2].true_prob_eff == tuple(d["median"] for d in med)
     run = evaluate(study)
     assert run.result("BOIN12", "m")["efficacy"]["true_prob_eff"] == pytest.approx(list(scen[2].true_prob_eff), abs=1e-6)
+
+
+CALENDAR = '''
+[study]
+target = 0.3
+max_n = 9
+cohort_size = 3
+n_trials = 40
+seed = 2
+
+[doses]
+labels = ["A", "B"]
+
+[[designs]]
+type = "boin"
+
+[[designs]]
+type = "tite-boin12"
+label = "TB12"
+phi_t = 0.35
+phi_e = 0.25
+eff_window = 56
+
+[[scenarios]]
+name = "a"
+true_prob_tox = [0.1, 0.3]
+true_prob_eff = [0.2, 0.5]
+
+[trial]
+dlt_window = 28
+patients_per_month = 3
+vein_to_vein = 14
+'''
+
+
+def test_calendar_time_obd_table_has_duration_and_study_max_n():
+    r = evaluate(parse_study(CALENDAR))
+    tb12 = next(d for d in r.designs if d.label == "TB12").design
+    assert tb12.max_n == 9                     # the study's max_n reaches TITE-BOIN12 (passed on to BOIN12)
+    t = obd_summary_table(r)
+    for label in ("BOIN", "TB12"):
+        row = t.data.set_index("design").loc[label]
+        c = r.result(label, "a")["calendar"]["duration"]
+        assert row["duration_mean"] == c["mean"] and row["duration_se"] == c["se"]
+        assert r.result(label, "a")["n_mean"] <= 9
+    assert "Duration, days (mean)" in t.display.columns and "Duration:" in t.caption
+    assert "Duration, days (mean)" not in obd_summary_table(evaluate(parse_study(STUDY))).display.columns
