@@ -287,3 +287,21 @@ def test_calendar_time_obd_table_has_duration_and_study_max_n():
         assert r.result(label, "a")["n_mean"] <= 9
     assert "Duration, days (mean)" in t.display.columns and "Duration:" in t.caption
     assert "Duration, days (mean)" not in obd_summary_table(evaluate(parse_study(STUDY))).display.columns
+
+
+def test_example_phase12_study_runs_with_the_documented_obds():
+    """examples/cd7_car_t_phase12.toml (fewer trials): correct OBDs by hand from
+    40 + 60 P(response) - 40 P(DLT) among doses with DLT rate <= phi_t = 0.25:
+    plateau DL3 (78 > 75.2 at DL4), rising DL3 (DL4, DL5 above 0.25), flat DL1, all toxic none."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "cd7_car_t_phase12.toml"
+    text = path.read_text(encoding="utf-8").replace("n_trials = 2000", "n_trials = 100")
+    r = evaluate(parse_study(text))
+    got = {s.name: run_eff["correct_obd"] for s in r.scenarios
+           for run_eff in [r.result("BOIN12", s.name)["efficacy"]]}
+    assert got == {"Plateau from DL3": [3], "Rising response, MTD at DL3": [3], "Flat response": [1],
+                   "All doses too toxic": []}
+    truth = _tables(r)["scenarios-efficacy"].display
+    assert truth[truth["Measure"] == "True utility (BOIN12)"]["Correct OBD"].tolist() == [
+        "DL3", "DL3", "DL1", "none (select no dose)"]
