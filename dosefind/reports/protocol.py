@@ -16,7 +16,8 @@ __all__ = ["render_protocol", "summary_lines"]
 
 
 def summary_lines(run, tables) -> list[str]:
-    """One sentence per scenario: correct and overdose selection of every design."""
+    """One sentence per scenario: correct and overdose selection of every design; in a
+    phase I/II run, one more per scenario with response rates: correct OBD selection."""
     comp = next(t for t in tables if t.group == "comparison").data
     lines = []
     for s in run.scenarios:
@@ -30,6 +31,32 @@ def summary_lines(run, tables) -> list[str]:
         od = [f"{r.design} {fmt(r.overdose_selection_pct)}%" for r in sub.itertuples()]
         lines.append(f"Scenario \"{s.name}\" ({truth}): correct selection {', '.join(parts)}; "
                      f"selection above the MTD {', '.join(od)}.")
+    return lines + _obd_lines(run, tables)
+
+
+def _obd_lines(run, tables) -> list[str]:
+    """Phase I/II: one sentence per scenario with response rates, read from the ``obd``
+    table (correct OBD, and the utility of the selected dose, of every design scored)."""
+    obd = next((t for t in tables if t.name == "obd"), None)
+    if obd is None:
+        return []
+    lines = []
+    for s in run.scenarios:
+        sub = obd.data[obd.data["scenario"] == s.name]
+        scored = [r for r in sub.itertuples() if r.pct_correct_obd is not None and r.pct_correct_obd == r.pct_correct_obd]
+        if sub.empty or not scored:
+            continue
+        correct = sub.iloc[0]["correct_obd"]
+        for r in scored:
+            if r.correct_obd:
+                correct = r.correct_obd
+                break
+        truth = ("correct OBD " + ", ".join(f"DL{j}" for j in str(correct).split(";")) if correct
+                 else "every dose above the DLT limit: selecting no dose is correct")
+        parts = [f"{r.design} {fmt(r.pct_correct_obd)}%" for r in scored]
+        util = [f"{r.design} {fmt(r.utility_selected_mean)}" for r in scored]
+        lines.append(f"Scenario \"{s.name}\" ({truth}): correct OBD selection {', '.join(parts)}; mean true "
+                     f"utility of the selected dose {', '.join(util)}.")
     return lines
 
 

@@ -305,3 +305,15 @@ def test_example_phase12_study_runs_with_the_documented_obds():
     truth = _tables(r)["scenarios-efficacy"].display
     assert truth[truth["Measure"] == "True utility (BOIN12)"]["Correct OBD"].tolist() == [
         "DL3", "DL3", "DL1", "none (select no dose)"]
+
+
+def test_results_sentences_give_the_obd_numbers(run, report):
+    from dosefind.reports.protocol import summary_lines
+
+    lines = summary_lines(run, build_tables(run))
+    v = {d: run.result(d, "s1")["efficacy"]["values"] for d in ("BOIN", "BOIN12")}
+    want = (f'Scenario "s1" (correct OBD DL2): correct OBD selection BOIN {v["BOIN"]["pct_correct_obd"]:.1f}%, '
+            f'BOIN12 {v["BOIN12"]["pct_correct_obd"]:.1f}%; mean true utility of the selected dose '
+            f'BOIN {v["BOIN"]["utility_selected_mean"]:.1f}, BOIN12 {v["BOIN12"]["utility_selected_mean"]:.1f}.')
+    assert want in lines
+    assert want in (report / "protocol.md").read_text(encoding="utf-8").replace("\\", "")
