@@ -102,6 +102,14 @@ def render_protocol(run, tables, *, version: str) -> str:
             f"{study.target:g}. The study evaluates {md_text(describe_doses(study.doses))}. Patients are enrolled in "
             f"cohorts of {study.cohort_size}, starting at dose level {study.start_dose}, up to a maximum of "
             f"{study.max_n} patients.", "", to_markdown(by_name["doses"].display), ""]
+    phase12 = [d.label for d in designs if getattr(d.design, "efficacy", False)]
+    if phase12:                 # phase I/II designs recommend an optimal biological dose
+        many = len(phase12) > 1
+        k = next(i for i, line in enumerate(out) if line.startswith("The primary objective"))
+        out[k] += (f" The phase I/II design{'s' if many else ''} ({md_text(_sentence_list(phase12))}) "
+                    f"{'use' if many else 'uses'} response as well as DLT and {'recommend' if many else 'recommends'} "
+                    "the optimal biological dose (OBD): the dose with the best trade-off between response and "
+                    "toxicity, scored by the design's utility table, among doses not exceeding the MTD.")
     if study.description.strip():
         out += [md_text(study.description, block=True), ""]
 
@@ -121,8 +129,11 @@ def render_protocol(run, tables, *, version: str) -> str:
         cap = spec.design.max_n
         limit = (f"or when {cap} patients have been treated" if cap is not None
                  else f"(at most {6 * spec.design.num_doses} patients, six per dose level, by the rule itself)")
-        out += [f"**MTD selection and stopping.** The trial ends when the rule above says stop {limit}; "
-                "the MTD is then selected as described above.", ""]
+        what = ("the MTD and the optimal biological dose are" if getattr(spec.design, "efficacy", False)
+                else "the MTD is")
+        head = "MTD and OBD selection" if getattr(spec.design, "efficacy", False) else "MTD selection"
+        out += [f"**{head} and stopping.** The trial ends when the rule above says stop {limit}; "
+                f"{what} then selected as described above.", ""]
 
     comp = by_name["comparison"]
     out += ["## Simulation study", "",

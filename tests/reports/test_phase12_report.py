@@ -139,6 +139,9 @@ def test_every_output_shows_the_phase12_parts(run, report):
         assert f'id="table-{name}"' in html, name
         assert (report / "tables" / f"{name}.csv").exists() and (report / "tables" / f"{name}.md").exists()
     proto = (report / "protocol.md").read_text(encoding="utf-8")
+    assert "The phase I/II design (BOIN12) uses response as well as DLT and recommends the optimal" in proto
+    assert proto.count("**MTD and OBD selection and stopping.**") == 1        # BOIN12's section only
+    assert proto.count("**MTD selection and stopping.**") == 1                # BOIN's
     tabs = _tables(run)
     from dosefind.reports.tables import to_markdown
 
@@ -158,6 +161,9 @@ def test_phase1_run_has_no_phase12_parts():
     r = evaluate(parse_study(HEAD + SCEN.replace("true_prob_eff = [0.10, 0.40, 0.60]\ntox_eff_correlation = 0.2\n",
                                                   "")))
     assert not has_phase12(r)
+    from dosefind.reports.protocol import render_protocol
+
+    assert "optimal biological dose" not in render_protocol(r, build_tables(r), version="x")
     assert not any(t.name.startswith(("obd", "scenarios-efficacy")) or t.name.endswith("-utility")
                    for t in build_tables(r))
 
