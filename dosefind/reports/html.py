@@ -120,6 +120,7 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
              ("Max. patients / trial", str(study.max_n)), ("Cohort size", str(study.cohort_size)),
              ("Designs", escape(", ".join(s.label for s in run.designs))),
              ("Scenarios", str(len(run.scenarios))), *_computed_facts(run), ("Seed", str(study.seed))]
+    obd_link = '<a href="#obd">OBD</a>' if by_group.get("obd-summary") else ""   # phase I/II runs
     parts = []
     parts.append(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -130,7 +131,7 @@ def render_html(run, tables, figures, *, version: str, summary_lines: list[str])
 <header class="top"><h1>{escape(study.title)}</h1>
 <div class="sub">Dose-finding design evaluation &middot; dosefind {escape(version)} &middot; run {escape(run.started_at)}
 &middot; study file SHA-256 {escape(study.sha256[:12])}&hellip;</div></header>
-<nav class="toc"><a href="#study">Study</a><a href="#summary">Summary</a><a href="#designs">Designs</a>
+<nav class="toc"><a href="#study">Study</a><a href="#summary">Summary</a>{obd_link}<a href="#designs">Designs</a>
 <a href="#scenarios">Scenarios</a><a href="#results">Results by scenario</a><a href="#reproducibility">Reproducibility</a></nav>
 <main>""")
     # Study

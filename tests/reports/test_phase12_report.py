@@ -135,6 +135,7 @@ def test_obd_tables_read_the_results(run):
 
 def test_every_output_shows_the_phase12_parts(run, report):
     html = (report / "report.html").read_text(encoding="utf-8")
+    assert '<a href="#obd">OBD</a>' in html and '<h3 id="obd">' in html
     for name in ("obd", "obd-s1", "scenarios-efficacy", "design-boin12-utility"):
         assert f'id="table-{name}"' in html, name
         assert (report / "tables" / f"{name}.csv").exists() and (report / "tables" / f"{name}.md").exists()
@@ -323,3 +324,25 @@ def test_results_sentences_give_the_obd_numbers(run, report):
             f'BOIN {v["BOIN"]["utility_selected_mean"]:.1f}, BOIN12 {v["BOIN12"]["utility_selected_mean"]:.1f}.')
     assert want in lines
     assert want in (report / "protocol.md").read_text(encoding="utf-8").replace("\\", "")
+
+
+@pytest.mark.slow
+def test_fit_file_without_response_model_says_what_to_do(tmp_path):
+    import warnings
+
+    from dosefind.priors import fit_dose_response
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_dose_response(None, "crs_grade3", [1e6, 2e6, 4e6], draws=100, tune=100, chains=1, seed=5,
+                                sampler="pymc")
+    path = fit.save(tmp_path / "tox.nc")
+    study = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+                        + BOIN12 + f'\n[[scenarios]]\nname = "m"\nprior = "{path}"\nsummary = "median"\n')
+    with pytest.raises(ValueError, match=r"scenario 'm': a phase I/II design needs response rates, but the fit "
+                                         r".*tox\.nc has no response model; fit one with .*--with-response"):
+        evaluate(study)
+    # a phase I study may use the same fit
+    phase1 = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+                         + f'\n[[scenarios]]\nname = "m"\nprior = "{path}"\nsummary = "median"\n')
+    assert evaluate(phase1).scenarios[0].true_prob_eff is None
