@@ -43,19 +43,20 @@ def _obd_lines(run, tables) -> list[str]:
     lines = []
     for s in run.scenarios:
         sub = obd.data[obd.data["scenario"] == s.name]
-        scored = [r for r in sub.itertuples() if r.pct_correct_obd is not None and r.pct_correct_obd == r.pct_correct_obd]
+        scored = [r for r in sub.itertuples()          # NaN (a missing value in the frame) is not scored
+                  if r.pct_correct_obd is not None and r.pct_correct_obd == r.pct_correct_obd]
         if sub.empty or not scored:
             continue
-        correct = sub.iloc[0]["correct_obd"]
-        for r in scored:
-            if r.correct_obd:
-                correct = r.correct_obd
-                break
-        truth = ("correct OBD " + ", ".join(f"DL{j}" for j in str(correct).split(";")) if correct
-                 else "every dose above the DLT limit: selecting no dose is correct")
-        parts = [f"{r.design} {fmt(r.pct_correct_obd)}%" for r in scored]
+        def truth(correct):
+            return ("correct OBD " + ", ".join(f"DL{j}" for j in str(correct).split(";")) if correct
+                    else "every dose above the DLT limit: selecting no dose is correct")
+
+        same = len({r.correct_obd for r in scored}) == 1     # designs with different utilities differ
+        parts = [f"{r.design} {fmt(r.pct_correct_obd)}%" + ("" if same else f" ({truth(r.correct_obd)})")
+                 for r in scored]
         util = [f"{r.design} {fmt(r.utility_selected_mean)}" for r in scored]
-        lines.append(f"Scenario \"{s.name}\" ({truth}): correct OBD selection {', '.join(parts)}; mean true "
+        head = f"Scenario \"{s.name}\"" + (f" ({truth(scored[0].correct_obd)})" if same else "")
+        lines.append(f"{head}: correct OBD selection {', '.join(parts)}; mean true "
                      f"utility of the selected dose {', '.join(util)}.")
     return lines
 

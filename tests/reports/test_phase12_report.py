@@ -346,3 +346,15 @@ def test_fit_file_without_response_model_says_what_to_do(tmp_path):
     phase1 = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
                          + f'\n[[scenarios]]\nname = "m"\nprior = "{path}"\nsummary = "median"\n')
     assert evaluate(phase1).scenarios[0].true_prob_eff is None
+
+
+def test_results_sentence_with_designs_of_different_truths():
+    """phi_t = 0.15 makes DL1 (DLT 0.05) the only dose within the limit, so its OBD is DL1."""
+    from dosefind.reports.protocol import summary_lines
+
+    other = BOIN12.replace('label = "BOIN12"', 'label = "B12b"').replace("phi_t = 0.35", "phi_t = 0.15")
+    r = evaluate(parse_study(HEAD + BOIN12 + other + SCEN))
+    line = summary_lines(r, build_tables(r))[-1]
+    v = r.result("B12b", "s1")["efficacy"]["values"]["pct_correct_obd"]
+    assert "BOIN12" in line and "(correct OBD DL2)" in line
+    assert f"B12b {v:.1f}% (correct OBD DL1)" in line and "BOIN " not in line    # BOIN has no truth here
