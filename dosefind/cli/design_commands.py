@@ -296,24 +296,15 @@ def select_mtd(design_name, outcomes, data, n_text, dlt_text, eff_text, current_
 
     Example: dosefind select-mtd --design boin --target 0.3 --n 3,6,9,3,0 --dlt 0,1,2,2,0
     """
-    from dosefind.reports.text import to_json
-
     design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose,
                                       eff_text)
     sel = design.select_mtd(state)
     blrm = design.name == "BLRM"
-    if fmt == "json":
-        payload = {"mtd": sel.mtd, "reason": sel.reason}
-        payload.update(_blrm_payload(design, state) if blrm else _estimates_payload(design, sel))
-        click.echo(to_json(payload))
-        return
-    if sel.mtd is None:
-        click.echo(f"No MTD selected: {sel.reason}")
-    else:
-        click.echo(f"MTD: dose {sel.mtd} ({design.doses.labels[sel.mtd_index]}). {sel.reason}")
-    click.echo("")
-    click.echo(_blrm_text(design, state) if blrm else _estimates_text(design, sel, state))
-    if "beta_mean" in sel.details:
+    payload = {"mtd": sel.mtd, "reason": sel.reason}
+    payload.update(_blrm_payload(design, state) if blrm else _estimates_payload(design, sel))
+    table = (lambda: _blrm_text(design, state)) if blrm else (lambda: _estimates_text(design, sel, state))
+    _echo_selection(fmt, payload, "MTD", sel.mtd_index, sel.reason, design, table)
+    if fmt != "json" and "beta_mean" in sel.details:
         click.echo(f"\nposterior mean of beta {sel.details['beta_mean']:.4f}, variance {sel.details['beta_var']:.4f}")
 
 
@@ -326,23 +317,29 @@ def select_obd(design_name, outcomes, data, n_text, dlt_text, eff_text, current_
     Example: dosefind select-obd --design boin12 --phi-t 0.35 --phi-e 0.25 --n 3,6,9,0,0 --dlt 0,1,2,0,0
     --eff 0,3,6,0,0
     """
-    from dosefind.reports.text import to_json
-
     design, state = _design_and_state(design_name, options, outcomes, data, n_text, dlt_text, current_dose,
                                       eff_text)
     if not design.efficacy:
         raise ValueError(f"select-obd needs a phase I/II design (--design boin12); {design.name} selects an MTD: "
                          f"use dosefind select-mtd")
     sel = design.select_obd(state)
+    _echo_selection(fmt, _obd_payload(sel), "OBD", sel.obd_index, sel.reason, design,
+                    lambda: _obd_text(design, sel, state))
+
+
+def _echo_selection(fmt, payload, what, index, reason, design, table) -> None:
+    """A final selection (MTD or OBD): its JSON payload, or a sentence and the per-dose table."""
+    from dosefind.reports.text import to_json
+
     if fmt == "json":
-        click.echo(to_json(_obd_payload(sel)))
+        click.echo(to_json(payload))
         return
-    if sel.obd is None:
-        click.echo(f"No OBD selected: {sel.reason}")
+    if index is None:
+        click.echo(f"No {what} selected: {reason}")
     else:
-        click.echo(f"OBD: dose {sel.obd} ({design.doses.labels[sel.obd_index]}). {sel.reason}")
+        click.echo(f"{what}: dose {index + 1} ({design.doses.labels[index]}). {reason}")
     click.echo("")
-    click.echo(_obd_text(design, sel, state))
+    click.echo(table())
 
 
 @click.command("skeleton")

@@ -578,15 +578,17 @@ def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, work
         from tqdm import tqdm
 
         bar = tqdm(total=n_trials, unit="trial", unit_scale=True, desc=design.name, file=sys.stderr, leave=False)
+    def run_all(decider):
+        for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
+            a, b = run_block12(decider, setup, seed, block)
+            total[0].merge(a)
+            total[1].merge(b)
+            if bar is not None:
+                bar.update(sum(s for _, s in block))
+
     try:
         if workers == 1:
-            decider = EffDecider.shared(design)
-            for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
-                a, b = run_block12(decider, setup, seed, block)
-                total[0].merge(a)
-                total[1].merge(b)
-                if bar is not None:
-                    bar.update(sum(s for _, s in block))
+            run_all(EffDecider.shared(design))
         else:
             # Trials advance here, in one process; the design's answers for the new states
             # of each step are computed by the workers (each distinct state is asked once,
@@ -598,12 +600,7 @@ def simulate_mc12(design, setup: Phase12Setup, n_trials: int, seed: int, *, work
                                      initargs=(os.getpid(), design)) as pool:
                 decider.pool, decider.pool_workers = pool, workers
                 try:
-                    for block in [chunks[i:i + 5] for i in range(0, len(chunks), 5)]:
-                        a, b = run_block12(decider, setup, seed, block)
-                        total[0].merge(a)
-                        total[1].merge(b)
-                        if bar is not None:
-                            bar.update(sum(s for _, s in block))
+                    run_all(decider)
                 finally:
                     decider.pool, decider.pool_workers = None, 1
     finally:

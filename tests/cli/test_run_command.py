@@ -76,7 +76,7 @@ def test_bad_study_is_rejected_before_simulating(tmp_path):
     r = CliRunner().invoke(main, ["run", str(study), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2
     assert r.output.strip() == (f"Error: {study}: designs[2].type: unknown design 'bion'; "
-                                "known designs: 3+3, blrm, boin, crm, tite-boin, tite-crm")
+                                "known designs: 3+3, blrm, boin, boin12, crm, tite-boin, tite-boin12, tite-crm")
     assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(main, ["run", str(tmp_path / "missing.toml")])
     assert r.exit_code == 2 and "study file not found" in r.output
