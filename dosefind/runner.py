@@ -228,19 +228,6 @@ def _no_response_message(study: Study, spec) -> str:
             + how + ", or give the scenario true_prob_tox and true_prob_eff")
 
 
-def _shared_obd_truth(designs) -> dict:
-    """The OBD truth (utility table, toxicity limit) that phase I designs are scored
-    against: that of the phase I/II designs when they agree on one, else none.  The rule
-    of :func:`dosefind.simulations.compare`, so ``dosefind run`` and ``compare`` score a
-    phase I design alike."""
-    truths = {(tuple(sorted(d.utility.items())), float(d.phi_t)) for d in designs
-              if d.efficacy and getattr(d, "utility", None) is not None and getattr(d, "phi_t", None) is not None}
-    if len(truths) != 1:
-        return {}
-    utility, limit = next(iter(truths))
-    return {"utility": dict(utility), "tox_limit": limit}
-
-
 # ---------------------------------------------------------------------------- designs
 def decision_tables(design, max_cohorts: int = 2) -> list:
     """What the report shows for a design, asked of the design itself: its boundary
@@ -319,7 +306,9 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
 
     method = study.method
     results, total, done = {}, len(scenarios) * len(study.designs), 0
-    shared = _shared_obd_truth([spec.design for spec in study.designs])
+    from dosefind.simulations import shared_obd_truth
+
+    shared = shared_obd_truth([spec.design for spec in study.designs])
     t0 = time.perf_counter()
     sim_times = {}
     for s in scenarios:

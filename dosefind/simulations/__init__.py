@@ -447,6 +447,18 @@ class Comparison:
         return plot_comparison(self)
 
 
+def shared_obd_truth(designs) -> dict:
+    """The OBD truth (``utility`` table and ``tox_limit``) phase I designs are scored
+    against when they run beside phase I/II designs: that of the phase I/II designs when
+    they agree on one, else none (``{}``).  Used by :func:`compare` and ``dosefind run``."""
+    truths = {(tuple(sorted(d.utility.items())), float(d.phi_t)) for d in designs
+              if d.efficacy and getattr(d, "utility", None) is not None and getattr(d, "phi_t", None) is not None}
+    if len(truths) != 1:
+        return {}
+    utility, limit = next(iter(truths))
+    return {"utility": dict(utility), "tox_limit": limit}
+
+
 def _named_designs(designs) -> dict:
     if isinstance(designs, Design):
         designs = [designs]
@@ -497,11 +509,7 @@ def compare(designs, scenarios, *, n_trials: int = 10_000, seed: int | None = No
     for s in scen:
         for name, d in named.items():
             s.check_design(d)
-    # Phase I designs are scored against the phase I/II designs' OBD truth (utility table
-    # and toxicity limit) when these designs agree on one.
-    truths = {(tuple(sorted(d.utility.items())), float(d.phi_t)) for d in named.values()
-              if d.efficacy and getattr(d, "utility", None) is not None and getattr(d, "phi_t", None) is not None}
-    shared = dict(utility=dict(next(iter(truths))[0]), tox_limit=next(iter(truths))[1]) if len(truths) == 1 else {}
+    shared = shared_obd_truth(named.values())
     results = {}
     for s in scen:
         for name, d in named.items():
