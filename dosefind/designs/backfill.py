@@ -8,10 +8,12 @@ The escalation follows the wrapped design (BOIN or BOIN12) unchanged.  While it 
 current cohort's follow-up, an arriving patient is *backfilled* to the highest open dose below
 the current dose.  Dose :math:`d < c` (:math:`c` the current escalation dose) is open when
 
-* it has patients with complete follow-up and no dose :math:`j` with :math:`d \\le j < c`
-  has data that call for de-escalation (:math:`y_j \\ge` the design's de-escalation count at
-  :math:`n_j`, on complete patients): a dose whose data say de-escalate closes itself and
-  every dose above it;
+* it has patients with complete follow-up (and, with ``require_response=True``, a response
+  observed there: BF-BOIN's condition, which needs efficacy data);
+* it is *safe*: its complete data are below the design's de-escalation count
+  (:math:`y_d < b_d(n_d)`), or its data pooled with those of the next dose up are
+  (:math:`y_d + y_{d+1} < b_d(n_d + n_{d+1})`); the lowest dose that is not safe closes
+  itself and every dose above it (bfboin's ``safe.doses``);
 * fewer than ``cap_per_dose`` patients have been treated there (pending included).
 
 Backfilled patients are patients of the trial: once their follow-up is complete their data
@@ -61,8 +63,9 @@ class Backfill(Modifier):
 
     name = "backfill"
 
-    def __init__(self, cap_per_dose: int = 12):
+    def __init__(self, cap_per_dose: int = 12, require_response: bool = False):
         self.cap_per_dose = V.integer(cap_per_dose, "cap_per_dose", minimum=0)
+        self.require_response = V.boolean(require_response, "require_response")
 
     def bind(self, design) -> None:
         base = design.base if isinstance(design, Modified) else design
@@ -70,21 +73,30 @@ class Backfill(Modifier):
         if not hasattr(boin, "_bounds"):
             raise ValueError(f"Backfill works with BOIN and BOIN12 (a de-escalation boundary), got {base.name}")
 
-    def backfill_batch(self, design, n_at_dose, n_complete, tox_complete, current_index) -> np.ndarray:
+    def backfill_batch(self, design, n_at_dose, n_complete, tox_complete, current_index,
+                       eff_complete=None) -> np.ndarray:
         """0-based backfill dose per trial (-1: none open); arrays (B, D) and (B,).
 
         ``n_at_dose`` counts every patient treated (pending included) for the cap;
-        ``n_complete`` / ``tox_complete`` count patients with complete follow-up and their DLTs."""
+        ``n_complete`` / ``tox_complete`` count patients with complete follow-up and their DLTs
+        (``eff_complete`` their responses, read with ``require_response``)."""
         n_at_dose = np.asarray(n_at_dose, np.int64)
         n_c = np.asarray(n_complete, np.int64)
         y_c = np.asarray(tox_complete, np.int64)
         cur = np.asarray(current_index, np.int64)
         B, D = n_c.shape
         below = np.arange(D)[None, :] < cur[:, None]
-        bad = below & (n_c > 0) & (y_c >= _deescalation_counts(design, n_c))
-        # a dose is blocked when it, or any dose between it and the current dose, says de-escalate
-        blocked = np.flip(np.logical_or.accumulate(np.flip(bad, axis=1), axis=1), axis=1)
+        own = y_c < _deescalation_counts(design, n_c)
+        n_up = np.concatenate([n_c[:, 1:], np.zeros((B, 1), np.int64)], axis=1)
+        y_up = np.concatenate([y_c[:, 1:], np.zeros((B, 1), np.int64)], axis=1)
+        pooled = (y_c + y_up) < _deescalation_counts(design, n_c + n_up)
+        unsafe = below & (n_c > 0) & ~(own | pooled)
+        # the lowest unsafe dose closes itself and every dose above it
+        blocked = np.logical_or.accumulate(unsafe, axis=1)
         open_ = below & (n_c > 0) & ~blocked & (n_at_dose < self.cap_per_dose)
+        if self.require_response:
+            e_c = np.zeros_like(n_c) if eff_complete is None else np.asarray(eff_complete, np.int64)
+            open_ &= e_c > 0
         highest = D - 1 - np.argmax(open_[:, ::-1], axis=1)
         return np.where(open_.any(axis=1), highest, -1)
 
@@ -94,28 +106,31 @@ class Backfill(Modifier):
         if state.current_index is None:
             return None
         D = state.num_doses
-        n_c, y_c = np.zeros(D, np.int64), np.zeros(D, np.int64)
+        n_c, y_c, e_c = np.zeros(D, np.int64), np.zeros(D, np.int64), np.zeros(D, np.int64)
         if state.patients:
             for p in state.patients:
-                if p.complete:
+                if p.complete and p.eff_complete:
                     n_c[p.dose_index] += 1
                     y_c[p.dose_index] += p.dlt
+                    e_c[p.dose_index] += bool(p.eff)
         else:  # a count state: everyone but the current cohort is complete
             n_c[:] = state.n_at_dose
             y_c[:] = state.tox_at_dose
+            e_c[:] = state.eff_at_dose
             if state.cohorts:
                 last = state.cohorts[-1]
                 n_c[last.dose_index] -= last.n
                 y_c[last.dose_index] -= last.tox
+                e_c[last.dose_index] -= sum(last.eff)
         d = int(self.backfill_batch(design, np.asarray(state.n_at_dose)[None], n_c[None], y_c[None],
-                                    np.array([state.current_index]))[0])
+                                    np.array([state.current_index]), e_c[None])[0])
         if d < 0:
             return None
         return Decision.treat(d, f"backfill at dose {to_level(d)} (cleared, {state.n_at_dose[d]} < "
                                  f"cap {self.cap_per_dose} treated)", ReasonCode.BACKFILL)
 
     def params(self) -> dict:
-        return {"cap_per_dose": self.cap_per_dose}
+        return {"cap_per_dose": self.cap_per_dose, "require_response": self.require_response}
 
     def describe(self) -> str:
         return (f"backfilling patients at cleared doses below the current dose while its cohort is pending "

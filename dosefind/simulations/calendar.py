@@ -770,8 +770,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if w.any() and bf_rule is not None:
             # while the escalation waits, the design's backfill rule may treat the arrival
             wr, wt = d_rows[w], d_t[w]
-            n_o, y_o, _ = observed(wr, wt)
-            bd = bf_rule.backfill_batch(design, n_ev[wr], n_o, y_o, cur[wr])
+            n_o, y_o, e_o = observed(wr, wt)
+            bd = bf_rule.backfill_batch(design, n_ev[wr], n_o, y_o, cur[wr], e_o)
             bd[cap_patients - places_used(wr, wt) <= 0] = -1
             b = bd >= 0
             if b.any():

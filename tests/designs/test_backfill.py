@@ -41,16 +41,26 @@ def test_no_backfill_at_first_dose_or_without_cleared_dose():
     assert d.modifiers[-1].backfill(TrialState.empty(5), d) is None
 
 
-def test_deescalate_data_close_the_dose_and_those_below_it_up_to_current():
+def test_safety_own_or_pooled_with_next_dose_and_lowest_unsafe_closes_upwards():
+    # bfboin's safe.doses: a dose is safe when its own data, or its data pooled with the next
+    # dose up, are below the de-escalation count; the lowest unsafe dose closes itself and
+    # every dose above it.  Counts 1 at n=3 and 2 at n=6 (module docstring).
     d = rule()
-    # 1 DLT of 3 at dose 2 reaches the de-escalation count (1 at n=3): dose 2 is closed, and
-    # dose 1 too since a dose between it and the current dose says de-escalate.
-    n, y = (3, 3, 3, 0, 0), (0, 1, 0, 0, 0)
-    state = TrialState(5, n, y, current_index=2)
-    assert d.modifiers[-1].backfill(state, d) is None
-    # 1 of 6 (below 2 at n=6): dose 2 is open again
-    state = TrialState(5, (3, 6, 3, 0, 0), y, current_index=2)
-    assert d.modifiers[-1].backfill(state, d).next_dose == 2
+    m = d.modifiers[-1]
+    n = (3, 3, 3, 0, 0)
+    # dose 2: 1/3 reaches 1, but pooled with dose 3, 1/6 < 2: safe
+    assert m.backfill(TrialState(5, n, (0, 1, 0, 0, 0), current_index=2), d).next_dose == 2
+    # dose 2: 2/3 and pooled 2/6 reach the counts: closed; dose 1 below it stays open
+    assert m.backfill(TrialState(5, n, (0, 2, 0, 0, 0), current_index=2), d).next_dose == 1
+    # dose 1: 2/3 and pooled 2/6: the lowest unsafe dose closes dose 2 above it too
+    assert m.backfill(TrialState(5, n, (2, 0, 0, 0, 0), current_index=2), d) is None
+
+
+def test_require_response():
+    d = BOIN(target=0.25, num_doses=5, max_n=36).then(Backfill(12, require_response=True))
+    m = d.modifiers[-1]
+    assert m.backfill(TrialState.from_outcomes("1NNN 2NNN 3NN", num_doses=5), d) is None
+    assert m.backfill(TrialState.from_outcomes("1ENN 2NNN 3NN", num_doses=5), d).next_dose == 1
 
 
 def test_cap_per_dose():
