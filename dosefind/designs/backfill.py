@@ -29,8 +29,7 @@ cap_per_dose : int >= 0
 Example
 -------
 >>> from dosefind import TrialState
->>> from dosefind.designs import BOIN
->>> from dosefind.designs.backfill import Backfill
+>>> from dosefind.designs import BOIN, Backfill
 >>> d = BOIN(target=0.25, num_doses=5, max_n=36).then(Backfill(cap_per_dose=12))
 >>> state = TrialState.from_outcomes("1NNN 2NNN 3NN", num_doses=5)
 >>> d.modifiers[-1].backfill(state, d).next_dose

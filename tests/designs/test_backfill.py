@@ -13,7 +13,7 @@ import pytest
 
 from dosefind import TrialState
 from dosefind.designs import BOIN, BOIN12, CRM
-from dosefind.designs.backfill import Backfill
+from dosefind.designs import Backfill
 from dosefind.state import Patient, ReasonCode
 
 D = BOIN(target=0.25, num_doses=5, max_n=36)

@@ -16,7 +16,7 @@ Where the expectations come from:
 import numpy as np
 
 from dosefind.designs import BOIN, BOIN12
-from dosefind.designs.backfill import Backfill
+from dosefind.designs import Backfill
 from dosefind.simulations import simulate
 from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
 from dosefind.simulations.joint import JointOutcomes
