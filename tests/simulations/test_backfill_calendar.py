@@ -89,3 +89,22 @@ def test_boin12_with_backfill_runs_and_reports():
     _, arr, _ = simulate_calendar(d, cs, P, 300, 2, ABOVE, joint=joint)
     assert arr["backfilled"].mean() > 0 and (arr["backfilled_at_dose"] <= 9).all()
     assert arr["backfilled_at_dose"][:, -1].sum() == 0
+
+
+def test_escalation_waits_for_its_own_cohort_only():
+    # Deterministic trials (exact): no toxicity, one arrival a day, no manufacturing delay.
+    # BOIN escalates after every cohort to dose 5 and stays there; with cap 6, backfilling
+    # gives exactly 3 patients to each of doses 1-4 (dose 1 while dose 2's cohort is
+    # pending, and so on), 12 in all.  With max_n 36 + 12 the escalation cohorts are the
+    # plain design's (max_n 36) on the same days, so the trial ends the same day: the
+    # escalation never waits for a backfilled patient's follow-up.
+    zero = [0.0] * 5
+    cs = CalendarSetup(window=30, accrual=Accrual.fixed(1.0), timing=ToxicityTiming.uniform(),
+                       manufacturing=Manufacturing())
+    _, plain = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=36), cs, zero, 50, 1, ABOVE)
+    _, bf = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=48).then(Backfill(6)), cs, zero, 50, 1, ABOVE)
+    np.testing.assert_array_equal(bf["backfilled_at_dose"], np.tile([3.0, 3.0, 3.0, 3.0, 0.0], (50, 1)))
+    np.testing.assert_array_equal(bf["duration"], plain["duration"])
+    # 12 cohorts, each decided at the first arrival after its last patient's 30-day window:
+    # cohort k starts on day 32 (k - 1), the last one ends on 32 * 11 + 2 + 30.
+    np.testing.assert_array_equal(plain["duration"], np.full(50, 32.0 * 11 + 32))
