@@ -108,3 +108,14 @@ def test_escalation_waits_for_its_own_cohort_only():
     # 12 cohorts, each decided at the first arrival after its last patient's 30-day window:
     # cohort k starts on day 32 (k - 1), the last one ends on 32 * 11 + 2 + 30.
     np.testing.assert_array_equal(plain["duration"], np.full(50, 32.0 * 11 + 32))
+
+
+def test_require_response_without_responses_never_backfills():
+    # BF-BOIN opens a dose only after a response there: with no response anywhere
+    # (efficacy 0, exact) nobody is backfilled, while the same run without the condition does.
+    joint = JointOutcomes(P, [0.0] * 5, 0.0)
+    cs = CalendarSetup(window=30, accrual=Accrual.poisson(0.1), timing=ToxicityTiming.uniform(),
+                       manufacturing=Manufacturing())
+    _, none, _ = simulate_calendar(boin().then(Backfill(12, require_response=True)), cs, P, 200, 4, ABOVE, joint=joint)
+    _, some, _ = simulate_calendar(boin().then(Backfill(12)), cs, P, 200, 4, ABOVE, joint=joint)
+    assert none["backfilled"].sum() == 0 and some["backfilled"].sum() > 0
