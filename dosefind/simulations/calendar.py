@@ -11,7 +11,9 @@ The conventions follow TITEgBOIN's simulator (``get_oc_TITE_QuasiBOIN``, cran/TI
   ``turned_away``); the design is asked again at the next arrival.  Count and history
   designs wait while any enrolled patient is pending (base-class rule), i.e. for the full
   follow-up of the cohort; TITE designs (``memory = "patients"``) decide with pending
-  patients.
+  patients.  A design with a :class:`~dosefind.designs.backfill.Backfill` link offers the
+  arrival to its backfill rule first (enrolled at a cleared lower dose, counted in
+  ``backfilled``); the escalation then waits for its own cohort and decides on complete data.
 * A patient enrolled on day ``a`` is infused on ``a + vein_to_vein`` (unless the product
   fails; the failure is known that day), has a DLT on ``infusion + t`` if any
   (:class:`ToxicityTiming`), and is complete at the DLT or at ``infusion + window``.

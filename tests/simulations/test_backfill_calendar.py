@@ -119,3 +119,11 @@ def test_require_response_without_responses_never_backfills():
     _, none, _ = simulate_calendar(boin().then(Backfill(12, require_response=True)), cs, P, 200, 4, ABOVE, joint=joint)
     _, some, _ = simulate_calendar(boin().then(Backfill(12)), cs, P, 200, 4, ABOVE, joint=joint)
     assert none["backfilled"].sum() == 0 and some["backfilled"].sum() > 0
+
+
+def test_cohort_engine_has_no_waits_so_backfill_changes_nothing():
+    # Without arrivals nobody arrives during a wait (exact): the plain design's trials.
+    a = simulate(boin(), P, n_trials=500, seed=1, method="mc")
+    b = simulate(boin().then(Backfill(12)), P, n_trials=500, seed=1, method="mc")
+    for k in ("selection_pct", "patients_mean", "dlt_mean"):
+        np.testing.assert_array_equal(a.values[k], b.values[k])
