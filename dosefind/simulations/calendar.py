@@ -12,7 +12,7 @@ The conventions follow TITEgBOIN's simulator (``get_oc_TITE_QuasiBOIN``, cran/TI
   designs wait while any enrolled patient is pending (base-class rule), i.e. for the full
   follow-up of the cohort; TITE designs (``memory = "patients"``) decide with pending
   patients.  A design with a :class:`~dosefind.designs.backfill.Backfill` link offers the
-  arrival to its backfill rule first (enrolled at a cleared lower dose, counted in
+  arrival to its backfill rule first (count designs only) (enrolled at a cleared lower dose, counted in
   ``backfilled``); the escalation then waits for its own cohort and decides on complete data.
 * A patient enrolled on day ``a`` is infused on ``a + vein_to_vein`` (unless the product
   fails; the failure is known that day), has a DLT on ``infusion + t`` if any
@@ -431,8 +431,11 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     from dosefind.designs.backfill import backfill_rule
 
     bf_rule = backfill_rule(design)
-    if bf_rule is not None and memory == "history":
-        raise ValueError(f"{design.name}: backfilling needs a count or per-patient design, not a history design")
+    if bf_rule is not None and memory != "counts":
+        # a per-patient state reads the current dose off the latest patient, who may be a
+        # backfilled one: not supported yet
+        raise ValueError(f"{design.name}: backfilling works with count designs (BOIN, BOIN12), "
+                         f"not with memory {memory!r} designs")
     bf_at = np.zeros((T, D), np.int64)  # backfilled patients per dose
     esc_busy = np.zeros(T)  # day by which every escalation (not backfilled) patient is complete
     batch_fn = getattr(type(design), "decide_patients_batch", None) if (memory == "patients" and _plain(design)) \

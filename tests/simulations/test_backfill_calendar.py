@@ -127,3 +127,13 @@ def test_cohort_engine_has_no_waits_so_backfill_changes_nothing():
     b = simulate(boin().then(Backfill(12)), P, n_trials=500, seed=1, method="mc")
     for k in ("selection_pct", "patients_mean", "dlt_mean"):
         np.testing.assert_array_equal(a.values[k], b.values[k])
+
+
+def test_tite_design_with_backfill_is_refused():
+    import pytest
+
+    from dosefind.designs import TITEBOIN
+
+    d = TITEBOIN(target=0.25, num_doses=5, max_n=36, dlt_window=30).then(Backfill(12))
+    with pytest.raises(ValueError, match="count designs"):
+        simulate_calendar(d, setup(), P, 10, 1, ABOVE)
