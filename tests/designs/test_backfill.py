@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from dosefind import TrialState
-from dosefind.designs import BOIN, BOIN12, CRM
-from dosefind.designs import Backfill
+from dosefind.designs import BOIN, BOIN12, CRM, Backfill
 from dosefind.state import Patient, ReasonCode
 
 D = BOIN(target=0.25, num_doses=5, max_n=36)

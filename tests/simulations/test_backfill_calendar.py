@@ -14,9 +14,9 @@ Where the expectations come from:
 """
 
 import numpy as np
+import pytest
 
-from dosefind.designs import BOIN, BOIN12
-from dosefind.designs import Backfill
+from dosefind.designs import BOIN, BOIN12, TITEBOIN, Backfill
 from dosefind.simulations import simulate
 from dosefind.simulations.calendar import CalendarSetup, simulate_calendar
 from dosefind.simulations.joint import JointOutcomes
@@ -130,10 +130,6 @@ def test_cohort_engine_has_no_waits_so_backfill_changes_nothing():
 
 
 def test_tite_design_with_backfill_is_refused():
-    import pytest
-
-    from dosefind.designs import TITEBOIN
-
     d = TITEBOIN(target=0.25, num_doses=5, max_n=36, dlt_window=30).then(Backfill(12))
     with pytest.raises(ValueError, match="count designs"):
         simulate_calendar(d, setup(), P, 10, 1, ABOVE)
