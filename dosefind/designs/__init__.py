@@ -17,12 +17,13 @@ from dosefind.designs.blrm import BLRM
 from dosefind.designs.tite_boin import TITEBOIN
 from dosefind.designs.tite_crm import TITECRM
 from dosefind.designs.tite_boin12 import TITEBOIN12
+from dosefind.designs.backfill import Backfill
 
 #: Every registered design, by the name used on the command line.
 REGISTRY = {"3+3": ThreePlusThree, "boin": BOIN, "boin12": BOIN12, "crm": CRM, "blrm": BLRM, "tite-boin": TITEBOIN, "tite-crm": TITECRM,
             "tite-boin12": TITEBOIN12}
 
 __all__ = [
-    "BLRM", "BOIN", "BOIN12", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
+    "Backfill", "BLRM", "BOIN", "BOIN12", "CRM", "Design", "DontSkipDoses", "Modified", "Modifier", "REGISTRY", "StopAtN",
     "StopWhenNAtDose", "StopWhenTooToxic", "ThreePlusThree", "TITEBOIN", "TITEBOIN12", "TITECRM",
 ]

@@ -11,7 +11,9 @@ The conventions follow TITEgBOIN's simulator (``get_oc_TITE_QuasiBOIN``, cran/TI
   ``turned_away``); the design is asked again at the next arrival.  Count and history
   designs wait while any enrolled patient is pending (base-class rule), i.e. for the full
   follow-up of the cohort; TITE designs (``memory = "patients"``) decide with pending
-  patients.
+  patients.  A design with a :class:`~dosefind.designs.backfill.Backfill` link offers the
+  arrival to its backfill rule first (count designs only) (enrolled at a cleared lower dose, counted in
+  ``backfilled``); the escalation then waits for its own cohort and decides on complete data.
 * A patient enrolled on day ``a`` is infused on ``a + vein_to_vein`` (unless the product
   fails; the failure is known that day), has a DLT on ``infusion + t`` if any
   (:class:`ToxicityTiming`), and is complete at the DLT or at ``infusion + window``.
@@ -389,7 +391,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     P = {"assigned": np.full((T, K), -1, np.int64), "dose": np.full((T, K), -1, np.int64),
          "inf": np.full((T, K), np.inf), "fail": np.zeros((T, K), bool), "tfail": np.full((T, K), np.inf),
          "dlt": np.zeros((T, K), bool), "tdlt": np.full((T, K), np.inf),
-         "eff": np.zeros((T, K), bool), "teff": np.full((T, K), np.inf)}
+         "eff": np.zeros((T, K), bool), "teff": np.full((T, K), np.inf), "done": np.full((T, K), np.inf)}
 
     def grow():
         nonlocal K
@@ -424,6 +426,18 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     hist_states = [TrialState.empty(D)] * T if memory == "history" else None
     hist_done = np.zeros(T, np.int64) if memory == "history" else None  # patients already in hist_states
 
+    # Backfilling (dosefind.designs.backfill): the design's rule says where an arrival
+    # during a wait is treated; the escalation then waits for its own cohort only.
+    from dosefind.designs.backfill import backfill_rule
+
+    bf_rule = backfill_rule(design)
+    if bf_rule is not None and memory != "counts":
+        # a per-patient state reads the current dose off the latest patient, who may be a
+        # backfilled one: not supported yet
+        raise ValueError(f"{design.name}: backfilling works with count designs (BOIN, BOIN12), "
+                         f"not with memory {memory!r} designs")
+    bf_at = np.zeros((T, D), np.int64)  # backfilled patients per dose
+    esc_busy = np.zeros(T)  # day by which every escalation (not backfilled) patient is complete
     batch_fn = getattr(type(design), "decide_patients_batch", None) if (memory == "patients" and _plain(design)) \
         else None
     eff_dec = None
@@ -468,7 +482,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     def places_used(rows, t):
         return n_enr[rows] - (known_failures(rows, t) if replace else 0)
 
-    def enrol(rows, doses, t):
+    def enrol(rows, doses, t, backfilled=False):
         nonlocal K
         if rows.size == 0:
             return
@@ -509,6 +523,9 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if eff_design:
             done = np.where(fail, inf, np.maximum(done, inf + np.minimum(teff, WE)))
         busy[rows] = np.maximum(busy[rows], done)  # rows are distinct within a call
+        P["done"][rows, k] = done
+        if not backfilled:
+            esc_busy[rows] = np.maximum(esc_busy[rows], done)
         made[rows] = np.maximum(made[rows], inf)
         ok = ~fail
         r_ok, d_ok = rows[ok], d_inf[ok]
@@ -532,7 +549,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 free = np.isinf(f_time[fr])
             slot = free.argmax(axis=1)
             f_time[fr, slot] = inf[fail]
-            f_cohort[fr, slot] = cohort_no[fr]
+            f_cohort[fr, slot] = -1 if backfilled else cohort_no[fr]  # a backfill failure leaves the cohort
             f_next[fr] = np.minimum(f_next[fr], inf[fail])
         # the cohort's dose and DLTs there, as a count design reads them
         at_cur = ok & (d_inf == c_dose[rows])
@@ -624,7 +641,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                 nxt[i], act[i], code[i] = _decide_cached(dec, design, state)
             return nxt, act, code
         # counts / history: complete data only, else the base-class wait (or size limit)
-        ready = busy[rows] <= t
+        ready = (busy if bf_rule is None else esc_busy)[rows] <= t
         nr = np.flatnonzero(~ready)
         if nr.size:
             totals = n_enr[rows[nr]] - known_failures(rows[nr], t[nr])
@@ -640,17 +657,33 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             return nxt, act, code
         if idx.size:
             rr = rows[idx]
+            if bf_rule is None:
+                n_s, y_s, e_s = n_ev[rr], y_ev[rr], e_ev[rr]
+            else:  # backfilled patients may still be pending: decide on complete data
+                n_s, y_s, e_s = observed(rr, t[idx])
             if eff_design:
                 # a phase I/II count design decides on (n, y, e, cur, last): the phase I/II
                 # engine's decider, one design call per distinct state
-                b_next, b_code = eff_dec.decide(n_ev[rr], y_ev[rr], e_ev[rr], cur[rr], last[rr])
+                b_next, b_code = eff_dec.decide(n_s, y_s, e_s, cur[rr], last[rr])
                 nxt[idx] = np.where(b_next >= 0, b_next, -1)
                 act[idx] = np.where(b_next >= 0, _TREAT, _STOP)
                 code[idx] = eff_codes(b_code)
             else:
-                res = dec.count_decide(n_ev[rr], y_ev[rr], cur[rr], last[rr], c_size[rr])
+                res = dec.count_decide(n_s, y_s, cur[rr], last[rr], c_size[rr])
                 nxt[idx], act[idx], code[idx] = res[:, 0], res[:, 1], res[:, 2]
         return nxt, act, code
+
+    def observed(rows, t):
+        """Patients per dose, DLTs and responses among those complete (every assessment
+        over, product infused) by day ``t``."""
+        k_used = int(n_enr[rows].max()) if rows.size else 0
+        kk = np.arange(k_used)
+        ok = (kk < n_enr[rows, None]) & ~P["fail"][rows, :k_used] & (P["done"][rows, :k_used] <= t[:, None])
+        dose = P["dose"][rows, :k_used]
+        n_o = np.stack([(ok & (dose == d)).sum(axis=1) for d in range(D)], axis=1)
+        y_o = np.stack([(ok & (dose == d) & P["dlt"][rows, :k_used]).sum(axis=1) for d in range(D)], axis=1)
+        e_o = np.stack([(ok & (dose == d) & P["eff"][rows, :k_used]).sum(axis=1) for d in range(D)], axis=1)
+        return n_o.astype(np.int64), y_o.astype(np.int64), e_o.astype(np.int64)
 
     def eff_codes(b_code):
         labels = eff_dec.labels
@@ -739,6 +772,20 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         s = act == _STOP
         stop(d_rows[s], code[s], d_t[s])
         w = act == _WAIT
+        if w.any() and bf_rule is not None:
+            # while the escalation waits, the design's backfill rule may treat the arrival
+            wr, wt = d_rows[w], d_t[w]
+            n_o, y_o, e_o = observed(wr, wt)
+            bd = bf_rule.backfill_batch(design, n_ev[wr], n_o, y_o, cur[wr], e_o)
+            bd[cap_patients - places_used(wr, wt) <= 0] = -1
+            b = bd >= 0
+            if b.any():
+                br, bt = wr[b], wt[b]
+                _end_spell(susp_total, susp_start, br, bt)
+                enrol(br, bd[b], bt, backfilled=True)
+                np.add.at(bf_at, (br, bd[b]), 1)
+                advance(br)
+                w[np.flatnonzero(w)[b]] = False
         if w.any():
             wr = d_rows[w]
             lost[wr] += 1
@@ -773,6 +820,9 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     cal = {"duration": end, "enrolled": n_enr.astype(float), "infused": (n_enr - n_fail).astype(float),
            "failed": n_fail.astype(float), "turned_away": lost.astype(float), "time_suspended": susp_total,
            "arrivals": a_idx.astype(float)}
+    if bf_rule is not None:
+        cal["backfilled"] = bf_at.sum(axis=1).astype(float)
+        cal["backfilled_at_dose"] = bf_at.astype(float)
     if comp is not None:
         for c, name in enumerate(("crs", "icans", "other")):
             cal[name] = comp_ev[c]

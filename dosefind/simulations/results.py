@@ -171,6 +171,9 @@ def calendar_summary(arrays: dict, setup=None) -> dict:
             comps[k] = {**_mean_se(a.sum(axis=1)), "per_dose_mean": a.mean(axis=0).tolist()}
     if comps:
         out["components"] = comps
+    if "backfilled" in arrays:  # backfilling designs (dosefind.designs.backfill)
+        out["backfilled"] = {**_mean_se(arrays["backfilled"]),
+                             "per_dose_mean": np.asarray(arrays["backfilled_at_dose"], float).mean(axis=0).tolist()}
     if setup is not None:
         out["setup"] = setup
     return out
