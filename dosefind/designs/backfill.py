@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from dosefind import _validate as V
-from dosefind.designs.modifiers import Modified, Modifier
+from dosefind.designs.modifiers import MODIFIERS, Modified, Modifier
 from dosefind.state import Decision, ReasonCode, TrialState, to_level
 
 __all__ = ["Backfill", "backfill_rule"]
@@ -143,3 +143,7 @@ def backfill_rule(design) -> "Backfill | None":
             if isinstance(m, Backfill):
                 return m
     return None
+
+
+#: Rebuildable by Design.from_params like the other modifiers.
+MODIFIERS[Backfill.__name__] = Backfill

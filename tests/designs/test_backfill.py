@@ -106,3 +106,11 @@ def test_errors():
         Backfill(cap_per_dose=-1)
     with pytest.raises(ValueError, match="BOIN and BOIN12"):
         CRM(skeleton=[0.1, 0.2, 0.3], target=0.25).then(Backfill(6))
+
+
+def test_backfill_chain_round_trips_through_params():
+    from dosefind.designs import BOIN
+
+    d = BOIN(target=0.25, num_doses=5, cohort_size=3, max_n=30).then(Backfill(12, require_response=True))
+    again = BOIN.from_params(d.params())
+    assert again.params() == d.params()
