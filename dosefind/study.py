@@ -44,7 +44,7 @@ DESIGN_TYPES = {
 RULE_BASED = ("3+3",)
 
 #: Modifiers a design table may switch on, and the keyword their class takes.
-MODIFIER_KEYS = ("stop_at_n", "stop_when_n_at_dose", "dont_skip_doses", "stop_when_too_toxic")
+MODIFIER_KEYS = ("stop_at_n", "stop_when_n_at_dose", "dont_skip_doses", "stop_when_too_toxic", "backfill")
 
 STUDY_KEYS = {
     "title": "a short title shown at the top of the report",
@@ -676,7 +676,7 @@ def _accepted_fn(fn) -> set[str]:
 
 
 def _apply_modifiers(where: _Where, key: str, design, mods: dict):
-    from dosefind.designs import DontSkipDoses, StopAtN, StopWhenNAtDose, StopWhenTooToxic
+    from dosefind.designs import Backfill, DontSkipDoses, StopAtN, StopWhenNAtDose, StopWhenTooToxic
 
     for name, value in mods.items():
         k = f"{key}.{name}"
@@ -696,6 +696,12 @@ def _apply_modifiers(where: _Where, key: str, design, mods: dict):
                     m = DontSkipDoses(**value)
                 else:
                     raise ValueError(f"must be true/false or a table, got {value!r}")
+            elif name == "backfill":
+                if not isinstance(value, dict):
+                    raise ValueError("must be a table, e.g. {cap_per_dose = 12} (BF-BOIN backfilling in calendar "
+                                     "time; docs/designs/backfill.md)")
+                _unknown(where, k, value, {"cap_per_dose", "require_response"})
+                m = Backfill(**value)
             elif name in ("stop_at_n", "stop_when_n_at_dose"):
                 n = _int(value, name, minimum=1)
                 m = (StopAtN if name == "stop_at_n" else StopWhenNAtDose)(n)

@@ -367,3 +367,33 @@ def test_report_states_the_design_priors_ess(fit_dir):
     for w in spec.prior_strength.warnings:
         assert w.text in html
     assert _prior_html(SimpleNamespace(prior_to_dict=lambda: None)) == ""
+
+
+def test_backfill_key_wraps_the_design_and_checks_its_table():
+    from dosefind.designs import Backfill
+
+    base = """
+[study]
+target = 0.25
+max_n = 30
+n_trials = 100
+seed = 1
+[doses]
+labels = ["D1", "D2", "D3"]
+[trial]
+dlt_window = 28
+patients_per_month = 4
+[[designs]]
+type = "boin"
+backfill = {BACKFILL}
+[[scenarios]]
+name = "s"
+true_prob_tox = [0.05, 0.2, 0.4]
+"""
+    study = parse_study(base.replace("{BACKFILL}", "{cap_per_dose = 6}"))
+    mods = study.designs[0].design.modifiers
+    assert len(mods) == 1 and isinstance(mods[0], Backfill) and mods[0].cap_per_dose == 6
+    with pytest.raises(ValueError, match="backfill"):
+        parse_study(base.replace("{BACKFILL}", "{cap = 6}"))
+    with pytest.raises(ValueError, match="backfill"):
+        parse_study(base.replace("{BACKFILL}", "12"))
