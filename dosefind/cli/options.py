@@ -37,6 +37,8 @@ _APPLIES = {
     # phase I/II (BOIN12)
     "phi_t": _PHASE12, "phi_e": _PHASE12, "utility": _PHASE12, "n1": _PHASE12, "n2": _PHASE12,
     "cutoff_futility": _PHASE12,
+    # BF-BOIN backfilling (a modifier; calendar time)
+    "backfill_cap": ("boin", "boin12"),
     # 3+3
     "expand_lower": ("3+3",), "expand_top": ("3+3",),
     # CRM (and TITE-CRM)
@@ -173,6 +175,9 @@ def design_options(func):
                           "above if it is safe (9; 0 turns the extra exploration off)."),
         click.option("--cutoff-futility", type=float, default=None,
                      help="BOIN12: drop a dose when Pr(response rate < phi_e) exceeds this (0.9)."),
+        click.option("--backfill-cap", type=int, default=None,
+                     help="BOIN, BOIN12 in calendar time: backfill arriving patients at cleared doses below the "
+                          "current one while its cohort is pending, at most this many per dose (BF-BOIN)."),
         click.option("--maxpen", type=float, default=None,
                      help="TITE-BOIN, TITE-BOIN12: suspend accrual while more than this share of the current dose's "
                           "patients are pending (0.5)."),
@@ -254,6 +259,11 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     if "cohorts" in given and "max_n" in given:
         raise ValueError("give either --cohorts or --max-n, not both")
     _check_sizes(given)
+    if "backfill_cap" in given:
+        from dosefind.designs import Backfill
+
+        cap = given.pop("backfill_cap")
+        return build_design(name, require_size=require_size, **given).then(Backfill(cap))
 
     if name in _PHASE12:
         return _build_phase12(name, given)

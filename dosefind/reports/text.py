@@ -32,7 +32,7 @@ HUMAN_NAMES = {
     "duration_mean": "Duration, days (mean)", "duration_sd": "Duration, days (SD)",
     "enrolled_mean": "Enrolled (mean)", "infused_mean": "Infused (mean)", "failed_mean": "Product failures (mean)",
     "turned_away_mean": "Turned away (mean)", "time_suspended_mean": "Days accrual suspended (mean)",
-    "arrivals_mean": "Arrivals (mean)",
+    "arrivals_mean": "Arrivals (mean)", "backfilled_mean": "Backfilled (mean)",
 }
 
 

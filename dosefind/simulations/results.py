@@ -350,6 +350,8 @@ class OperatingCharacteristics:
             rows[f"{k}_mean"] = (c[k]["mean"], c[k]["se"])
         for k, v in c.get("components", {}).items():
             rows[f"{k}_mean"] = (v["mean"], v["se"])
+        if "backfilled" in c:
+            rows["backfilled_mean"] = (c["backfilled"]["mean"], c["backfilled"]["se"])
         return rows
 
     # ------------------------------------------------------------------ faces

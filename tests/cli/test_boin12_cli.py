@@ -120,3 +120,19 @@ def test_tite_boin12_on_the_command_line_needs_both_windows_and_runs():
     assert result.exit_code != 0 and "--eff-window" in result.output
     out = json.loads(ok(*base, "--dlt-window", "28", "--eff-window", "56"))
     assert "efficacy" in out and out["calendar"]["duration"]["mean"] > 0
+
+
+def test_backfill_cap_on_the_command_line_is_the_library_backfill():
+    from dosefind.designs import BOIN, Backfill
+    from dosefind.simulations import Accrual, simulate
+
+    args = ["simulate", "--design", "boin", "--target", "0.25", "--cohorts", "8", "--true-tox",
+            "0.05,0.1,0.25,0.4,0.55", "--dlt-window", "28", "--accrual-rate", "4", "--backfill-cap", "6",
+            "--n-trials", "200", "--seed", "3", "--format", "json", "--quiet"]
+    out = json.loads(ok(*args))
+    lib = simulate(BOIN(target=0.25, num_doses=5, n_cohorts=8).then(Backfill(6)), [0.05, 0.1, 0.25, 0.4, 0.55],
+                   accrual=Accrual.poisson(rate=4 / 30), dlt_window=28, n_trials=200, seed=3)
+    assert out["calendar"]["backfilled"]["mean"] == pytest.approx(lib.calendar["backfilled"]["mean"])
+    assert out["calendar"]["backfilled"]["mean"] > 0
+    bad = run(*[a if a != "6" else "-1" for a in args])
+    assert bad.exit_code != 0 and "cap_per_dose" in bad.output
