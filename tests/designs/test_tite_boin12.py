@@ -156,3 +156,21 @@ def test_attributes_and_bad_input():
     with pytest.raises(ValueError, match="eff_followup=None"):
         d.decide(_state(pending * 3))
     assert math.isfinite(d.lambda_e)
+
+
+def test_count_boundaries_are_the_rate_comparison_for_whole_counts():
+    # TITE-BOIN12 compares p_hat = y/ESS with lambda_e, lambda_d when DLTs are pending at the
+    # current dose and BOIN's count boundaries otherwise; BOIN12's one rule
+    # (BOIN12._rule) takes the outcome of either.  For whole counts the two agree: y <= esc
+    # exactly when y/n <= lambda_e (esc = floor(n lambda_e), R BOIN's get.boundary), and
+    # y >= deesc exactly when y/n >= lambda_d or y reaches the elimination count (BOIN
+    # lowers the de-escalation count to it), where the current dose is itself eliminated.
+    from dosefind.designs.boin import BOIN
+
+    for t in [round(0.05 + 0.01 * k, 2) for k in range(56)]:
+        b = BOIN(target=t, num_doses=3, cohort_size=1, max_n=60)
+        for n in range(1, 61):
+            esc, deesc, elim, _ = b._bounds(n)
+            for y in range(n + 1):
+                assert (y <= esc) == (y / n <= b.lambda_e), (t, n, y)
+                assert (y >= deesc) == (y / n >= b.lambda_d or y >= elim), (t, n, y)
