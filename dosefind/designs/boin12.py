@@ -273,6 +273,7 @@ class BOIN12(Design):
         self._des: dict[tuple[float, int], float] = {}
         self._flags: dict[tuple, tuple[bool, bool]] = {}   # (n, y, e) at a dose -> (too toxic, futile)
         self._iso: dict[tuple, tuple[list, int]] = {}      # (n, y) per dose -> isotonic fit, MTD
+        self._info: dict[tuple, tuple] = {}                 # (n, y, e, both) at a dose -> elimination, score
 
     # ------------------------------------------------------------------ pieces
     @property
@@ -374,13 +375,21 @@ class BOIN12(Design):
         with a response and a DLT, needed only for a non-additive utility).  :meth:`decide`
         calls it; the steps themselves are :meth:`_rule`, shared with TITE-BOIN12."""
         both = (0,) * self.num_doses if both is None else both
-        tox_from, futile = self._eliminated(n, tox, eff)
+        info, tox_from, futile, scores = self._info, self.num_doses, [], []
+        for j, key in enumerate(zip(n, tox, eff, both)):
+            f = info.get(key)
+            if f is None:
+                a, b, c, u = (int(v) for v in key)
+                first, fut = self._eliminated((a,), (b,), (c,))  # this dose alone: first is 0 if too toxic
+                f = info[key] = (first == 0, fut[0], self._desirability(a, b, c, u))
+            if f[0] and j < tox_from:
+                tox_from = j
+            futile.append(f[1])
+            scores.append(f[2])
         d = int(current_index)
         nd, yd = int(n[d]), int(tox[d])
         esc, deesc, _, _ = self._boin._bounds(nd)
-        des = self._desirability
-        return self._rule(d, nd, tox_from, futile, n, yd >= deesc, yd <= esc,
-                          lambda j: des(int(n[j]), int(tox[j]), int(eff[j]), int(both[j])),
+        return self._rule(d, nd, tox_from, futile, n, yd >= deesc, yd <= esc, scores.__getitem__,
                           f"{yd}/{nd} DLTs at dose {to_level(d)}", (esc, deesc), lowest=f"{tox[0]}/{n[0]} DLTs, ")
 
     def _rule(self, d: int, nd: int, tox_from: int, futile, n, down: bool, up_ok: bool, score, frac: str,
