@@ -229,8 +229,11 @@ class TITEBOIN12(BOIN12):
             frac = (f"estimated DLT rate {p:.3f} at dose {lvl} ({int(s['y_t'][d])} DLT(s), effective sample size "
                     f"{s['ess_t'][d]:.2f})")
             bounds = None
+        y0 = int(s["y_t"][0])
+        lowest = (f"{y0}/{int(s['n'][0])} DLTs, " if not s["m_t"][0]
+                  else f"{y0} DLT(s), effective sample size {s['ess_t'][0]:.2f}, ")
         return self._rule(d, nd, tox_from, futile, s["n"], down, up_ok, lambda j: self._effective_desirability(s, j),
-                          frac, bounds, where=" on the effective data", pause=pause)
+                          frac, bounds, where=" on the effective data", lowest=lowest, pause=pause)
 
     def _effective_desirability(self, s, j) -> float:
         nj = int(s["n"][j])

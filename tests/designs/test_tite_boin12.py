@@ -174,3 +174,25 @@ def test_count_boundaries_are_the_rate_comparison_for_whole_counts():
             for y in range(n + 1):
                 assert (y <= esc) == (y / n <= b.lambda_e), (t, n, y)
                 assert (y >= deesc) == (y / n >= b.lambda_d or y >= elim), (t, n, y)
+
+
+def test_effective_path_runs_boin12s_rule_on_whole_counts():
+    # One rule, one place: decide_effective (the pending-data path) hands its pieces to
+    # BOIN12._rule, as decide_counts does.  Given effective data with nothing pending it
+    # must reach BOIN12's decision on the same counts, with BOIN12's reason apart from
+    # saying where the data come from; every history of two cohorts of 3, as above.
+    import itertools
+
+    b12 = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=30)
+    t12 = _design()
+    seen = set()
+    for first in itertools.product("NTEB", repeat=3):
+        for second in itertools.product("NTEB", repeat=3):
+            for dose2 in (1, 2):
+                s = TrialState.from_outcomes(f"1{''.join(first)} {dose2}{''.join(second)}", num_doses=4)
+                a = b12.decide_counts(s.n_at_dose, s.tox_at_dose, s.eff_at_dose, s.current_index)
+                b = t12.decide_effective(effective_summary(s.patients, 4, 28, 56), s.current_index)
+                assert (a.action, a.dose_index, a.code) == (b.action, b.dose_index, b.code)
+                assert a.reason == b.reason.replace(" on the effective data", "")
+                seen.add(a.code)
+    assert len(seen) >= 4          # escalate, stay, de-escalate and stops all reached
