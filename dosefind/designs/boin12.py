@@ -390,10 +390,11 @@ class BOIN12(Design):
         nd, yd = int(n[d]), int(tox[d])
         esc, deesc, _, _ = self._boin._bounds(nd)
         return self._rule(d, nd, tox_from, futile, n, yd >= deesc, yd <= esc, scores.__getitem__,
-                          f"{yd}/{nd} DLTs at dose {to_level(d)}", (esc, deesc), lowest=f"{tox[0]}/{n[0]} DLTs, ")
+                          lambda: f"{yd}/{nd} DLTs at dose {to_level(d)}", (esc, deesc),
+                          lowest=lambda: f"{tox[0]}/{n[0]} DLTs, ")
 
-    def _rule(self, d: int, nd: int, tox_from: int, futile, n, down: bool, up_ok: bool, score, frac: str,
-              bounds: tuple[int, int] | None = None, where: str = "", lowest: str = "",
+    def _rule(self, d: int, nd: int, tox_from: int, futile, n, down: bool, up_ok: bool, score, frac,
+              bounds: tuple[int, int] | None = None, where: str = "", lowest=None,
               pause: Decision | None = None) -> Decision:
         """BOIN12's steps (module docstring, rules 1-4, and the elimination stops): the one
         place they are written, for :meth:`decide_counts` and TITE-BOIN12's effective data.
@@ -403,15 +404,16 @@ class BOIN12(Design):
         ``n``: patients per dose (an untried dose has 0); ``down``: the current dose's DLT
         estimate is at or above lambda_d (BOIN's de-escalation count for whole counts);
         ``up_ok``: it is at or below lambda_e; ``score(j)``: the desirability of dose j.
-        Texts: ``frac`` describes the DLT data at d, ``bounds`` the (escalation,
-        de-escalation) counts compared (None: the estimate against lambda_e/lambda_d),
-        ``where`` qualifies the data (" on the effective data"), ``lowest`` opens the
-        lowest-dose stop.  ``pause``: the decision to return instead of a treatment
+        Texts (``frac`` and ``lowest`` are called only when a reason needs them, so the
+        common decision builds no unused string): ``frac()`` describes the DLT data at d,
+        ``bounds`` the (escalation, de-escalation) counts compared (None: the estimate
+        against lambda_e/lambda_d), ``where`` qualifies the data (" on the effective
+        data"), ``lowest()`` opens the lowest-dose stop.  ``pause``: the decision to return instead of a treatment
         (TITE-BOIN12's accrual suspension), checked after the stops."""
         D = self.num_doses
         out = [j >= tox_from or futile[j] for j in range(D)]
         if tox_from == 0:
-            return Decision.halt(f"stop: the lowest dose is too toxic ({lowest}Pr(DLT rate > {self.phi_t:g}) > "
+            return Decision.halt(f"stop: the lowest dose is too toxic ({lowest() if lowest else ""}Pr(DLT rate > {self.phi_t:g}) > "
                                  f"{self.c_t:g}{where}); no dose is selected", R.LOWEST_TOO_TOXIC)
         if all(out):
             return Decision.halt(f"stop: every dose is eliminated (doses {tox_from + 1}+ too toxic, "
@@ -436,12 +438,12 @@ class BOIN12(Design):
             ge, boundary = ((f" >= {bounds[1]}", f" (de-escalation boundary at n={nd})") if bounds is not None
                             else ("", " at or above the de-escalation boundary"))
             if d > 0 and below is not None:
-                nxt, why = below, f"de-escalate: {frac}{ge}{boundary}"
+                nxt, why = below, f"de-escalate: {frac()}{ge}{boundary}"
             elif out[d]:
-                return Decision.halt(f"stop: {frac}{ge} calls for a lower dose but none is left and dose {lvl} is "
+                return Decision.halt(f"stop: {frac()}{ge} calls for a lower dose but none is left and dose {lvl} is "
                                      f"futile; no dose is selected", R.FUTILITY)
             else:
-                nxt, why = d, f"stay: {frac}{ge}{boundary} but no lower dose is left"
+                nxt, why = d, f"stay: {frac()}{ge}{boundary} but no lower dose is left"
         else:
             cands = [j for j in (below, d) if j is not None and not out[j]]
             if above is not None and (nd < self.n1 or up_ok):
@@ -459,12 +461,12 @@ class BOIN12(Design):
             why = f"highest desirability Pr(utility > {self.u_b:g}){where} among {pretty}"
             if above is not None and above not in cands:
                 gt = f" > {bounds[0]}" if bounds is not None else " above the escalation boundary"
-                why += f" (no escalation: {frac}{gt} with n >= n1={self.n1})"
+                why += f" (no escalation: {frac()}{gt} with n >= n1={self.n1})"
         if self.n2 is not None and above is not None and nd >= self.n2 and n[above] == 0 and not down \
                 and nxt != above:
             nxt = above
             lt = f" < {bounds[1]}" if bounds is not None else " below the de-escalation boundary"
-            why = (f"explore: dose {lvl} has {nd} >= n2={self.n2} patients and {frac}{lt}, so untried dose "
+            why = (f"explore: dose {lvl} has {nd} >= n2={self.n2} patients and {frac()}{lt}, so untried dose "
                    f"{to_level(above)} is treated")
         code = R.ESCALATE if nxt > d else (R.DE_ESCALATE if nxt < d else R.STAY)
         return Decision(nxt, False, why, code)

@@ -233,7 +233,7 @@ class TITEBOIN12(BOIN12):
         lowest = (f"{y0}/{int(s['n'][0])} DLTs, " if not s["m_t"][0]
                   else f"{y0} DLT(s), effective sample size {s['ess_t'][0]:.2f}, ")
         return self._rule(d, nd, tox_from, futile, s["n"], down, up_ok, lambda j: self._effective_desirability(s, j),
-                          frac, bounds, where=" on the effective data", lowest=lowest, pause=pause)
+                          lambda: frac, bounds, where=" on the effective data", lowest=lambda: lowest, pause=pause)
 
     def _effective_desirability(self, s, j) -> float:
         nj = int(s["n"][j])
