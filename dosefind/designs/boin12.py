@@ -375,17 +375,29 @@ class BOIN12(Design):
         with a response and a DLT, needed only for a non-additive utility).  :meth:`decide`
         calls it; the steps themselves are :meth:`_rule`, shared with TITE-BOIN12."""
         both = (0,) * self.num_doses if both is None else both
-        info, tox_from, futile, scores = self._info, self.num_doses, [], []
+        return self._decide_pieces(n, tox, self._pieces(n, tox, eff, both), current_index)
+
+    def _pieces(self, n, tox, eff, both) -> tuple[int, list, list, list]:
+        """(lowest dose eliminated for toxicity or num_doses, futile flag, desirability,
+        posterior mean utility (None if untried) per dose), each dose's entry cached by its
+        (n, y, e, both)."""
+        info, tox_from, futile, scores, utils = self._info, self.num_doses, [], [], []
         for j, key in enumerate(zip(n, tox, eff, both)):
             f = info.get(key)
             if f is None:
                 a, b, c, u = (int(v) for v in key)
                 first, fut = self._eliminated((a,), (b,), (c,))  # this dose alone: first is 0 if too toxic
-                f = info[key] = (first == 0, fut[0], self._desirability(a, b, c, u))
+                f = info[key] = (first == 0, fut[0], self._desirability(a, b, c, u),
+                                 self._utilities((a,), (b,), (c,), (u,))[0])
             if f[0] and j < tox_from:
                 tox_from = j
             futile.append(f[1])
             scores.append(f[2])
+            utils.append(f[3])
+        return tox_from, futile, scores, utils
+
+    def _decide_pieces(self, n, tox, pieces, current_index: int) -> Decision:
+        tox_from, futile, scores, _ = pieces
         d = int(current_index)
         nd, yd = int(n[d]), int(tox[d])
         esc, deesc, _, _ = self._boin._bounds(nd)
@@ -537,15 +549,14 @@ class BOIN12(Design):
         n, y, e = state.n_at_dose, state.tox_at_dose, state.eff_at_dose
         D = self.num_doses
         both = self._both_at_dose(state)
-        tox_from, futile = self._eliminated(n, y, e)
-        util = self._utilities(n, y, e, both)
+        pieces = self._pieces(n, y, e, both)
+        tox_from, futile, scores, util_list = pieces
+        util = tuple(util_list)
         eliminated = [j for j in range(D) if j >= tox_from or futile[j]]
         _, est, mtd = self._tox_fit(n, y)
-        des = self._desirability
         details = {"tox_estimates": list(est),
                    "eff_estimates": [None if k == 0 else r / k for k, r in zip(n, e)],
-                   "desirability": [des(int(k), int(t), int(r), int(b)) if k else None
-                                    for k, t, r, b in zip(n, y, e, both)],
+                   "desirability": [v if k else None for k, v in zip(n, scores)],
                    "eliminated": [to_level(j) for j in eliminated], "u_b": self.u_b}
         if tox_from == 0:
             return OBDSelection(None, util, "no OBD: the lowest dose is too toxic", None, details)
@@ -554,7 +565,7 @@ class BOIN12(Design):
         if state.current_index is not None:
             # The authors' loop applies the rule after every cohort, the last one included,
             # and a toxicity or futility stop there means no selection.
-            rule = self.decide_counts(n, y, e, state.current_index, both)
+            rule = self._decide_pieces(n, y, pieces, state.current_index)
             if rule.stop and rule.code in (R.FUTILITY, R.LOWEST_TOO_TOXIC):
                 return OBDSelection(None, util, f"no OBD: the rule stops the trial ({rule.reason})", None, details)
         ok = [j for j in range(mtd + 1) if n[j] > 0 and j not in eliminated]
