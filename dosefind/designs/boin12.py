@@ -428,7 +428,8 @@ class BOIN12(Design):
             return Decision.halt(f"stop: the lowest dose is too toxic ({lowest() if lowest else ""}Pr(DLT rate > {self.phi_t:g}) > "
                                  f"{self.c_t:g}{where}); no dose is selected", R.LOWEST_TOO_TOXIC)
         if all(out):
-            return Decision.halt(f"stop: every dose is eliminated (doses {tox_from + 1}+ too toxic, "
+            toxic = f"doses {to_level(tox_from)}+ too toxic, " if tox_from < D else ""
+            return Decision.halt(f"stop: every dose is eliminated ({toxic}"
                                  f"{_levels([j for j in range(D) if futile[j]])} futile: Pr(response rate < "
                                  f"{self.phi_e:g}) > {self.c_e:g}{where}); no dose is selected", R.FUTILITY)
         lvl = to_level(d)
