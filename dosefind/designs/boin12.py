@@ -272,7 +272,7 @@ class BOIN12(Design):
         self._fut: dict[tuple[int, int], bool] = {}
         self._des: dict[tuple[float, int], float] = {}
         self._flags: dict[tuple, tuple[bool, bool]] = {}   # (n, y, e) at a dose -> (too toxic, futile)
-        self._iso: dict[tuple, tuple[list, int]] = {}      # (n, y) per dose -> isotonic fit, MTD
+        self._iso: dict[tuple, tuple[list, tuple, int]] = {}  # (n, y) per dose -> isotonic fit, estimates, MTD
         self._info: dict[tuple, tuple] = {}                 # (n, y, e, both) at a dose -> elimination, score
 
     # ------------------------------------------------------------------ pieces

@@ -216,8 +216,10 @@ class TITEBOIN12(BOIN12):
                                    f"for response (more than maxpen = {self.maxpen:g} of them, or no follow-up yet)",
                                    R.WAIT_PENDING)
         if mt == 0:
-            # Whole counts at d: BOIN12's count boundaries, which give the same comparison
-            # as y/n against lambda_e/lambda_d (tests/designs/test_tite_boin12.py checks).
+            # Whole counts at d: BOIN12's count boundaries.  They are y/n against lambda_e
+            # and lambda_d, except that BOIN lowers the de-escalation count to the
+            # elimination count, where dose d is eliminated and the next dose is the same
+            # (tests/designs/test_tite_boin12.py checks both).
             esc, deesc, _, _ = self._boin._bounds(nd)
             yd = int(s["y_t"][d])
             down, up_ok = yd >= deesc, yd <= esc
