@@ -196,3 +196,33 @@ def test_effective_path_runs_boin12s_rule_on_whole_counts():
                 assert a.reason == b.reason.replace(" on the effective data", "")
                 seen.add(a.code)
     assert len(seen) >= 4          # escalate, stay, de-escalate and stops all reached
+
+
+def test_where_the_comparisons_differ_the_dose_is_eliminated_and_the_decision_agrees():
+    # The exception above: y reaches BOIN's elimination count at the current dose while
+    # y/n < lambda_d.  Dose d (and every dose above) is then eliminated for toxicity, so
+    # BOIN12's rule reaches the same next dose and code with either outcome of the
+    # comparison.  Checked on every such (n, y) up to 60 patients, phi_t 0.05-0.60 (54 cases,
+    # phi_t 0.54 and above), with a
+    # tried dose below (de-escalate) and without one (stop).
+    from dosefind.designs.boin import BOIN
+
+    found = 0
+    for t in [round(0.05 + 0.01 * k, 2) for k in range(56)]:
+        b12 = BOIN12(phi_t=t, phi_e=0.25, num_doses=3, cohort_size=1, max_n=120)
+        boin = BOIN(target=t, num_doses=3, cohort_size=1, max_n=120)
+        assert (b12.lambda_e, b12.lambda_d) == (boin.lambda_e, boin.lambda_d)
+        for nd in range(3, 61):
+            esc, deesc, elim, _ = boin._bounds(nd)
+            for y in range(elim, nd + 1):
+                if y / nd >= boin.lambda_d:
+                    continue
+                found += 1
+                for n, tox, eff, d in (([3, nd, 0], [0, y, 0], [1, nd, 0], 1), ([nd, 0, 0], [y, 0, 0], [nd, 0, 0], 0)):
+                    pieces = b12._pieces(n, tox, eff, (0, 0, 0))
+                    tox_from, futile, scores, _ = pieces
+                    a = b12._decide_pieces(n, tox, pieces, d)            # counts: y >= deesc, down
+                    b = b12._rule(d, nd, tox_from, futile, n, False, y <= esc, scores.__getitem__,
+                                  lambda: "", None)                       # the rate: not down
+                    assert (a.action, a.dose_index, a.code) == (b.action, b.dose_index, b.code), (t, nd, y, d)
+    assert found > 0
