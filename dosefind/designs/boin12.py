@@ -271,6 +271,9 @@ class BOIN12(Design):
         self.memory = "counts" if self.additive else "history"
         self._fut: dict[tuple[int, int], bool] = {}
         self._des: dict[tuple[float, int], float] = {}
+        self._flags: dict[tuple, tuple[bool, bool]] = {}   # (n, y, e) at a dose -> (too toxic, futile)
+        self._iso: dict[tuple, tuple[list, tuple, int]] = {}  # (n, y) per dose -> isotonic fit, estimates, MTD
+        self._info: dict[tuple, tuple] = {}                 # (n, y, e, both) at a dose -> elimination, score
 
     # ------------------------------------------------------------------ pieces
     @property
@@ -340,9 +343,19 @@ class BOIN12(Design):
         return v
 
     def _eliminated(self, n, y, e):
-        """(lowest dose eliminated for toxicity or num_doses, futile flags per dose)."""
-        tox_from = self._boin._eliminated_from(n, y)
-        return tox_from, [self._futile(int(a), int(b)) for a, b in zip(n, e)]
+        """(lowest dose eliminated for toxicity or num_doses, futile flags per dose): BOIN's
+        elimination count and :meth:`_futile`, cached per dose's (n, y, e)."""
+        flags = self._flags
+        tox_from, futile = self.num_doses, []
+        for j, key in enumerate(zip(n, y, e)):
+            f = flags.get(key)
+            if f is None:
+                a, b, c = (int(v) for v in key)
+                f = flags[key] = (a >= 3 and b >= self._boin._bounds(a)[2], self._futile(a, c))
+            if f[0] and j < tox_from:
+                tox_from = j
+            futile.append(f[1])
+        return tox_from, futile
 
     # ------------------------------------------------------------------ decisions
     def decide(self, state: TrialState) -> Decision:
@@ -359,75 +372,155 @@ class BOIN12(Design):
 
     def decide_counts(self, n, tox, eff, current_index: int, both=None) -> Decision:
         """The BOIN12 rule on per-dose counts (0-based ``current_index``; ``both``: patients
-        with a response and a DLT, needed only for a non-additive utility).  The one place
-        the rule is written; :meth:`decide` calls it."""
+        with a response and a DLT, needed only for a non-additive utility).  :meth:`decide`
+        calls it; the steps themselves are :meth:`_rule`, shared with TITE-BOIN12."""
+        both = (0,) * self.num_doses if both is None else both
+        return self._decide_pieces(n, tox, self._pieces(n, tox, eff, both), current_index)
+
+    def _pieces(self, n, tox, eff, both) -> tuple[int, list, list, list]:
+        """(lowest dose eliminated for toxicity or num_doses, futile flag, desirability,
+        posterior mean utility (None if untried) per dose), each dose's entry cached by its
+        (n, y, e, both)."""
+        info, tox_from, futile, scores, utils = self._info, self.num_doses, [], [], []
+        for j, key in enumerate(zip(n, tox, eff, both)):
+            f = info.get(key)
+            if f is None:
+                a, b, c, u = (int(v) for v in key)
+                first, fut = self._eliminated((a,), (b,), (c,))  # this dose alone: first is 0 if too toxic
+                f = info[key] = (first == 0, fut[0], self._desirability(a, b, c, u),
+                                 self._utilities((a,), (b,), (c,), (u,))[0])
+            if f[0] and j < tox_from:
+                tox_from = j
+            futile.append(f[1])
+            scores.append(f[2])
+            utils.append(f[3])
+        return tox_from, futile, scores, utils
+
+    def _decide_pieces(self, n, tox, pieces, current_index: int) -> Decision:
+        tox_from, futile, scores, _ = pieces
+        d = int(current_index)
+        nd, yd = int(n[d]), int(tox[d])
+        esc, deesc, _, _ = self._boin._bounds(nd)
+        return self._rule(d, nd, tox_from, futile, n, yd >= deesc, yd <= esc, scores.__getitem__,
+                          lambda: f"{yd}/{nd} DLTs at dose {to_level(d)}", (esc, deesc),
+                          lowest=lambda: f"{tox[0]}/{n[0]} DLTs, ")
+
+    def _rule(self, d: int, nd: int, tox_from: int, futile, n, down: bool, up_ok: bool, score, frac,
+              bounds: tuple[int, int] | None = None, where: str = "", lowest=None,
+              pause: Decision | None = None) -> Decision:
+        """BOIN12's steps (module docstring, rules 1-4, and the elimination stops): the one
+        place they are written, for :meth:`decide_counts` and TITE-BOIN12's effective data.
+
+        ``d``: current dose (0-based) with ``nd`` patients; ``tox_from``: lowest dose
+        eliminated for toxicity (num_doses: none); ``futile``: futility flag per dose;
+        ``n``: patients per dose (an untried dose has 0); ``down``: the current dose's DLT
+        estimate is at or above lambda_d (BOIN's de-escalation count for whole counts);
+        ``up_ok``: it is at or below lambda_e; ``score(j)``: the desirability of dose j.
+        Texts (``frac`` and ``lowest`` are called only when a reason needs them, so the
+        common decision builds no unused string): ``frac()`` describes the DLT data at d,
+        ``bounds`` the (escalation, de-escalation) counts compared (None: the estimate
+        against lambda_e/lambda_d), ``where`` qualifies the data (" on the effective
+        data"), ``lowest()`` opens the lowest-dose stop.  ``pause``: the decision to return instead of a treatment
+        (TITE-BOIN12's accrual suspension), checked after the stops."""
         D = self.num_doses
-        both = (0,) * D if both is None else tuple(both)
-        tox_from, futile = self._eliminated(n, tox, eff)
         out = [j >= tox_from or futile[j] for j in range(D)]
         if tox_from == 0:
-            return Decision.halt(f"stop: the lowest dose is too toxic ({tox[0]}/{n[0]} DLTs, Pr(DLT rate > "
-                                 f"{self.phi_t:g}) > {self.c_t:g}); no dose is selected", R.LOWEST_TOO_TOXIC)
+            return Decision.halt(f"stop: the lowest dose is too toxic ({lowest() if lowest else ""}Pr(DLT rate > {self.phi_t:g}) > "
+                                 f"{self.c_t:g}{where}); no dose is selected", R.LOWEST_TOO_TOXIC)
         if all(out):
-            return Decision.halt(f"stop: every dose is eliminated (doses {tox_from + 1}+ too toxic, "
+            toxic = f"doses {to_level(tox_from)}+ too toxic, " if tox_from < D else ""
+            return Decision.halt(f"stop: every dose is eliminated ({toxic}"
                                  f"{_levels([j for j in range(D) if futile[j]])} futile: Pr(response rate < "
-                                 f"{self.phi_e:g}) > {self.c_e:g}); no dose is selected", R.FUTILITY)
-        d = int(current_index)
-        nd, yd, lvl = int(n[d]), int(tox[d]), to_level(d)
+                                 f"{self.phi_e:g}) > {self.c_e:g}{where}); no dose is selected", R.FUTILITY)
+        lvl = to_level(d)
         if self.n_earlystop is not None and nd >= self.n_earlystop:
             return Decision.halt(f"stop: dose {lvl} has {nd} patients (n_earlystop={self.n_earlystop}); select the "
                                  f"OBD", R.N_AT_DOSE)
-        esc, deesc, _, _ = self._boin._bounds(nd)
-        below = next((j for j in range(d - 1, -1, -1) if not out[j]), None)
-        above = next((j for j in range(d + 1, D) if not out[j]), None)
-        frac = f"{yd}/{nd} DLTs at dose {lvl}"
-        if yd >= deesc:
+        if pause is not None:
+            return pause
+        below = above = None
+        for j in range(d - 1, -1, -1):
+            if not out[j]:
+                below = j
+                break
+        for j in range(d + 1, D):
+            if not out[j]:
+                above = j
+                break
+        if down:
+            ge, boundary = ((f" >= {bounds[1]}", f" (de-escalation boundary at n={nd})") if bounds is not None
+                            else ("", " at or above the de-escalation boundary"))
             if d > 0 and below is not None:
-                nxt, why = below, f"de-escalate: {frac} >= {deesc} (de-escalation boundary at n={nd})"
+                nxt, why = below, f"de-escalate: {frac()}{ge}{boundary}"
             elif out[d]:
-                return Decision.halt(f"stop: {frac} >= {deesc} calls for a lower dose but none is left and dose "
-                                     f"{lvl} is futile; no dose is selected", R.FUTILITY)
+                return Decision.halt(f"stop: {frac()}{ge} calls for a lower dose but none is left and dose {lvl} is "
+                                     f"futile; no dose is selected", R.FUTILITY)
             else:
-                nxt, why = d, f"stay: {frac} >= {deesc} (de-escalation boundary at n={nd}) but no lower dose is left"
+                nxt, why = d, f"stay: {frac()}{ge}{boundary} but no lower dose is left"
         else:
             cands = [j for j in (below, d) if j is not None and not out[j]]
-            if above is not None and (nd < self.n1 or yd <= esc):
+            if above is not None and (nd < self.n1 or up_ok):
                 cands.append(above)
             if not cands:
                 return Decision.halt(f"stop: no admissible dose next to dose {lvl} (futile or too toxic); no dose is "
                                      f"selected", R.FUTILITY)
-            score = {j: self._desirability(int(n[j]), int(tox[j]), int(eff[j]), int(both[j])) for j in cands}
-            nxt = max(sorted(cands), key=lambda j: (score[j], j))  # ties: the higher dose
-            pretty = ", ".join(f"dose {to_level(j)} {score[j]:.3f}" for j in sorted(cands))
-            why = f"highest desirability Pr(utility > {self.u_b:g}) among {pretty}"
+            # cands ascend; the highest score wins, the higher dose in a tie
+            scores = [score(j) for j in cands]
+            nxt, best = cands[0], scores[0]
+            for j, s in zip(cands[1:], scores[1:]):
+                if s >= best:
+                    nxt, best = j, s
+            pretty = ", ".join([f"dose {to_level(j)} {s:.3f}" for j, s in zip(cands, scores)])
+            why = f"highest desirability Pr(utility > {self.u_b:g}){where} among {pretty}"
             if above is not None and above not in cands:
-                why += f" (no escalation: {frac} > {esc} with n >= n1={self.n1})"
-        if (self.n2 is not None and above is not None and nd >= self.n2 and n[above] == 0 and yd < deesc
-                and nxt != above):
+                gt = f" > {bounds[0]}" if bounds is not None else " above the escalation boundary"
+                why += f" (no escalation: {frac()}{gt} with n >= n1={self.n1})"
+        if self.n2 is not None and above is not None and nd >= self.n2 and n[above] == 0 and not down \
+                and nxt != above:
             nxt = above
-            why = (f"explore: dose {lvl} has {nd} >= n2={self.n2} patients and {frac} < {deesc}, so untried dose "
+            lt = f" < {bounds[1]}" if bounds is not None else " below the de-escalation boundary"
+            why = (f"explore: dose {lvl} has {nd} >= n2={self.n2} patients and {frac()}{lt}, so untried dose "
                    f"{to_level(above)} is treated")
         code = R.ESCALATE if nxt > d else (R.DE_ESCALATE if nxt < d else R.STAY)
-        return Decision.treat(nxt, why, code)
+        return Decision(nxt, False, why, code)
 
     # ------------------------------------------------------------------ selection
+    def _tox_fit(self, n, y) -> tuple[list, tuple, int]:
+        """(isotonic DLT estimates over all doses with the 0.001 j tie-break, the same
+        without it rounded to 10 digits (None at untried doses), the MTD index), cached per
+        (n, y).  Untried doses enter at phi_t; the weights are BOIN's inverse variances
+        (module docstring).  Plain floats: for five doses a Python loop beats numpy's
+        per-call cost, and the IEEE operations are the same ones, in the same order."""
+        key = (tuple(n), tuple(y))
+        v = self._iso.get(key)
+        if v is None:
+            phi = self.phi_t
+            raw, w = [], []
+            for k, t in zip(n, y):
+                k, t = float(k), float(t)
+                raw.append(t / k if k > 0 else phi)
+                a = k + 0.1
+                w.append(1.0 / ((t + 0.05) * (k - t + 0.05) / (a * a * (k + 1.1))))
+            iso = [f + 0.001 * j for j, f in enumerate(pava(raw, w).tolist(), 1)]
+            est = tuple(None if k == 0 else round(f - 0.001 * j, 10) for j, (k, f) in enumerate(zip(n, iso), 1))
+            mtd = min(range(len(iso)), key=lambda j: abs(iso[j] - phi))  # the first in a tie, as argmin
+            if len(self._iso) > 200_000:
+                self._iso.clear()
+            v = self._iso[key] = (iso, est, mtd)
+        return v
+
     def _tox_isotonic(self, n, y) -> np.ndarray:
         """Isotonic DLT estimates over all doses (untried at phi_t), with the 0.001 j tie-break."""
-        n = np.asarray(n, float)
-        y = np.asarray(y, float)
-        raw = np.where(n > 0, y / np.where(n > 0, n, 1), self.phi_t)
-        w = 1.0 / ((y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 1.1)))
-        return pava(raw, w) + 0.001 * np.arange(1, self.num_doses + 1)
+        return np.array(self._tox_fit(n, y)[0])
 
     def _mtd_index(self, n, y) -> int:
-        return int(np.argmin(np.abs(self._tox_isotonic(n, y) - self.phi_t)))
+        return self._tox_fit(n, y)[2]
 
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
         """The isotonic DLT estimates :meth:`select_obd` uses (without the 0.001 j
         tie-break), None at untried doses."""
         self._check_state(state)
-        iso = self._tox_isotonic(state.n_at_dose, state.tox_at_dose) - 0.001 * np.arange(1, self.num_doses + 1)
-        return tuple(None if k == 0 else round(float(v), 10) for k, v in zip(state.n_at_dose, iso))
+        return self._tox_fit(state.n_at_dose, state.tox_at_dose)[1]
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """The MTD that caps :meth:`select_obd`: the dose whose isotonic DLT estimate is
@@ -443,9 +536,12 @@ class BOIN12(Design):
     def utility_estimates(self, state: TrialState) -> tuple[float | None, ...]:
         """Posterior mean utility 100 (x + 1)/(n + 2) per tried dose (None if untried)."""
         self._check_state(state)
-        both = self._both_at_dose(state)
-        return tuple(None if k == 0 else 100 * (_quasi_count(self.utility, k, t, e, b) + 1) / (k + 2)
-                     for k, t, e, b in zip(state.n_at_dose, state.tox_at_dose, state.eff_at_dose, both))
+        return self._utilities(state.n_at_dose, state.tox_at_dose, state.eff_at_dose, self._both_at_dose(state))
+
+    def _utilities(self, n, y, e, both) -> tuple[float | None, ...]:
+        u = self.utility
+        return tuple(None if k == 0 else 100 * (_quasi_count(u, k, t, r, b) + 1) / (k + 2)
+                     for k, t, r, b in zip(n, y, e, both))
 
     def select_obd(self, state: TrialState) -> OBDSelection:
         """OBD: highest posterior mean utility among tried, non-eliminated doses at or
@@ -453,15 +549,15 @@ class BOIN12(Design):
         self._check_state(state)
         n, y, e = state.n_at_dose, state.tox_at_dose, state.eff_at_dose
         D = self.num_doses
-        tox_from, futile = self._eliminated(n, y, e)
-        util = self.utility_estimates(state)
+        both = self._both_at_dose(state)
+        pieces = self._pieces(n, y, e, both)
+        tox_from, futile, scores, util_list = pieces
+        util = tuple(util_list)
         eliminated = [j for j in range(D) if j >= tox_from or futile[j]]
-        iso = self._tox_isotonic(n, y)
-        est = iso - 0.001 * np.arange(1, D + 1)
-        details = {"tox_estimates": [None if k == 0 else round(float(v), 10) for k, v in zip(n, est)],
+        _, est, mtd = self._tox_fit(n, y)
+        details = {"tox_estimates": list(est),
                    "eff_estimates": [None if k == 0 else r / k for k, r in zip(n, e)],
-                   "desirability": [self._desirability(int(k), int(t), int(r), int(b)) if k else None
-                                    for k, t, r, b in zip(n, y, e, self._both_at_dose(state))],
+                   "desirability": [v if k else None for k, v in zip(n, scores)],
                    "eliminated": [to_level(j) for j in eliminated], "u_b": self.u_b}
         if tox_from == 0:
             return OBDSelection(None, util, "no OBD: the lowest dose is too toxic", None, details)
@@ -470,10 +566,9 @@ class BOIN12(Design):
         if state.current_index is not None:
             # The authors' loop applies the rule after every cohort, the last one included,
             # and a toxicity or futility stop there means no selection.
-            rule = self.decide_counts(n, y, e, state.current_index, self._both_at_dose(state))
+            rule = self._decide_pieces(n, y, pieces, state.current_index)
             if rule.stop and rule.code in (R.FUTILITY, R.LOWEST_TOO_TOXIC):
                 return OBDSelection(None, util, f"no OBD: the rule stops the trial ({rule.reason})", None, details)
-        mtd = int(np.argmin(np.abs(iso - self.phi_t)))  # as _mtd_index, on the estimates above
         ok = [j for j in range(mtd + 1) if n[j] > 0 and j not in eliminated]
         if not ok:
             return OBDSelection(None, util, f"no OBD: no dose at or below the MTD (dose {to_level(mtd)}) was tried "

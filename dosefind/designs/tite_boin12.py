@@ -202,66 +202,40 @@ class TITEBOIN12(BOIN12):
         return self.decide_effective(s, state.current_index)
 
     def decide_effective(self, s: dict, current_index: int, elimination=None) -> Decision:
-        """BOIN12's rule on the effective data ``s`` (:func:`effective_summary`) with the
+        """BOIN12's rule (:meth:`BOIN12._rule <dosefind.designs.boin12.BOIN12._rule>`, the
+        same code) on the effective data ``s`` (:func:`effective_summary`) with the
         suspension rule; the module docstring lists the steps.  ``elimination``: the
         result of :meth:`_effective_elimination` when already known (the batch path)."""
-        D = self.num_doses
-        n = s["n"].astype(int)
         d = int(current_index)
         tox_from, futile = self._effective_elimination(s) if elimination is None else elimination
-        out = [j >= tox_from or futile[j] for j in range(D)]
-        if tox_from == 0:
-            return Decision.halt(f"stop: the lowest dose is too toxic (Pr(DLT rate > {self.phi_t:g}) > {self.c_t:g} "
-                                 f"on the effective data); no dose is selected", R.LOWEST_TOO_TOXIC)
-        if all(out):
-            return Decision.halt("stop: every dose is eliminated (too toxic or futile on the effective data); no "
-                                 "dose is selected", R.FUTILITY)
-        nd, lvl = int(n[d]), to_level(d)
-        if self.n_earlystop is not None and nd >= self.n_earlystop:
-            return Decision.halt(f"stop: dose {lvl} has {nd} patients (n_earlystop={self.n_earlystop}); select the "
-                                 f"OBD", R.N_AT_DOSE)
+        nd, lvl = int(s["n"][d]), to_level(d)
         mt, me = int(s["m_t"][d]), int(s["m_e"][d])
+        pause = None
         if mt > self.maxpen * nd or me > self.maxpen * nd or s["ess_t"][d] <= 0:
-            return Decision.pause(f"suspend accrual: at dose {lvl}, {mt} of {nd} patients pending for DLT and {me} "
-                                  f"for response (more than maxpen = {self.maxpen:g} of them, or no follow-up yet)",
-                                  R.WAIT_PENDING)
+            pause = Decision.pause(f"suspend accrual: at dose {lvl}, {mt} of {nd} patients pending for DLT and {me} "
+                                   f"for response (more than maxpen = {self.maxpen:g} of them, or no follow-up yet)",
+                                   R.WAIT_PENDING)
         if mt == 0:
+            # Whole counts at d: BOIN12's count boundaries.  They are y/n against lambda_e
+            # and lambda_d, except that BOIN lowers the de-escalation count to the
+            # elimination count, where dose d is eliminated and the next dose is the same
+            # (tests/designs/test_tite_boin12.py checks both).
             esc, deesc, _, _ = self._boin._bounds(nd)
             yd = int(s["y_t"][d])
             down, up_ok = yd >= deesc, yd <= esc
             frac = f"{yd}/{nd} DLTs at dose {lvl}"
+            bounds = (esc, deesc)
         else:
             p = float(s["p_t"][d])
             down, up_ok = p >= self.lambda_d, p <= self.lambda_e
             frac = (f"estimated DLT rate {p:.3f} at dose {lvl} ({int(s['y_t'][d])} DLT(s), effective sample size "
                     f"{s['ess_t'][d]:.2f})")
-        below = next((j for j in range(d - 1, -1, -1) if not out[j]), None)
-        above = next((j for j in range(d + 1, D) if not out[j]), None)
-        if down:
-            if d > 0 and below is not None:
-                nxt, why = below, f"de-escalate: {frac} at or above the de-escalation boundary"
-            elif out[d]:
-                return Decision.halt(f"stop: {frac} calls for a lower dose but none is left and dose {lvl} is futile; "
-                                     f"no dose is selected", R.FUTILITY)
-            else:
-                nxt, why = d, f"stay: {frac} at or above the de-escalation boundary but no lower dose is left"
-        else:
-            cands = [j for j in (below, d) if j is not None and not out[j]]
-            if above is not None and (nd < self.n1 or up_ok):
-                cands.append(above)
-            if not cands:
-                return Decision.halt(f"stop: no admissible dose next to dose {lvl} (futile or too toxic); no dose is "
-                                     f"selected", R.FUTILITY)
-            score = {j: self._effective_desirability(s, j) for j in cands}
-            nxt = max(sorted(cands), key=lambda j: (score[j], j))  # ties: the higher dose, as BOIN12
-            pretty = ", ".join(f"dose {to_level(j)} {score[j]:.3f}" for j in sorted(cands))
-            why = f"highest desirability Pr(utility > {self.u_b:g}) on the effective data among {pretty}"
-        if self.n2 is not None and above is not None and nd >= self.n2 and n[above] == 0 and not down \
-                and nxt != above:
-            nxt = above
-            why = f"explore: dose {lvl} has {nd} >= n2={self.n2} patients, so untried dose {to_level(above)} is treated"
-        code = R.ESCALATE if nxt > d else (R.DE_ESCALATE if nxt < d else R.STAY)
-        return Decision.treat(nxt, why, code)
+            bounds = None
+        y0 = int(s["y_t"][0])
+        lowest = (f"{y0}/{int(s['n'][0])} DLTs, " if not s["m_t"][0]
+                  else f"{y0} DLT(s), effective sample size {s['ess_t'][0]:.2f}, ")
+        return self._rule(d, nd, tox_from, futile, s["n"], down, up_ok, lambda j: self._effective_desirability(s, j),
+                          lambda: frac, bounds, where=" on the effective data", lowest=lambda: lowest, pause=pause)
 
     def _effective_desirability(self, s, j) -> float:
         nj = int(s["n"][j])

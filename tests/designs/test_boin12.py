@@ -228,3 +228,14 @@ def test_no_obd_when_the_final_rule_stops_for_futility():
     # The same counts with dose 3 current continue, and dose 3 is the OBD.
     s3 = TrialState.from_counts([9, 9, 3, 0, 0], [0, 3, 0, 0, 0], current_dose=3, eff=[0, 0, 2, 0, 0])
     assert not d.decide(s3).stop and d.select_obd(s3).obd == 3
+
+
+def test_every_dose_futile_stop_names_only_the_futile_doses():
+    # Every dose futile and none too toxic: 0 responses in 3 patients gives Pr(response rate
+    # < 0.25) = 1 - 0.75^4 = 0.684 (Beta(1, 4)), not futile; 0 in 6 gives 1 - 0.75^7 = 0.867,
+    # not futile; 0 in 9: 1 - 0.75^10 = 0.944 > 0.9, futile.  No DLTs, so no dose is too toxic
+    # and the reason must not say so.
+    d = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=2, max_n=30)
+    dec = d.decide_counts([9, 9], [0, 0], [0, 0], 1)
+    assert dec.stop and dec.code == R.FUTILITY
+    assert "too toxic" not in dec.reason and "1, 2 futile" in dec.reason

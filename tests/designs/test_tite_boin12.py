@@ -156,3 +156,73 @@ def test_attributes_and_bad_input():
     with pytest.raises(ValueError, match="eff_followup=None"):
         d.decide(_state(pending * 3))
     assert math.isfinite(d.lambda_e)
+
+
+def test_count_boundaries_are_the_rate_comparison_for_whole_counts():
+    # TITE-BOIN12 compares p_hat = y/ESS with lambda_e, lambda_d when DLTs are pending at the
+    # current dose and BOIN's count boundaries otherwise; BOIN12's one rule
+    # (BOIN12._rule) takes the outcome of either.  For whole counts the two agree: y <= esc
+    # exactly when y/n <= lambda_e (esc = floor(n lambda_e), R BOIN's get.boundary), and
+    # y >= deesc exactly when y/n >= lambda_d or y reaches the elimination count (BOIN
+    # lowers the de-escalation count to it), where the current dose is itself eliminated.
+    from dosefind.designs.boin import BOIN
+
+    for t in [round(0.05 + 0.01 * k, 2) for k in range(56)]:
+        b = BOIN(target=t, num_doses=3, cohort_size=1, max_n=60)
+        for n in range(1, 61):
+            esc, deesc, elim, _ = b._bounds(n)
+            for y in range(n + 1):
+                assert (y <= esc) == (y / n <= b.lambda_e), (t, n, y)
+                assert (y >= deesc) == (y / n >= b.lambda_d or y >= elim), (t, n, y)
+
+
+def test_effective_path_runs_boin12s_rule_on_whole_counts():
+    # One rule, one place: decide_effective (the pending-data path) hands its pieces to
+    # BOIN12._rule, as decide_counts does.  Given effective data with nothing pending it
+    # must reach BOIN12's decision on the same counts, with BOIN12's reason apart from
+    # saying where the data come from; every history of two cohorts of 3, as above.
+    import itertools
+
+    b12 = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=4, max_n=30)
+    t12 = _design()
+    seen = set()
+    for first in itertools.product("NTEB", repeat=3):
+        for second in itertools.product("NTEB", repeat=3):
+            for dose2 in (1, 2):
+                s = TrialState.from_outcomes(f"1{''.join(first)} {dose2}{''.join(second)}", num_doses=4)
+                a = b12.decide_counts(s.n_at_dose, s.tox_at_dose, s.eff_at_dose, s.current_index)
+                b = t12.decide_effective(effective_summary(s.patients, 4, 28, 56), s.current_index)
+                assert (a.action, a.dose_index, a.code) == (b.action, b.dose_index, b.code)
+                assert a.reason == b.reason.replace(" on the effective data", "")
+                seen.add(a.code)
+    assert len(seen) >= 4          # escalate, stay, de-escalate and stops all reached
+
+
+def test_where_the_comparisons_differ_the_dose_is_eliminated_and_the_decision_agrees():
+    # The exception above: y reaches BOIN's elimination count at the current dose while
+    # y/n < lambda_d.  Dose d (and every dose above) is then eliminated for toxicity, so
+    # BOIN12's rule reaches the same next dose and code with either outcome of the
+    # comparison.  Checked on every such (n, y) up to 60 patients, phi_t 0.05-0.60 (54 cases,
+    # phi_t 0.54 and above), with a
+    # tried dose below (de-escalate) and without one (stop).
+    from dosefind.designs.boin import BOIN
+
+    found = 0
+    for t in [round(0.05 + 0.01 * k, 2) for k in range(56)]:
+        b12 = BOIN12(phi_t=t, phi_e=0.25, num_doses=3, cohort_size=1, max_n=120)
+        boin = BOIN(target=t, num_doses=3, cohort_size=1, max_n=120)
+        assert (b12.lambda_e, b12.lambda_d) == (boin.lambda_e, boin.lambda_d)
+        for nd in range(3, 61):
+            esc, deesc, elim, _ = boin._bounds(nd)
+            for y in range(elim, nd + 1):
+                if y / nd >= boin.lambda_d:
+                    continue
+                found += 1
+                for n, tox, eff, d in (([3, nd, 0], [0, y, 0], [1, nd, 0], 1), ([nd, 0, 0], [y, 0, 0], [nd, 0, 0], 0)):
+                    pieces = b12._pieces(n, tox, eff, (0, 0, 0))
+                    tox_from, futile, scores, _ = pieces
+                    a = b12._decide_pieces(n, tox, pieces, d)            # counts: y >= deesc, down
+                    b = b12._rule(d, nd, tox_from, futile, n, False, y <= esc, scores.__getitem__,
+                                  lambda: "", None)                       # the rate: not down
+                    assert (a.action, a.dose_index, a.code) == (b.action, b.dose_index, b.code), (t, nd, y, d)
+    assert found > 0
