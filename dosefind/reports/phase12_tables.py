@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dosefind.reports.tables import DIGITS, NOT_APPLICABLE, Table, fmt, fmt_pm, se_note, unique_slugs
+from dosefind.reports.tables import (DIGITS, NOT_APPLICABLE, Table, fmt, fmt_pm, per_dose_rows, se_note,
+                                     unique_slugs)
 
 __all__ = ["has_phase12", "utility_tables", "efficacy_truth_table", "obd_tables", "obd_summary_table",
            "phase12_tables", "UTILITY_ROWS"]
@@ -175,22 +176,7 @@ def obd_tables(run) -> list[Table]:
             specs = [(sel, "obd_selection_pct", ev, es, "obd_no_selection_pct", None, DIGITS["pct"]),
                      ("Patients (mean)", "patients_mean", r, r["se"], None, "n_mean", DIGITS["mean"]),
                      ("Responses (mean)", "responses_mean", ev, es, None, "response_total_mean", DIGITS["mean"])]
-            for k, (label, key, vals, ses, none_key, total_key, dg) in enumerate(specs):
-                row = {"design": spec.label, "metric": key}
-                row.update({f"dose_{i + 1}": vals[key][i] for i in range(D)})
-                row["none"] = vals[none_key] if none_key else None
-                row["total"] = vals[total_key] if total_key else None
-                data_rows.append(row)
-                serow = {"design": spec.label, "metric": key + "_se"}
-                serow.update({f"dose_{i + 1}": ses[key][i] for i in range(D)})
-                serow["none"] = ses[none_key] if none_key else None
-                serow["total"] = ses[total_key] if total_key else None
-                data_rows.append(serow)
-                drow = {"Design": spec.label if k == 0 else "", "Measure": label}
-                drow.update({f"DL{i + 1}": fmt_pm(vals[key][i], ses[key][i], dg, ex) for i in range(D)})
-                drow["None"] = fmt_pm(vals[none_key], ses[none_key], dg, ex) if none_key else ""
-                drow["Total"] = fmt_pm(vals[total_key], ses[total_key], dg, ex) if total_key else ""
-                disp_rows.append(drow)
+            per_dose_rows(spec.label, specs, D, ex, data_rows, disp_rows)
         caption = se_note(run) + (
             f" * marks the correct OBD (true utility of {tlabel})." if correct else
             " No correct OBD is marked: no dose qualifies, or no design in the run defines a utility.")

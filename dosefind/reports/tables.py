@@ -224,6 +224,28 @@ def _is_exact(r: dict) -> bool:
     return r.get("method") == "exact"
 
 
+def per_dose_rows(design_label: str, specs, D: int, exact: bool, data_rows: list, disp_rows: list) -> None:
+    """Append one design's per-dose measures to a scenario table: for each
+    ``(label, key, values, ses, none_key, total_key, digits)`` a data row, its SE row and a
+    display row (value with its Monte Carlo error), "none" and "total" columns optional."""
+    for k, (label, key, vals, ses, none_key, total_key, dg) in enumerate(specs):
+        row = {"design": design_label, "metric": key}
+        row.update({f"dose_{i + 1}": vals[key][i] for i in range(D)})
+        row["none"] = vals[none_key] if none_key else None
+        row["total"] = vals[total_key] if total_key else None
+        data_rows.append(row)
+        serow = {"design": design_label, "metric": key + "_se"}
+        serow.update({f"dose_{i + 1}": ses[key][i] for i in range(D)})
+        serow["none"] = ses[none_key] if none_key else None
+        serow["total"] = ses[total_key] if total_key else None
+        data_rows.append(serow)
+        drow = {"Design": design_label if k == 0 else "", "Measure": label}
+        drow.update({f"DL{i + 1}": fmt_pm(vals[key][i], ses[key][i], dg, exact) for i in range(D)})
+        drow["None"] = fmt_pm(vals[none_key], ses[none_key], dg, exact) if none_key else ""
+        drow["Total"] = fmt_pm(vals[total_key], ses[total_key], dg, exact) if total_key else ""
+        disp_rows.append(drow)
+
+
 def scenario_tables(run) -> list[Table]:
     """Per scenario: selection %, patients and DLTs by dose for every design."""
     out = []
@@ -245,22 +267,9 @@ def scenario_tables(run) -> list[Table]:
             specs = [("Selection %", "selection_pct", "no_selection_pct", None, DIGITS["pct"]),
                      ("Patients (mean)", "patients_mean", None, "n_mean", DIGITS["mean"]),
                      ("DLTs (mean)", "dlt_mean", None, "dlt_total_mean", DIGITS["mean"])]
-            for k, (label, key, none_key, total_key, dg) in enumerate(specs):
-                row = {"design": spec.label, "metric": key}
-                row.update({f"dose_{i + 1}": r[key][i] for i in range(D)})
-                row["none"] = r[none_key] if none_key else None
-                row["total"] = r[total_key] if total_key else None
-                data_rows.append(row)
-                serow = {"design": spec.label, "metric": key + "_se"}
-                serow.update({f"dose_{i + 1}": se[key][i] for i in range(D)})
-                serow["none"] = se[none_key] if none_key else None
-                serow["total"] = se[total_key] if total_key else None
-                data_rows.append(serow)
-                drow = {"Design": spec.label if k == 0 else "", "Measure": label}
-                drow.update({f"DL{i + 1}": fmt_pm(r[key][i], se[key][i], dg, ex) for i in range(D)})
-                drow["None"] = fmt_pm(r[none_key], se[none_key], dg, ex) if none_key else ""
-                drow["Total"] = fmt_pm(r[total_key], se[total_key], dg, ex) if total_key else ""
-                disp_rows.append(drow)
+            per_dose_rows(spec.label, [(label, key, r, se, none_key, total_key, dg)
+                                       for label, key, none_key, total_key, dg in specs],
+                          D, ex, data_rows, disp_rows)
         caption = se_note(run) + " * marks the correct dose(s)."
         out.append(Table(f"scenario-{slugs[s.name]}", f"Scenario: {s.name}", pd.DataFrame(data_rows),
                          pd.DataFrame(disp_rows), caption=caption, group="scenario", key=s.name))

@@ -78,6 +78,20 @@ def _target_of(design, scenario, target):
     return None if t is None else float(t)
 
 
+def _exact_or_mc(method: str, seed, exact, mc):
+    """The engine choice of every cohort simulation: ``exact()`` under "exact" (its
+    StateSpaceTooLarge raised) or "auto" (falling back), else ``mc(seed)`` with the seed
+    resolved.  Returns (result, method used, seed)."""
+    if method in ("auto", "exact"):
+        try:
+            return exact(), "exact", seed
+        except StateSpaceTooLarge:
+            if method == "exact":
+                raise
+    seed = resolve_seed(seed)
+    return mc(seed), "mc", seed
+
+
 def exact_state_cap(design: Design, method: str, max_states: int = DEFAULT_MAX_STATES) -> int:
     """States the exact engine may visit for ``method`` ("exact" or "auto") before giving
     up.  Under "auto" the cap is modest, so that a large state space falls back to Monte
@@ -191,21 +205,13 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         return _simulate_phase12(design, scenario, joint, n_trials=n_trials, seed=seed, method=method,
                                  workers=workers, progress=progress, target=target, acceptable=acceptable,
                                  above=above, max_states=max_states, utility=utility, tox_limit=tox_limit)
-    tally = None
-    used = method
-    if method in ("auto", "exact"):
-        cap = exact_state_cap(design, method, max_states)
-        try:
-            tally = simulate_exact(design, scenario.true_prob_tox, above, max_states=cap, use_batch=use_batch)
-            used = "exact"
-        except StateSpaceTooLarge:
-            if method == "exact":
-                raise
-    if tally is None:
-        seed = resolve_seed(seed)
-        tally = simulate_mc(design, scenario.true_prob_tox, n_trials, seed, above, workers=workers,
-                            progress=progress, use_batch=use_batch)
-        used = "mc"
+    tally, used, seed = _exact_or_mc(
+        method, seed,
+        lambda: simulate_exact(design, scenario.true_prob_tox, above, max_states=exact_state_cap(design, method,
+                                                                                                 max_states),
+                               use_batch=use_batch),
+        lambda s: simulate_mc(design, scenario.true_prob_tox, n_trials, s, above, workers=workers,
+                              progress=progress, use_batch=use_batch))
     labels = tuple(design.doses.labels)
     return OperatingCharacteristics.from_tally(
         tally, design=design, true_prob_tox=scenario.true_prob_tox, method=used,
@@ -268,21 +274,12 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
     from dosefind.simulations.phase12 import Phase12Setup, efficacy_block, simulate_exact12, simulate_mc12
 
     setup = Phase12Setup(design, joint, above, target, utility=utility, limit=tox_limit)
-    tallies, used = None, method
-    if method in ("auto", "exact"):
-        try:
-            cap = exact_state_cap(design, method, max_states)
-            if method == "auto":  # response counts multiply the states: give up sooner
-                cap = min(cap, AUTO_MAX_STATES_PHASE12)
-            tallies = simulate_exact12(design, setup, max_states=cap)
-            used = "exact"
-        except StateSpaceTooLarge:
-            if method == "exact":
-                raise
-    if tallies is None:
-        seed = resolve_seed(seed)
-        tallies = simulate_mc12(design, setup, n_trials, seed, workers=workers, progress=progress)
-        used = "mc"
+    cap = exact_state_cap(design, method, max_states) if method in ("auto", "exact") else 0
+    if method == "auto":  # response counts multiply the states: give up sooner
+        cap = min(cap, AUTO_MAX_STATES_PHASE12)
+    tallies, used, seed = _exact_or_mc(
+        method, seed, lambda: simulate_exact12(design, setup, max_states=cap),
+        lambda s: simulate_mc12(design, setup, n_trials, s, workers=workers, progress=progress))
     mc = used == "mc"
     return OperatingCharacteristics.from_tally(
         tallies[0], design=design, true_prob_tox=scenario.true_prob_tox, method=used,
