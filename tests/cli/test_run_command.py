@@ -8,28 +8,7 @@ from click.testing import CliRunner
 from dosefind.cli import main
 from dosefind.study import TEMPLATE
 
-SMALL = '''
-[study]
-target = 0.3
-max_n = 9
-n_trials = 200
-seed = 11
-method = "mc"
-
-[doses]
-amounts = [1, 2, 3]
-unit = "mg"
-
-[[designs]]
-type = "3+3"
-
-[[designs]]
-type = "boin"
-
-[[scenarios]]
-name = "middle"
-true_prob_tox = [0.1, 0.3, 0.5]
-'''
+from studies import SMALL  # noqa: E402  (tests/cli is on sys.path under pytest's rootdir import)
 
 
 def test_init_writes_the_template_and_refuses_to_overwrite(tmp_path):

@@ -9,28 +9,9 @@ from click.testing import CliRunner
 from dosefind.cli import main
 from dosefind.study import TEMPLATE, parse_study
 
-SMALL = '''
-[study]
-target = 0.3
-max_n = 9
-n_trials = 200
-seed = 11
-method = "exact"
+from studies import SMALL as _SMALL  # noqa: E402
 
-[doses]
-amounts = [1, 2, 3]
-unit = "mg"
-
-[[designs]]
-type = "3+3"
-
-[[designs]]
-type = "boin"
-
-[[scenarios]]
-name = "middle"
-true_prob_tox = [0.1, 0.3, 0.5]
-'''
+SMALL = _SMALL.replace('method = "mc"', 'method = "exact"')
 
 
 def _run(tmp_path, *args, text=SMALL):
