@@ -140,7 +140,10 @@ def _print_oc(oc, fmt):
         from dosefind.reports.text import human_frame
 
         exact = oc.method == "exact"
-        frame = human_frame(oc.to_frame().drop(columns=["dose"]), exact=exact)
+        frame = oc.to_frame().drop(columns=["dose"])
+        if "obd_selection_pct" in frame.columns:  # phase I/II: the MTD is the cap the OBD sits under
+            frame = frame.rename(columns={"selection_pct": "MTD selected %", "selection_se": "MTD selected % SE"})
+        frame = human_frame(frame, exact=exact)
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
             click.echo(head)
             click.echo(frame.to_string())

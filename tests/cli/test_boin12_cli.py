@@ -136,3 +136,12 @@ def test_backfill_cap_on_the_command_line_is_the_library_backfill():
     assert out["calendar"]["backfilled"]["mean"] > 0
     bad = run(*[a if a != "6" else "-1" for a in args])
     assert bad.exit_code != 0 and "cap_per_dose" in bad.output
+
+
+def test_simulate_table_names_the_mtd_and_the_obd_columns_apart():
+    out = ok("simulate", "--design", "boin12", "--phi-t", "0.35", "--phi-e", "0.25", "--cohorts", "4",
+             "--true-tox", "0.05,0.1,0.3", "--true-eff", "0.2,0.4,0.5", "--n-trials", "100", "--seed", "1",
+             "--method", "mc", "--quiet")
+    header = out.splitlines()[1]
+    assert "MTD selected %" in header and "OBD selected %" in header
+    assert "  Selected %" not in header
