@@ -36,6 +36,14 @@ def probability(value, name: str, *, open_interval: bool = True) -> float:
     return v
 
 
+def share(value, name: str, meaning: str) -> float:
+    """A share in (0, 1]; ``meaning`` says what it is, in the message."""
+    v = _num(value, name)
+    if not 0 < v <= 1:
+        raise ValueError(f"{name} must be in (0, 1] ({meaning}), got {value}")
+    return v
+
+
 def positive(value, name: str) -> float:
     v = _num(value, name)
     if not (v > 0 and math.isfinite(v)):

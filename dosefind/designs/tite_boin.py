@@ -164,11 +164,8 @@ class TITEBOIN(Design):
         if dlt_window is None:
             raise ValueError("dlt_window must be given: the DLT assessment window in days (a number > 0)")
         self.dlt_window = V.positive(dlt_window, "dlt_window")
-        m = V._num(maxpen, "maxpen")
-        if not 0 < m <= 1:
-            raise ValueError(f"maxpen must be in (0, 1] (the largest share of pending patients at the current "
-                             f"dose before accrual is suspended), got {maxpen}")
-        self.maxpen = m
+        self.maxpen = V.share(maxpen, "maxpen", "the largest share of pending patients at the current dose before "
+                                                "accrual is suspended")
         if estimator not in _ESTIMATORS:
             raise ValueError(f"estimator must be 'ess' (TITEgBOIN) or 'imputation' (Yuan et al. 2018), "
                              f"got {estimator!r}")

@@ -111,29 +111,12 @@ def effective_summary(patients, num_doses: int, dlt_window: float, eff_window: f
     for p in patients:
         j = p.dose_index
         out["n"][j] += 1
-        if p.complete or p.dlt:
-            out["y_t"][j] += p.dlt
-            out["ess_t"][j] += 1
-            wt = None
-        else:
-            if p.followup is None:
-                raise ValueError("TITE-BOIN12 needs the follow-up (days) of every patient pending for DLT; "
-                                 "a pending Patient has followup=None")
-            wt = min(float(p.followup), dlt_window) / dlt_window
-            out["m_t"][j] += 1
-            out["ess_t"][j] += wt
+        wt = _add_outcome(out, "t", j, p.dlt, p.complete, p.followup, dlt_window,
+                          "the follow-up (days) of every patient pending for DLT; a pending Patient has followup=None")
         r = 1 if p.eff == 1 else 0
-        if p.eff_complete or r:
-            out["y_e"][j] += r
-            out["ess_e"][j] += 1
-            we = None
-        else:
-            if p.eff_followup is None:
-                raise ValueError("TITE-BOIN12 needs the efficacy follow-up (days) of every patient pending for "
-                                 "response; a pending Patient has eff_followup=None")
-            we = min(float(p.eff_followup), eff_window) / eff_window
-            out["m_e"][j] += 1
-            out["ess_e"][j] += we
+        we = _add_outcome(out, "e", j, r, p.eff_complete, p.eff_followup, eff_window,
+                          "the efficacy follow-up (days) of every patient pending for response; a pending Patient "
+                          "has eff_followup=None")
         rows.append((j, p.dlt, wt, r, we))
     with np.errstate(divide="ignore", invalid="ignore"):
         out["p_t"] = np.where(out["ess_t"] > 0, out["y_t"] / out["ess_t"], np.nan)
@@ -145,6 +128,22 @@ def effective_summary(patients, num_doses: int, dlt_window: float, eff_window: f
         out["eff"][j] += e
         out["both"][j] += t * e
     return out
+
+
+def _add_outcome(out: dict, k: str, j: int, y: int, complete: bool, followup, window: float, needs: str):
+    """Add one patient's outcome ``k`` ("t" DLT, "e" response) at dose ``j`` to the
+    summaries: complete (or observed) counts 1 in the ESS, pending counts its followed share
+    of the window (returned; None when complete)."""
+    if complete or y:
+        out[f"y_{k}"][j] += y
+        out[f"ess_{k}"][j] += 1
+        return None
+    if followup is None:
+        raise ValueError(f"TITE-BOIN12 needs {needs}")
+    w = min(float(followup), window) / window
+    out[f"m_{k}"][j] += 1
+    out[f"ess_{k}"][j] += w
+    return w
 
 
 def _expected(p: float, w: float) -> float:
@@ -184,11 +183,8 @@ class TITEBOIN12(BOIN12):
                 raise ValueError(f"{name} must be given: the assessment window in days (a number > 0)")
         self.dlt_window = V.positive(dlt_window, "dlt_window")
         self.eff_window = V.positive(eff_window, "eff_window")
-        m = V._num(maxpen, "maxpen")
-        if not 0 < m <= 1:
-            raise ValueError(f"maxpen must be in (0, 1] (the largest share of patients at the current dose pending "
-                             f"for either outcome before accrual is suspended), got {maxpen}")
-        self.maxpen = m
+        self.maxpen = V.share(maxpen, "maxpen", "the largest share of patients at the current dose pending for "
+                                                "either outcome before accrual is suspended")
 
     # ------------------------------------------------------------------ decisions
     def decide(self, state: TrialState) -> Decision:
