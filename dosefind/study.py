@@ -700,7 +700,7 @@ def _apply_modifiers(where: _Where, key: str, design, mods: dict):
                 if not isinstance(value, dict):
                     raise ValueError("must be a table, e.g. {cap_per_dose = 12} (BF-BOIN backfilling in calendar "
                                      "time; docs/designs/backfill.md)")
-                _unknown(where, k, value, {"cap_per_dose", "require_response"})
+                _unknown(where, k, value, {"cap_per_dose", "require_response", "count_in_max_n"})
                 m = Backfill(**value)
             elif name in ("stop_at_n", "stop_when_n_at_dose"):
                 n = _int(value, name, minimum=1)

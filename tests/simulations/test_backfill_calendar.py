@@ -162,3 +162,21 @@ def test_tite_design_with_backfill_is_refused():
     d = TITEBOIN(target=0.25, num_doses=5, max_n=36, dlt_window=30).then(Backfill(12))
     with pytest.raises(ValueError, match="count designs"):
         simulate_calendar(d, setup(), P, 10, 1, ABOVE)
+
+
+def test_boin12_cap_zero_is_plain_and_backfilled_patients_enter_the_obd_data():
+    # Phase I/II: cap 0 is plain BOIN12 trial by trial (exact: nobody backfilled, same patients);
+    # with backfilling the OBD selection reads the analysed data, escalation + backfilled
+    # complete at the end (the tally adds up to enrolled - unanalysed).
+    tox, eff = [0.05, 0.1, 0.2, 0.35, 0.5], [0.1, 0.3, 0.5, 0.55, 0.6]
+    b12 = lambda: BOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=30)  # noqa: E731
+    kw = dict(true_prob_eff=eff, tox_eff_correlation=0.0, n_trials=400, seed=3, accrual=Accrual.poisson(0.1),
+              dlt_window=30)
+    plain, zero = simulate(b12(), tox, **kw), simulate(b12().then(Backfill(0, require_response=True)), tox, **kw)
+    np.testing.assert_array_equal(plain.obd_selection_pct, zero.obd_selection_pct)
+    np.testing.assert_array_equal(plain.values["patients_mean"], zero.values["patients_mean"])
+    assert plain.calendar["duration"]["mean"] == zero.calendar["duration"]["mean"]
+    oc = simulate(b12().then(Backfill(9, require_response=True)), tox, **kw)
+    c = oc.calendar
+    assert c["backfilled"]["mean"] > 3 and c["backfilled"]["escalation"]["mean"] <= 30
+    assert np.isclose(np.sum(oc.values["patients_mean"]), c["enrolled"]["mean"] - c["backfilled"]["unanalysed"]["mean"])
