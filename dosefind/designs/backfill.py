@@ -203,7 +203,7 @@ class Backfill(Modifier):
         n_p, y_p = sum(n[b:c + 1]), sum(y[b:c + 1])
         be, bd, _, _ = boin._bounds(n_p)
         why = (f"dose {to_level(c)} says {_WORDS[cat[c]]} but dose {to_level(b)} says {_WORDS[lower[b]]} "
-               f"(backfilled data); doses {to_level(b)}-{to_level(c)} pooled: {y_p}/{n_p} DLTs")
+               f"(BF-BOIN pools doses {to_level(b)}-{to_level(c)}): {y_p}/{n_p} DLTs")
         first_elim = boin._eliminated_from(n, y)
         if y_p <= be:
             nxt, why = c + 1, why + f" <= {be} (escalation boundary at n={n_p}): escalate"

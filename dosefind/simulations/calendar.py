@@ -13,7 +13,9 @@ The conventions follow TITEgBOIN's simulator (``get_oc_TITE_QuasiBOIN``, cran/TI
   follow-up of the cohort; TITE designs (``memory = "patients"``) decide with pending
   patients.  A design with a :class:`~dosefind.designs.backfill.Backfill` link offers the
   arrival to its backfill rule first (count designs only) (enrolled at a cleared lower dose, counted in
-  ``backfilled``); the escalation then waits for its own cohort and decides on complete data.
+  ``backfilled``); the escalation then waits for its own cohort and decides on complete data
+  (the rule's escalation design).  By default (BF-BOIN) only escalation patients count against
+  ``max_n``, and the trial ends, and is analysed, when the last escalation window is over.
 * A patient enrolled on day ``a`` is infused on ``a + vein_to_vein`` (unless the product
   fails; the failure is known that day), has a DLT on ``infusion + t`` if any
   (:class:`ToxicityTiming`), and is complete at the DLT or at ``infusion + window``.

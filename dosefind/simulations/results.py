@@ -357,6 +357,7 @@ class OperatingCharacteristics:
             rows["backfilled_mean"] = (c["backfilled"]["mean"], c["backfilled"]["se"])
             if "escalation" in c["backfilled"]:
                 rows["escalation_mean"] = (c["backfilled"]["escalation"]["mean"], c["backfilled"]["escalation"]["se"])
+                rows["unanalysed_mean"] = (c["backfilled"]["unanalysed"]["mean"], c["backfilled"]["unanalysed"]["se"])
         return rows
 
     # ------------------------------------------------------------------ faces

@@ -44,7 +44,7 @@ def test_conflict_pooled_between_the_boundaries_stays():
     state = TrialState(5, (3, 9, 3, 0, 0), (0, 3, 0, 0, 0), current_index=2)
     assert BOIN.decide(D, state).next_dose == 4
     dec = d.decide(state)
-    assert dec.next_dose == 3 and dec.code is ReasonCode.STAY and "pooled: 3/12" in dec.reason
+    assert dec.next_dose == 3 and dec.code is ReasonCode.STAY and "pools doses 2-3): 3/12" in dec.reason
 
 
 def test_conflict_pooled_at_the_deescalation_boundary_goes_below_the_disagreeing_dose():
