@@ -451,6 +451,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     n_esc = np.zeros(T, np.int64)  # escalation patients enrolled
     known_esc = np.zeros(T, np.int64)  # ... whose failed product is known
     esc_end = np.full(T, -np.inf)  # last escalation infusion + window
+    esc_made = np.zeros(T)  # day by which every escalation product is made (or failed)
     batch_fn = getattr(type(design), "decide_patients_batch", None) if (memory == "patients" and _plain(design)) \
         else None
     eff_dec = None
@@ -548,6 +549,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             esc_busy[rows] = np.maximum(esc_busy[rows], done)
             n_esc[rows] += 1
         made[rows] = np.maximum(made[rows], inf)
+        if not backfilled:
+            esc_made[rows] = np.maximum(esc_made[rows], inf)
         ok = ~fail
         r_ok, d_ok = rows[ok], d_inf[ok]
         n_ev[r_ok, d_ok] += 1
@@ -789,7 +792,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if replace and has_failure:
             # A full trial stays open while a product may still fail (its place would be
             # refilled); arrivals meanwhile are turned away.
-            defer = (act == _STOP) & (code == max_n_code) & (made[d_rows] > d_t)
+            # (BF-BOIN: only an escalation product refills an escalation place)
+            defer = (act == _STOP) & (code == max_n_code) & ((esc_made if bf_esc else made)[d_rows] > d_t)
             act[defer] = _WAIT
             code[defer] = wait_code
         s = act == _STOP

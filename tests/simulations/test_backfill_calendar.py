@@ -180,3 +180,20 @@ def test_boin12_cap_zero_is_plain_and_backfilled_patients_enter_the_obd_data():
     c = oc.calendar
     assert c["backfilled"]["mean"] > 3 and c["backfilled"]["escalation"]["mean"] <= 30
     assert np.isclose(np.sum(oc.values["patients_mean"]), c["enrolled"]["mean"] - c["backfilled"]["unanalysed"]["mean"])
+
+
+def test_product_failures_refill_escalation_places_only():
+    # With failed products (20 %, known at the planned infusion 20 days on): replace=False,
+    # a failed escalation patient keeps a place, so exactly max_n = 30 escalation patients
+    # are enrolled in a trial that is not stopped early; replace=True refills failed escalation
+    # places only, so more than 30 are enrolled there.  Backfilled patients never count.
+    for replace in (False, True):
+        cs = CalendarSetup(window=30, accrual=Accrual.poisson(0.5), timing=ToxicityTiming.uniform(),
+                           manufacturing=Manufacturing(failure=0.2, vein_to_vein=20, replace=replace))
+        t, a = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=30).then(Backfill(12)), cs, P, 300, 3, ABOVE)
+        assert a["backfilled"].mean() > 10
+        np.testing.assert_array_equal(a["enrolled"], a["escalation"] + a["backfilled"])
+        if replace:
+            assert a["escalation"].mean() > 33
+        else:
+            assert a["escalation"].max() == 30 and np.median(a["escalation"]) == 30
