@@ -197,3 +197,13 @@ def test_product_failures_refill_escalation_places_only():
             assert a["escalation"].mean() > 33
         else:
             assert a["escalation"].max() == 30 and np.median(a["escalation"]) == 30
+
+
+def test_uniform_accrual_is_bfboins():
+    # bfboin's accrual = "uniform": gaps runif(0, 2 / rate), mean 1 / rate (exact by inverse
+    # transform: u -> 2u / rate).
+    a = Accrual.uniform(3)
+    np.testing.assert_allclose(a.gaps(np.array([0.0, 0.25, 0.5, 1.0])), [0.0, 1 / 6, 1 / 3, 2 / 3])
+    assert a.mean_gap == pytest.approx(1 / 3) and a.to_dict()["accrual"] == "uniform"
+    with pytest.raises(ValueError, match="accrual rate"):
+        Accrual.uniform(0)
