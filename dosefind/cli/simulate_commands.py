@@ -297,6 +297,8 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
             click.echo(human_frame(summary[cols], exact=exact).to_string(index=False, float_format=two))
             click.echo()
             click.echo("selection % per dose:")
+            sel = sel.rename(columns=lambda c: f"DL{c[5:]} %" if c.startswith("dose_") else
+                             "No MTD %" if c == "none" else c)
             click.echo(human_frame(sel, exact=exact).to_string(index=False, float_format=two))
 
 

@@ -60,6 +60,9 @@ def test_same_file_through_run_and_compare_gives_the_same_numbers(tmp_path, meth
     compared = json.loads(r.stdout)
     assert compared["designs"] == ["3+3", "BOIN", "CRM"] == [d["label"] for d in ran["designs"]]
     assert [s["name"] for s in compared["scenarios"]] == ["middle", "toxic"]
+    from dosefind.simulations import Comparison
+
+    assert Comparison.from_json(r.stdout).to_dict() == compared     # what --format json writes reads back
     a, b = _by_cell(ran["results"]), _by_cell(compared["results"])
     assert set(a) == set(b) and len(a) == 6
     for cell in a:
@@ -83,6 +86,8 @@ def test_compare_table_names_the_engine_and_uses_the_study_labels(tmp_path):
     assert lines[0] == "Dose-finding study: Monte Carlo, 200 simulated trials, seed 11"
     assert "Correct selection %" in lines[1] and "selection % per dose:" in r.stdout
     assert "e-0" not in r.stdout and "e+0" not in r.stdout   # fixed decimals, never 1.2e-05
+    per_dose = r.stdout.split("selection % per dose:\n")[1].splitlines()[0].split()
+    assert per_dose == ["Scenario", "Design", "DL1", "%", "DL2", "%", "DL3", "%", "No", "MTD", "%"]
     r = invoke("compare", "--config", study, "--method", "exact")
     assert r.stdout.splitlines()[0] == "Dose-finding study: exact calculation"
     r = invoke("compare", "--config", study, "--format", "csv")
