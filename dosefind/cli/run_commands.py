@@ -81,6 +81,8 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
     if not quiet:
+        for line in prior_lines(result):
+            click.echo(line, err=True)
         for w in result.warnings:
             click.echo(f"Warning: {w}", err=True)
         methods = {oc.method for oc in result.results.values()}
@@ -90,6 +92,20 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
         what = f"{len(spec.designs)} designs x {len(result.scenarios)} scenarios, {how}, seed {spec.seed}"
         where = f"report: {path / 'report.html'}" if path is not None else "results printed as JSON"
         click.echo(f"Done in {elapsed:.1f} s ({what}); {where}", err=fmt == "json")
+
+
+def prior_lines(result) -> list[str]:
+    """One line per prior fitted for a scenario: its convergence diagnostics, on the
+    terminal as well as in the report (a failed check also comes as a warning)."""
+    out = []
+    for name, info in result.prior.items():
+        d = info.get("diagnostics") if isinstance(info, dict) else None
+        if not d or d.get("r_hat_max") is None:
+            continue
+        out.append(f"Prior fit for scenario {name!r}: R-hat max {d['r_hat_max']:.3f}, bulk ESS min "
+                   f"{d['ess_bulk_min']:.0f}, tail ESS min {d['ess_tail_min']:.0f}, "
+                   f"{d['divergences']} divergent transitions ({info.get('source', '')})")
+    return out
 
 
 @click.command()

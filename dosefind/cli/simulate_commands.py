@@ -271,6 +271,10 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
     with Progress(enabled=not quiet and progress is not False, only_slow=progress is None) as feedback:
         run = evaluate(study, progress=feedback, workers=workers)
     if not quiet:
+        from dosefind.cli.run_commands import prior_lines
+
+        for line in prior_lines(run):
+            click.echo(line, err=True)
         for w in run.warnings:
             click.echo(f"Warning: {w}", err=True)
     result = _comparison(run)

@@ -167,3 +167,21 @@ def test_older_compare_layout_is_refused_saying_where_each_key_went(tmp_path):
         assert move in msg, move
     # `run` says the same of the same file
     assert one_error_line(invoke("run", cfg, "--out", tmp_path / "o")) == msg
+
+
+def test_prior_fit_diagnostics_are_printed_on_the_terminal():
+    """Issue 12: a prior fitted at run time shows its diagnostics on the terminal, not only
+    in the report (the numbers are the run's own ``prior[...]['diagnostics']``)."""
+    from types import SimpleNamespace
+
+    from dosefind.cli.run_commands import prior_lines
+
+    run = SimpleNamespace(prior={
+        "Literature prior (median)": {"source": "bundled CD7 CAR-T evidence", "summary": "median",
+                                      "diagnostics": {"r_hat_max": 1.0031, "ess_bulk_min": 1125.5,
+                                                      "ess_tail_min": 1126.4, "divergences": 0}},
+        "drawn": {"source": "fit.nc", "draws": 3, "seed": 1},          # draws: no summary diagnostics
+        "design CRM": {"path": "fit.nc", "sha256": "x"}})
+    assert prior_lines(run) == [
+        "Prior fit for scenario 'Literature prior (median)': R-hat max 1.003, bulk ESS min 1126, tail ESS min "
+        "1126, 0 divergent transitions (bundled CD7 CAR-T evidence)"]
