@@ -26,7 +26,7 @@ QUICK_TRIALS = 200
 @click.option("--format", "fmt", type=click.Choice(["report", "json"]), default="report", show_default=True,
               help="json: print the full results to stdout (for pipelines).")
 @click.option("--n-trials", type=N_TRIALS, default=None,
-              help="Override the study's n_trials (e.g. a quick look; 1 to 10^9).")
+              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
               help="Override the study's engine: auto (exact where feasible), exact, or mc (Monte Carlo).")
@@ -81,7 +81,7 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
     if not quiet:
-        for line in prior_lines(result):
+        for line in prior_lines(result) + n_trials_note(result, n_trials):
             click.echo(line, err=True)
         for w in result.warnings:
             click.echo(f"Warning: {w}", err=True)
@@ -92,6 +92,15 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
         what = f"{len(spec.designs)} designs x {len(result.scenarios)} scenarios, {how}, seed {spec.seed}"
         where = f"report: {path / 'report.html'}" if path is not None else "results printed as JSON"
         click.echo(f"Done in {elapsed:.1f} s ({what}); {where}", err=fmt == "json")
+
+
+def n_trials_note(result, n_trials) -> list[str]:
+    """Say so when ``--n-trials`` was given but every result was computed exactly (the
+    number of trials then changes nothing)."""
+    if n_trials is None or {oc.method for oc in result.results.values()} != {"exact"}:
+        return []
+    return [f"Note: --n-trials {n_trials:,} changed nothing: every design was computed exactly "
+            f"(method {result.study.method}); use --method mc for Monte Carlo"]
 
 
 def prior_lines(result) -> list[str]:

@@ -239,7 +239,7 @@ def _comparison(run):
 @click.option("--scenarios", "scenarios_csv", default=None,
               help="Long-format scenario CSV (scenario,dose,true_prob_tox); replaces the study's scenarios.")
 @click.option("--n-trials", type=N_TRIALS, default=None,
-              help="Override the study's n_trials (1 to 10^9).")
+              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; 1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
               help="Override the study's engine (mc: every design sees the same simulated patients).")
@@ -271,9 +271,9 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
     with Progress(enabled=not quiet and progress is not False, only_slow=progress is None) as feedback:
         run = evaluate(study, progress=feedback, workers=workers)
     if not quiet:
-        from dosefind.cli.run_commands import prior_lines
+        from dosefind.cli.run_commands import n_trials_note, prior_lines
 
-        for line in prior_lines(run):
+        for line in prior_lines(run) + n_trials_note(run, n_trials):
             click.echo(line, err=True)
         for w in run.warnings:
             click.echo(f"Warning: {w}", err=True)

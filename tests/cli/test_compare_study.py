@@ -185,3 +185,19 @@ def test_prior_fit_diagnostics_are_printed_on_the_terminal():
     assert prior_lines(run) == [
         "Prior fit for scenario 'Literature prior (median)': R-hat max 1.003, bulk ESS min 1126, tail ESS min "
         "1126, 0 divergent transitions (bundled CD7 CAR-T evidence)"]
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_n_trials_on_an_exact_study_says_it_changed_nothing(tmp_path, command):
+    """Issue 12: `--n-trials 200` on an exactly computed study changed nothing, silently."""
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY.replace('method = "mc"', 'method = "auto"'))
+    args = ["run", study, "--out", tmp_path / "o"] if command == "run" else ["compare", "--config", study]
+    r = invoke(*args, "--n-trials", "200")
+    assert r.exit_code == 0, r.output
+    assert "Note: --n-trials 200 changed nothing: every design was computed exactly (method auto)" in r.stderr
+    if command == "run":
+        args[-1] = tmp_path / "o2"
+    r = invoke(*args, "--n-trials", "200", "--method", "mc")
+    assert r.exit_code == 0, r.output
+    assert "changed nothing" not in r.stderr
