@@ -26,7 +26,8 @@ QUICK_TRIALS = 200
 @click.option("--format", "fmt", type=click.Choice(["report", "json"]), default="report", show_default=True,
               help="json: print the full results to stdout (for pipelines).")
 @click.option("--n-trials", type=N_TRIALS, default=None,
-              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; 1 to 10^9).")
+              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; "
+                   "1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
               help="Override the study's engine: auto (exact where feasible), exact, or mc (Monte Carlo).")

@@ -239,7 +239,8 @@ def _comparison(run):
 @click.option("--scenarios", "scenarios_csv", default=None,
               help="Long-format scenario CSV (scenario,dose,true_prob_tox); replaces the study's scenarios.")
 @click.option("--n-trials", type=N_TRIALS, default=None,
-              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; 1 to 10^9).")
+              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; "
+                   "1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
               help="Override the study's engine (mc: every design sees the same simulated patients).")
