@@ -299,12 +299,31 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
         two = "{:.2f}".format   # fixed decimals: exact results have tiny values pandas would print as 1e-05
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             click.echo(_engine_line(run))
-            click.echo(human_frame(summary[cols], exact=exact).to_string(index=False, float_format=two))
+            click.echo(human_frame(_with_se(summary, cols), exact=exact).to_string(index=False, float_format=two))
+            if not exact:
+                mixed = {oc.method for oc in run.results.values()} != {"mc"}
+                click.echo("Monte Carlo standard errors in parentheses"
+                           + ("; rows computed exactly have none (no Monte Carlo error)." if mixed else "."))
             click.echo()
             click.echo("selection % per dose:")
             sel = sel.rename(columns=lambda c: f"DL{c[5:]} %" if c.startswith("dose_") else
                              "No MTD %" if c == "none" else c)
             click.echo(human_frame(sel, exact=exact).to_string(index=False, float_format=two))
+
+
+def _with_se(summary, cols):
+    """The summary columns, each Monte Carlo value followed by its standard error in
+    parentheses (``62.20 (2.17)``); exact values alone (they have no Monte Carlo error)."""
+    out = summary[cols].copy()
+    mc = summary["method"] == "mc"
+    if not mc.any():
+        return out
+    for c in cols[2:]:
+        se = summary.get(f"{c}_se")
+        if se is None:
+            continue
+        out[c] = [f"{v:.2f} ({e:.2f})" if m else f"{v:.2f}" for v, e, m in zip(summary[c], se, mc)]
+    return out
 
 
 def _engine_line(run) -> str:

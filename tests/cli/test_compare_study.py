@@ -88,8 +88,15 @@ def test_compare_table_names_the_engine_and_uses_the_study_labels(tmp_path):
     assert "e-0" not in r.stdout and "e+0" not in r.stdout   # fixed decimals, never 1.2e-05
     per_dose = r.stdout.split("selection % per dose:\n")[1].splitlines()[0].split()
     assert per_dose == ["Scenario", "Design", "DL1", "%", "DL2", "%", "DL3", "%", "No", "MTD", "%"]
+    # Monte Carlo: each value with its standard error, said once; exact: neither
+    mc = json.loads(invoke("compare", "--config", study, "--format", "json").stdout)["results"]
+    boin = _by_cell(mc)[("middle", "BOIN")]
+    row = next(line for line in lines if line.split()[:2] == ["middle", "BOIN"])
+    assert f"{boin['pcs']:.2f} ({boin['se']['pcs']:.2f})" in row
+    assert "Monte Carlo standard errors in parentheses." in r.stdout
     r = invoke("compare", "--config", study, "--method", "exact")
     assert r.stdout.splitlines()[0] == "Dose-finding study: exact calculation"
+    assert not re.search(r"\d \(\d", r.stdout) and "Monte Carlo" not in r.stdout
     r = invoke("compare", "--config", study, "--format", "csv")
     assert r.stdout.splitlines()[0].startswith("scenario,design,method,pcs")
 
