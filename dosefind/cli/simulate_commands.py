@@ -289,7 +289,7 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
     if fmt == "csv":
         click.echo(summary.merge(sel, on=["scenario", "design"]).to_csv(index=False), nl=False)
     elif fmt == "markdown":
-        click.echo(_md_table(summary[cols]))
+        click.echo(_md_table(summary[cols[:2] + ["method"] + cols[2:]]))   # method: exact or mc, per row
         click.echo()
         click.echo(_md_table(sel))
     else:

@@ -209,3 +209,11 @@ def test_n_trials_on_an_exact_study_says_it_changed_nothing(tmp_path, command):
     r = invoke(*args, "--n-trials", "200", "--method", "mc")
     assert r.exit_code == 0, r.output
     assert "changed nothing" not in r.stderr
+
+
+def test_markdown_states_each_rows_engine(tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    md = invoke("compare", "--config", study, "--format", "markdown").stdout.splitlines()
+    assert md[0].split(" | ")[:3] == ["| scenario", "design", "method"]
+    assert all(row.split(" | ")[2] == "mc" for row in md[2:8])
