@@ -217,3 +217,12 @@ def test_markdown_states_each_rows_engine(tmp_path):
     md = invoke("compare", "--config", study, "--format", "markdown").stdout.splitlines()
     assert md[0].split(" | ")[:3] == ["| scenario", "design", "method"]
     assert all(row.split(" | ")[2] == "mc" for row in md[2:8])
+
+
+def test_a_grid_file_is_compared_at_the_values_in_its_tables(tmp_path):
+    study = tmp_path / "grid.toml"
+    study.write_text(SMALL + '\n[grid]\n[[grid.parameters]]\nname = "study.max_n"\nvalues = [6, 9]\n')
+    r = invoke("compare", "--config", study, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert all(x["max_n"] == 9 for x in json.loads(r.stdout)["results"] if x["design"] == "BOIN")
+    assert f"Warning: {study} has a [grid] table: `dosefind compare` evaluated the study" in r.stderr
