@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -313,6 +314,19 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
             sel = sel.rename(columns=lambda c: f"DL{c[5:]} %" if c.startswith("dose_") else
                              "No MTD %" if c == "none" else c)
             click.echo(human_frame(sel, exact=exact).to_string(index=False, float_format=two))
+        for line in _decision_lines(run):
+            click.echo()
+            click.echo(textwrap.fill(line, width=100))
+
+
+def _decision_lines(run) -> list[str]:
+    """The report's decision summary, short: the criterion, the design ranked first, and
+    the warnings (a design with no safety stop that overdoses when every dose is too toxic)."""
+    from dosefind.reports.summary_text import decision_lines
+    from dosefind.simulations.decision import decision_summary
+
+    lines = decision_lines(decision_summary(run, run.study.criterion))
+    return lines[:2] + [x for x in lines[2:] if x.startswith("Warning:") or x.startswith("No scenario with")]
 
 
 def _with_se(summary, cols):

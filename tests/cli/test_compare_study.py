@@ -111,6 +111,7 @@ def test_documented_example_prints_what_the_page_shows(tmp_path):
     r = invoke("compare", "--config", study)
     assert r.exit_code == 0, r.output
     assert r.stdout.split() == shown.split()
+    assert "Warning: CRM has no safety stop" in r.stdout and "3+3 ranks first" in r.stdout
     # the page's claim: the CRM without a safety stop never stops when every dose is too toxic
     r = invoke("compare", "--config", study, "--format", "json")
     crm = _by_cell(json.loads(r.stdout)["results"])[("All too toxic", "CRM")]
