@@ -227,3 +227,15 @@ def test_a_grid_file_is_compared_at_the_values_in_its_tables(tmp_path):
     assert r.exit_code == 0, r.output
     assert all(x["max_n"] == 9 for x in json.loads(r.stdout)["results"] if x["design"] == "BOIN")
     assert f"Warning: {study} has a [grid] table: `dosefind compare` evaluated the study" in r.stderr
+
+
+def test_progress_lines_when_not_a_terminal(tmp_path):
+    """--progress: plain lines on stderr with the right total (3 designs x 2 scenarios);
+    by default a quick compare stays silent, and --quiet always does."""
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY)
+    r = invoke("compare", "--config", study, "--progress", "--format", "json")
+    assert "dosefind: simulating 0/6: 3+3 | middle" in r.stderr and "dosefind: simulating 6/6" in r.stderr
+    assert json.loads(r.stdout)["designs"] == ["3+3", "BOIN", "CRM"]        # stdout stays JSON
+    assert invoke("compare", "--config", study, "--format", "json").stderr == ""
+    assert invoke("compare", "--config", study, "--progress", "-q").stderr == ""
