@@ -26,13 +26,14 @@ BOIN12 (the decision is BOIN12's own, same code path).
 Rules, in order, for the next cohort (current dose :math:`d`)
 ------------------------------------------------------------
 1. ``max_n`` patients treated: stop.
-2. Elimination on the effective data (Beta(1, 1) priors, at least 3 patients treated):
-   Pr(p_T > phi_t) > c_t under Beta(1 + y_T, 1 + ESS_T - y_T) eliminates the dose and
-   every higher dose, Pr(p_E < phi_e) > c_e under Beta(1 + y_E, 1 + ESS_E - y_E) the dose
-   alone; a dose with nothing pending uses BOIN12's own rule.  Stops as BOIN12.
+2. Elimination (Beta(1, 1) priors, at least 3 patients treated): toxicity by BOIN12's
+   count rule on the DLTs seen among all :math:`n` patients treated (pending ones count as
+   DLT-free, as the authors' program), eliminating the dose and every higher dose;
+   futility Pr(p_E < phi_e) > c_e under Beta(1 + y_E, 1 + ESS_E - y_E) eliminates the
+   dose alone (BOIN12's own rule where nothing is pending).  Stops as BOIN12.
 3. Accrual suspension: more than ``maxpen`` (default 1/2) of the patients at :math:`d`
-   pending for toxicity, or more than ``maxpen`` pending for efficacy: wait (code
-   ``WAIT_PENDING``); also when nobody at :math:`d` has been followed at all.
+   with a DLT or a response assessment pending (each patient once, the authors' rule):
+   wait (code ``WAIT_PENDING``); also when nobody at :math:`d` has been followed at all.
 4. BOIN12's rule with :math:`\hat p_T` at :math:`d` in place of :math:`y/n`:
    :math:`\hat p_T \ge \lambda_d` de-escalates; otherwise the candidates are :math:`d`, the
    dose below and (while :math:`n < N_1`, or :math:`\hat p_T \le \lambda_e`) the dose
@@ -46,15 +47,12 @@ complete data (the engine follows every patient to the end of both windows first
 Sources and choices (docs/designs/tite_boin12.md, docs/validation.md)
 --------------------------------------------------------------------
 The paper's main text (PMC9199061) gives the approximated likelihood and the expected
-outcomes; its authors' later PK extension of the design (EugeneHao/PKBOIN-12, function
-``fun_TITE_PK_update``) computes ESS, :math:`\hat p` and the expected outcomes as above.
-Suspension: dosefind suspends when *more than* ``maxpen`` are pending (TITE-BOIN's rule,
-so exactly half pending is allowed); that program instead waits until
-``floor(n * maxpen) + 1`` patients are complete for each outcome, which differs when
-exactly half are pending with an even n.  Elimination with pending data uses the
-effective sample size (the approximated likelihood); TITEgBOIN's TITE-BOIN counts pending
-patients as event-free instead (that would eliminate doses as futile while their
-responses are still to come).
+outcomes; the authors' simulation program (``get.tite.boin12.approx``) computes ESS,
+:math:`\hat p`, the expected outcomes, the suspension (patients with either outcome
+pending), toxicity elimination on seen DLTs among all treated and futility on the
+effective data as above.  Where dosefind differs from that program (the n > 3 condition
+of its toxicity rule, sticky elimination flags, a stop it makes when any dose is
+eliminated while it treats dose 1) is listed in docs/designs/tite_boin12.md.
 
 Parameters
 ----------
