@@ -598,7 +598,9 @@ class BOIN12(Design):
         if not ok:
             return OBDSelection(None, util, f"no OBD: no dose at or below the MTD (dose {to_level(mtd)}) was tried "
                                             f"and kept", mtd, details)
-        obd = max(ok, key=lambda j: (util[j], -j))  # first maximum: the lower dose in a tie
+        # first maximum: the lower dose in a tie; rounded so that equal utilities reached by
+        # different arithmetic (100 x 11.2 / 14 and 100 x 8.8 / 11) tie
+        obd = max(ok, key=lambda j: (round(util[j], 9), -j))
         why = (f"OBD is dose {to_level(obd)}: posterior mean utility {util[obd]:.1f} is the highest among doses "
                f"{_levels(ok)} (tried, not eliminated, at or below the MTD, dose {to_level(mtd)})")
         return OBDSelection(obd, util, why, mtd, details)

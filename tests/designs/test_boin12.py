@@ -268,3 +268,14 @@ def test_closed_form_counts_equal_the_authors_error_minimising_search(phi_t):
             m2s = min(m2s, elim)
         assert (row.escalate_if_dlt_le, row.deescalate_if_dlt_ge) == (m1s, m2s), n
         assert (None if row.eliminate_if_dlt_ge is pd.NA else int(row.eliminate_if_dlt_ge)) == elim, n
+
+
+def test_obd_tie_goes_to_the_lower_dose_despite_rounding():
+    # Doses 1 and 3: x = (60 * 9 + 40 * 12) / 100 = 10.2 of 12 and (60 * 7 + 40 * 9) / 100 = 7.8
+    # of 9, posterior means 11.2 / 14 = 8.8 / 11 = 0.8 exactly; in floating point
+    # 100 * 8.8 / 11 comes out above 100 * 11.2 / 14.  The lower dose wins the tie
+    # (which.max in the authors' selection, on the exact values).
+    state = TrialState.from_counts([12, 6, 9, 3, 0], [0, 0, 0, 2, 0], current_dose=4, eff=[9, 4, 7, 1, 0])
+    sel = design(max_n=60).select_obd(state)
+    assert sel.utility[0] == pytest.approx(80) and sel.utility[2] == pytest.approx(80)
+    assert sel.obd_index == 0
