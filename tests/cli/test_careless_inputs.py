@@ -216,3 +216,21 @@ def test_a_bug_is_an_internal_error_and_debug_shows_it(monkeypatch):
     assert "--debug" in r.stderr and "Traceback" not in r.output
     r = invoke("--debug", "simulate", *BOIN[:4], "--true-tox", "0.1,0.2,0.3")
     assert isinstance(r.exception, RuntimeError)         # the traceback reaches the user
+
+
+def test_closed_pipe_ends_quietly():
+    """`dosefind ... | head` closes the pipe early: no "Error: Broken pipe", Unix's exit code 141."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first line is written
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dosefind.cli", "boundaries", "--target", "0.3",
+                               "--format", "csv"], stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == 141
