@@ -210,8 +210,7 @@ def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: in
 
 
 def _tally_table(table, counts: np.ndarray, above_mask) -> Tally:
-    ids = np.flatnonzero(counts)
-    return table.tally(ids, counts[ids].astype(np.int64), above_mask)
+    return table.tally_counts(counts, above_mask)
 
 
 def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=None) -> Tally:
@@ -348,7 +347,9 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     p = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
     chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
-    workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1)) if workers else 1
+    workers = int(workers) if workers else 1
+    if workers > 1:
+        workers = max(1, min(workers, len(chunks), os.cpu_count() or 1))
     if jit is None:
         jit = use_jit(n_trials)
     show = _show_progress(progress, n_trials)

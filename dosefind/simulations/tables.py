@@ -106,6 +106,7 @@ class DecisionTable:
             self._select_batch = design.select_mtd_batch
         self.decide_calls = 0
         self.select_calls = 0
+        self._feat = None  # per-final-state tally rows (Monte Carlo), grown by _features
         # Key -> id, one dict per depth (a state's children are one cohort deeper).  Once
         # every state of a depth is decided no new state can appear one level down, so that
         # level's dict is dropped (ids stay): memory is about one level of keys.
@@ -245,16 +246,25 @@ class DecisionTable:
         while True:
             und = np.flatnonzero(self.status[:self.size] == UNDECIDED)
             if not und.size:
-                return True
+                break
             if spent + und.size > max_new:
                 return False
             spent += und.size
             self.decide(und)
+        # Every final state is known now: select (and keep the tally rows of) those not met
+        # yet, so that later calls (other scenarios, seeds) never stop to ask for one.
+        final = np.flatnonzero(self.status[:self.size] == STOP)
+        if (self.sel[final] == -2).sum() + spent > max_new:
+            return False
+        self._features(final)
+        return True
 
     def select(self, ids) -> None:
         """Record the MTD selection of the final states ``ids`` not yet asked."""
-        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = np.asarray(ids, dtype=np.int64)
         ids = ids[self.sel[ids] == -2]
+        if ids.size > 1 and not (ids[1:] > ids[:-1]).all():
+            ids = np.unique(ids)
         for start in range(0, ids.size, 16384):  # bounded temporaries for huge exact runs
             self._select(ids[start:start + 16384])
 
@@ -271,6 +281,80 @@ class DecisionTable:
         for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
             s = design.select_mtd(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
+
+    # ------------------------------------------------------------------ Monte Carlo tallies
+    def _features(self, ids) -> np.ndarray:
+        """Rows of the per-final-state sums of :class:`~._kernel.Tally` that do not depend on
+        the scenario (n, y, n^2, y^2, n*N per dose; N, N^2, Y, Y^2, early stop; selected
+        dose, D for none), computed once per final state and kept, so a call tallies its
+        trials with one matrix product instead of a dozen passes over its final states."""
+        if self._feat is None:
+            self._fidx = np.full(self.capacity, -1, np.int32)
+            # Whole numbers below 2**53 (counts are at most MAX_PATIENTS), kept as doubles for
+            # the matrix product of tally_counts.
+            self._feat = np.zeros((1024, 5 * self.D + 6), np.float64)
+            self._nfeat = 0
+        if self._fidx.size < self.capacity:
+            self._fidx = np.concatenate([self._fidx, np.full(self.capacity - self._fidx.size, -1, np.int32)])
+        new = ids[self._fidx[ids] < 0]
+        if new.size:
+            self.select(new)
+            D, max_n = self.D, self.design.max_n
+            n = self.rows[new, :D].astype(np.int64)
+            y = self.rows[new, D:2 * D].astype(np.int64)
+            N, Y = n.sum(axis=1), y.sum(axis=1)
+            early = (N < max_n) if max_n is not None else np.zeros(N.shape, bool)
+            sel = self.sel[new].astype(np.int64)
+            f = np.column_stack([n, y, n * n, y * y, n * N[:, None], N, N * N, Y, Y * Y,
+                                 early.astype(np.int64), np.where(sel < 0, D, sel)])
+            end = self._nfeat + new.size
+            if end > self._feat.shape[0]:
+                grown = np.zeros((max(end, 2 * self._feat.shape[0]), f.shape[1]), np.float64)
+                grown[:self._nfeat] = self._feat[:self._nfeat]
+                self._feat = grown
+            self._feat[self._nfeat:end] = f
+            self._fidx[new] = np.arange(self._nfeat, end, dtype=np.int32)
+            self._nfeat = end
+        return self._feat[self._fidx[ids]]
+
+    def tally_counts(self, counts, above_mask):
+        """Tally of Monte Carlo trials from ``counts`` (trials ending in each state id): the
+        same integers as :meth:`tally` (every sum is over integers, so the order does not
+        matter), from the kept per-state rows of :meth:`_features`."""
+        from dosefind.simulations._kernel import Tally
+
+        ids = np.flatnonzero(counts > 0)  # a bool scan: several times quicker than on int64
+        c = counts[ids].astype(np.int64)
+        f = self._features(ids)
+        D = self.D
+        tally = Tally(D)
+        # Every product and partial sum is a whole number below 2**53 (at most 10**9 trials
+        # times at most MAX_PATIENTS**2), so the floating-point product is exact and equal to
+        # the integer one, several times quicker; beyond that bound, integers.
+        exact_float = int(c.sum()) * max(1, int(self.cap)) ** 2 < 2 ** 53
+        if not exact_float:  # pragma: no cover - beyond 10**9 trials of huge designs
+            f = f.astype(np.int64)
+        w = c.astype(f.dtype)
+        sums = np.rint(w @ f[:, :5 * D + 5]).astype(np.int64)
+        tally.n_sum += sums[:D]
+        tally.y_sum += sums[D:2 * D]
+        tally.n_sq += sums[2 * D:3 * D]
+        tally.y_sq += sums[3 * D:4 * D]
+        tally.n_cross += sums[4 * D:5 * D]
+        tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.early = (np.int64(v) for v in sums[5 * D:])
+        tally.w = np.int64(c.sum())
+        tally.sel += np.bincount(f[:, -1].astype(np.intp), weights=c, minlength=D + 1).round().astype(np.int64)
+        N = f[:, 5 * D]
+        above = f[:, :D] @ above_mask.astype(f.dtype)
+        max_n = self.design.max_n
+        ref = N if max_n is None else np.full_like(N, max_n)
+        tally.above_sum, tally.above_sq, tally.above_cross, tally.od60, tally.od80 = (
+            np.int64(round(v)) for v in w @ np.column_stack(
+                [above, above * above, above * N, above > 0.6 * ref, above > 0.8 * ref]).astype(f.dtype))
+        reasons = np.bincount(self.code[ids], weights=c, minlength=len(self.labels)).round().astype(np.int64)
+        for k in np.flatnonzero(reasons).tolist():
+            tally.reasons[self.labels[k]] = int(reasons[k])
+        return tally
 
     def tally(self, ids, weights, above_mask, exact: bool = False):
         """Tally of the final states ``ids`` with ``weights`` (trial counts or probabilities),
