@@ -331,6 +331,24 @@ class BOIN(Design):
                 return j
         return self.num_doses
 
+    def _decision_key(self, n_at_dose, tox_at_dose, current_index, last_cohort_tox):
+        """What :meth:`_decide` reads: the current dose and its counts, the lowest eliminated
+        dose (each dose's elimination asked of :meth:`_eliminated_from` for its own counts)
+        and, with ``extrasafe``, dose 1's counts."""
+        n = np.asarray(n_at_dose, dtype=np.int64)
+        y = np.asarray(tox_at_dose, dtype=np.int64)
+        d = np.maximum(np.asarray(current_index, dtype=np.int64), 0)
+        pairs, inverse = np.unique(n * (int(y.max(initial=0)) + 1) + y, return_inverse=True)
+        span = int(y.max(initial=0)) + 1
+        gone = np.array([self._eliminated_from((int(v // span),), (int(v % span),)) == 0 for v in pairs.tolist()])
+        gone = gone[inverse.reshape(n.shape)]
+        first = np.where(gone.any(axis=1), gone.argmax(axis=1), self.num_doses)
+        rows = np.arange(n.shape[0])
+        cols = [d, n[rows, d], y[rows, d], first]
+        if self.extrasafe:
+            cols += [n[:, 0], y[:, 0]]
+        return np.column_stack(cols)
+
     def _decide(self, state: TrialState) -> Decision:
         n_all, y_all = state.n_at_dose, state.tox_at_dose
         first_elim = self._eliminated_from(n_all, y_all)

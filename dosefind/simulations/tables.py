@@ -75,7 +75,7 @@ def patient_cap(design) -> int:
 class DecisionTable:
     """Lazily grown table of a count design's decisions (see the module docstring)."""
 
-    def __init__(self, design, *, use_batch: bool = True, max_states: int | None = None):
+    def __init__(self, design, *, use_batch: bool = True, max_states: int | None = None, use_keys: bool = True):
         if design.memory != "counts":
             raise ValueError(f"decision tables need a design with memory='counts', got {design.memory!r}")
         self.design = design
@@ -107,6 +107,11 @@ class DecisionTable:
         self.decide_calls = 0
         self.select_calls = 0
         self._feat = None  # per-final-state tally rows (Monte Carlo), grown by _features
+        # Decisions per distinct decision key (Design.decision_key), when the design keys them.
+        self._by_key: dict[bytes, tuple[bool, int, int]] = {}
+        self._keyed = use_keys and getattr(design, "decision_key", None) is not None and design.decision_key(
+            np.zeros((1, self.D), np.int64), np.zeros((1, self.D), np.int64), np.full(1, -1, np.int64),
+            np.full(1, -1, np.int64)) is not None
         # Key -> id, one dict per depth (a state's children are one cohort deeper).  Once
         # every state of a depth is decided no new state can appear one level down, so that
         # level's dict is dropped (ids stay): memory is about one level of keys.
@@ -194,33 +199,61 @@ class DecisionTable:
     def _decide(self, ids) -> None:
         if not ids.size:
             return
-        design = self.design
-        parents, doses = [], []
-        D = self.D
-        for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
-            decision = design.decide(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
-            self.decide_calls += 1
-            self.code[i] = self._code(decision.code.value)
-            if decision.stop:
-                self.status[i] = STOP
-                continue
-            d = int(decision.dose_index)
-            self.nxt[i] = d
-            dp = self.depth[i]
-            m = int(self.msize[dp]) if dp < self.msize.size else 0
-            if m <= 0 or self.row0[dp] + m > self.cap:
-                self.status[i] = NO_ROOM
-                continue
-            self.status[i] = CONTINUE
-            parents.append(i)
-            doses.append(d)
+        stop, nxt, code = self._ask(ids)
+        self.code[ids] = code
+        self.status[ids[stop]] = STOP
+        go = ids[~stop]
+        if go.size:
+            d = nxt[~stop]
+            self.nxt[go] = d
+            dp = self.depth[go].astype(np.int64)
+            m = np.where(dp < self.msize.size, self.msize[np.minimum(dp, self.msize.size - 1)], 0)
+            room = (m > 0) & (self.row0[np.minimum(dp, self.row0.size - 1)] + m <= self.cap)
+            self.status[go[~room]] = NO_ROOM
+            self.status[go[room]] = CONTINUE
         self._undecided -= np.bincount(self.depth[ids], minlength=self._undecided.size)[:self._undecided.size]
-        if parents:
-            self._children(np.array(parents, np.int64), np.array(doses, np.int64))
+        if go.size and room.any():
+            self._children(go[room].astype(np.int64), d[room].astype(np.int64))
         # When every state above a depth is decided, no new state can appear at that depth:
         # its key index is no longer needed.
         for dp in [d for d in self._index if d > 0 and not self._undecided[:d].any()]:
             del self._index[dp]
+
+    def _ask(self, ids):
+        """(stop, next dose, reason code) of the states ``ids``, from the design's scalar
+        ``decide``: once per state, or, when the design keys its decisions
+        (``Design.decision_key``), once per distinct key, each key asked of its first state."""
+        design, D = self.design, self.D
+        rows = self.rows[ids].astype(np.int64)
+        keys = None
+        if self._keyed:
+            keys = design.decision_key(rows[:, :D], rows[:, D:2 * D], rows[:, 2 * D], rows[:, 2 * D + 1])
+        if keys is None:
+            ask = np.arange(ids.size)
+            inverse = ask
+        else:
+            keys = np.ascontiguousarray(keys, dtype=np.int64)
+            view = keys.view(np.dtype((np.void, 8 * keys.shape[1]))).ravel()
+            _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+        stop = np.empty(ask.size, bool)
+        nxt = np.empty(ask.size, np.int64)
+        code = np.empty(ask.size, np.int32)
+        known = self._by_key
+        for j in np.argsort(ask).tolist():  # in the states' order, as one call per state asks
+            i = int(ask[j])
+            key = None if keys is None else view[i].tobytes()
+            answer = None if key is None else known.get(key)
+            if answer is None:
+                r = rows[i]
+                decision = design.decide(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
+                self.decide_calls += 1
+                answer = (bool(decision.stop), -1 if decision.stop else int(decision.dose_index),
+                          self._code(decision.code.value))
+                if key is not None:
+                    known[key] = answer
+            stop[j], nxt[j], code[j] = answer
+        return stop[inverse], nxt[inverse], code[inverse]
 
     def _children(self, parents, doses) -> None:
         depth = self.depth[parents].astype(np.int64)
