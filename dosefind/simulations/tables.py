@@ -64,6 +64,15 @@ CACHE_MAX_STATES = 6_000_000
 MAX_PATIENTS = 1000
 
 
+class _Collision(Exception):
+    """Internal: two distinct count states share a row hash (new multipliers are drawn)."""
+
+
+def _multipliers(salt: int, width: int) -> np.ndarray:
+    """Odd random 64-bit multipliers of the row hash (fixed for a salt: tables are reproducible)."""
+    return np.random.default_rng([20_261_202, salt]).integers(0, 2 ** 63, size=width, dtype=np.uint64) * 2 + 1
+
+
 class TableTooLarge(Exception):
     """Internal: the design's reachable state space outgrew :data:`TABLE_MAX_STATES`."""
 
@@ -115,7 +124,9 @@ class DecisionTable:
         # Key -> id, one dict per depth (a state's children are one cohort deeper).  Once
         # every state of a depth is decided no new state can appear one level down, so that
         # level's dict is dropped (ids stay): memory is about one level of keys.
-        self._index: dict[int, dict[bytes, int]] = {}
+        self._index: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # sorted row hashes, their ids
+        self._salt = 0
+        self._mult = _multipliers(0, 2 * self.D + 2)
         self._undecided = np.zeros(self.msize.size + 1, np.int64)
         self.size = 0
         # The smallest integer type that holds every count (memory of big exact runs).
@@ -142,30 +153,71 @@ class DecisionTable:
         self.capacity = capacity
 
     def _add(self, rows, depth) -> np.ndarray:
-        """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones."""
+        """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones (numbered in
+        order of first appearance, lower depths first)."""
         rows = np.ascontiguousarray(rows, dtype=self.rows.dtype)
-        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
-        ids = np.empty(len(keys), np.int32)
-        new = []
-        size = self.size
-        for dp in np.unique(depth).tolist():
-            index = self._index.setdefault(dp, {})
-            for j in np.flatnonzero(depth == dp).tolist():
-                key = keys[j]
-                i = index.get(key)
-                if i is None:
-                    i = index[key] = size + len(new)
-                    new.append(j)
-                ids[j] = i
-        if new:
-            end = size + len(new)
+        while True:
+            try:
+                return self._add_hashed(rows, np.asarray(depth))
+            except _Collision:
+                self._rehash()
+
+    def _hash(self, rows) -> np.ndarray:
+        # A random linear form of the row, mod 2**64: equal rows, equal hashes; two distinct
+        # rows share a hash with chance about 2**-64, and every match is checked row by row.
+        with np.errstate(over="ignore"):
+            return (rows.astype(np.uint64) * self._mult[:rows.shape[1]]).sum(axis=1, dtype=np.uint64)
+
+    def _rehash(self) -> None:
+        """New multipliers after a hash collision; the open levels are indexed again."""
+        self._salt += 1
+        self._mult = _multipliers(self._salt, self._mult.size)
+        for dp in list(self._index):
+            ids = np.flatnonzero(self.depth[:self.size] == dp)
+            h = self._hash(self.rows[ids])
+            order = np.argsort(h, kind="stable")
+            if (np.diff(h[order]) == 0).any():
+                raise _Collision
+            self._index[dp] = (h[order], ids[order].astype(np.int32))
+
+    def _add_hashed(self, rows, depth) -> np.ndarray:
+        h = self._hash(rows)
+        ids = np.empty(rows.shape[0], np.int32)
+        new, size = [], self.size
+        levels = np.unique(depth).tolist()
+        for dp in levels:
+            where = np.arange(rows.shape[0]) if len(levels) == 1 else np.flatnonzero(depth == dp)
+            uh, first, inverse = np.unique(h[where], return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+            if not (rows[where] == rows[where[first[inverse]]]).all():
+                raise _Collision
+            keys, kid = self._index.get(dp, (np.empty(0, np.uint64), np.empty(0, np.int32)))
+            pos = np.minimum(np.searchsorted(keys, uh), max(keys.size - 1, 0))
+            found = (keys[pos] == uh) if keys.size else np.zeros(uh.size, bool)
+            uid = np.empty(uh.size, np.int64)
+            uid[found] = kid[pos[found]]
+            if found.any() and not (self.rows[uid[found]] == rows[where[first[found]]]).all():
+                raise _Collision
+            fresh = np.flatnonzero(~found)
+            fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first appearance
+            start = size + sum(part.size for part in new)
+            uid[fresh] = start + np.arange(fresh.size)
+            new.append(where[first[fresh]])
+            if fresh.size:
+                allk, alli = np.concatenate([keys, uh[fresh]]), np.concatenate([kid, uid[fresh].astype(np.int32)])
+                order = np.argsort(allk, kind="stable")
+                self._index[dp] = (allk[order], alli[order])
+            ids[where] = uid[inverse]
+        new = np.concatenate(new) if new else np.empty(0, np.int64)
+        if new.size:
+            end = size + new.size
             if end > self.max_states:
                 raise TableTooLarge(f"more than {self.max_states} reachable states")
             if end > self.capacity:
                 self._alloc(max(end, self.capacity + self.capacity // 4 + 1024))
             self.rows[size:end] = rows[new]
             self.depth[size:end] = depth[new]
-            self._undecided += np.bincount(np.asarray(depth)[new], minlength=self._undecided.size)[:self._undecided.size]
+            self._undecided += np.bincount(depth[new], minlength=self._undecided.size)[:self._undecided.size]
             self.size = end
         return ids
 
@@ -410,7 +462,7 @@ class DecisionTable:
 
     def nbytes(self) -> int:
         arrays = sum(getattr(self, f).nbytes for f in ("rows", "depth", "status", "nxt", "code", "child", "sel"))
-        return arrays + sum(len(ix) for ix in self._index.values()) * 120  # keys: about 120 bytes each
+        return arrays + sum(k.nbytes + i.nbytes for k, i in self._index.values())
 
 
 # ---------------------------------------------------------------------- shared cache

@@ -225,3 +225,19 @@ def test_completing_a_table_changes_no_number(monkeypatch):
     _same(general, first)
     _same(general, simulate_mc(design, p, 1000, 6, p > 0.3, jit=False))
     assert table.complete(0)
+
+
+def test_a_row_hash_collision_draws_new_multipliers_and_changes_nothing(monkeypatch):
+    # Tables index states by a random 64-bit hash of the row, checked row by row; force
+    # every row onto one hash (zero multipliers) and the table must come out the same.
+    design = BOIN(target=0.3, num_doses=4, max_n=18)
+    plain = tables.DecisionTable(design)
+    assert plain.complete(10 ** 6)
+    forced = tables.DecisionTable(design)
+    forced._mult = np.zeros_like(forced._mult)
+    forced._index.clear()  # the empty trial (state 0) is never looked up again
+    assert forced.complete(10 ** 6)
+    assert forced._salt > 0
+    assert forced.size == plain.size
+    for f in ("rows", "status", "nxt", "child", "depth", "sel"):
+        assert np.array_equal(getattr(forced, f)[:forced.size], getattr(plain, f)[:plain.size]), f
