@@ -234,6 +234,7 @@ class BOIN(Design):
         self.n_cohorts = max_n // cohort_size if max_n % cohort_size == 0 else None
         self._tables = self._boundary_arrays(np.arange(self.max_n + 1))
         self._extra: dict[int, tuple[int, int, int, int]] = {}
+        self._gone = None  # per (n, y): does _eliminated_from eliminate the dose (engines' cache)
 
     # ------------------------------------------------------------------ boundaries
     @property
@@ -398,10 +399,21 @@ class BOIN(Design):
     def _first_eliminated_rows(self, n, y) -> np.ndarray:
         """:meth:`_eliminated_from` of each row of counts (num_doses if none), asking it
         once per distinct (n, y) of one dose: a dose's elimination reads its own counts."""
-        span = int(y.max(initial=0)) + 1
-        pairs, inverse = np.unique(n * span + y, return_inverse=True)
-        gone = np.array([self._eliminated_from((v // span,), (v % span,)) == 0 for v in pairs.tolist()], dtype=bool)
-        gone = gone[inverse.reshape(n.shape)]
+        span = self.max_n + 1
+        if self._gone is None:  # answers of the scalar rule per (n, y), -1 until asked
+            self._gone = np.full(span * span if span <= 2048 else 0, -1, np.int8)
+        pair = n * span + y
+        if self._gone.size and int(n.max(initial=0)) < span:
+            gone = self._gone[pair]
+            if (gone < 0).any():
+                for v in np.unique(pair[gone < 0]).tolist():
+                    self._gone[v] = self._eliminated_from((v // span,), (v % span,)) == 0
+                gone = self._gone[pair]
+            gone = gone.astype(bool)
+        else:
+            pairs, inverse = np.unique(pair, return_inverse=True)
+            flags = [self._eliminated_from((v // span,), (v % span,)) == 0 for v in pairs.tolist()]
+            gone = np.array(flags, dtype=bool)[inverse.reshape(n.shape)]
         return np.where(gone.any(axis=1), gone.argmax(axis=1), self.num_doses)
 
     def _select_rows(self, n_at_dose, tox_at_dose) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

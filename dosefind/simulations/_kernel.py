@@ -90,7 +90,7 @@ class Decider:
     ``current_index``, ``n_total``, ``last_cohort_tox`` and ``max_tried_index``.
     """
 
-    def __init__(self, design: Design, use_batch: bool = True):
+    def __init__(self, design: Design, use_batch: bool = True, use_keys: bool = True):
         if not isinstance(design, Design):
             raise TypeError(f"design must be a dosefind Design, got {type(design).__name__}")
         self.design = design
@@ -112,6 +112,11 @@ class Decider:
         if use_batch and sfn is not None and design.memory == "counts":
             self.select_batch = design.select_mtd_batch
             self._select_params = [p for p in inspect.signature(self.select_batch).parameters]
+        # Decisions per distinct decision key, for designs that key them (and have no batch rule).
+        self._key_cache: dict[bytes, tuple[int, int]] = {}
+        z = np.zeros((1, self.num_doses), np.int64)
+        self._keyed = (use_keys and self.batch is None and design.memory == "counts"
+                       and design.decision_key(z, z, np.full(1, -1), np.full(1, -1)) is not None)
         self.max_n_code = self.code(ReasonCode.MAX_N.value)
         self._setup_keys()
         self.decide_calls = 0
@@ -183,6 +188,8 @@ class Decider:
         T = n.shape[0]
         if T == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
+        if self._keyed:
+            return self._decide_keyed(n, y, cur, last)
         first, inverse, ukeys = self._keys(n, y, cur, last)
         U = len(ukeys)
         nxt = np.empty(U, dtype=np.int64)
@@ -197,6 +204,38 @@ class Decider:
             for j, a, b in zip(miss, mn.tolist(), mc.tolist()):
                 nxt[j], code[j] = a, b
                 cache[ukeys[j]] = (a, b)
+        return nxt[inverse], code[inverse]
+
+    def _decide_keyed(self, n, y, cur, last):
+        """:meth:`decide` for a design that keys its decisions (``Design.decision_key``):
+        the scalar rule is asked once per distinct key (cached), never per state, so trial
+        states of any size (20 cohorts, 10 doses) cost a few array passes per cohort."""
+        K = np.asarray(self.design.decision_key(n, y, cur, last), dtype=np.int64)
+        lo = K.min(axis=0)
+        span = K.max(axis=0) - lo + 1
+        if float(np.prod(span.astype(float))) < 2.0 ** 62:
+            code = np.zeros(K.shape[0], np.int64)
+            for c in range(K.shape[1]):
+                code = code * span[c] + (K[:, c] - lo[c])
+            _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        else:  # pragma: no cover - keys wider than 62 bits
+            first, inverse = unique_rows(K)
+        inverse = inverse.ravel()
+        cache = self._key_cache
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        U = first.size
+        nxt = np.empty(U, dtype=np.int64)
+        code = np.empty(U, dtype=np.int64)
+        for j, i in enumerate(first.tolist()):
+            key = K[i].tobytes()
+            answer = cache.get(key)
+            if answer is None:
+                decision = self.design.decide(count_state(self.design, n[i], y[i], cur[i], last[i]))
+                self.decide_calls += 1
+                answer = cache[key] = (-1 if decision.stop else int(decision.dose_index),
+                                       self.code(decision.code.value))
+            nxt[j], code[j] = answer
         return nxt[inverse], code[inverse]
 
     def _decide_uncached(self, n, y, cur, last):

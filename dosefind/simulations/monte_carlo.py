@@ -178,11 +178,12 @@ def _blocks(chunks):
 
 # ---------------------------------------------------------------------- table path
 def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: int, *, jit: bool,
-               max_new: int | None = None) -> np.ndarray:
+               max_new: int | None = None, max_new_states: int | None = None) -> np.ndarray:
     """Final state id of each trial of chunk ``index`` (``size`` trials), filling ``table``
-    as the walk meets new states (raising TableTooLarge after ``max_new`` new decisions)."""
+    as the walk meets new states (raising TableTooLarge after ``max_new`` new decisions or
+    ``max_new_states`` new states)."""
     patients = PatientUniforms(chunk_seed(seed, index), size)
-    start = table.decide_calls
+    start, start_size = table.decide_calls, table.size
     u = patients.next(min(table.cap, FIRST_ROWS))
     state = np.zeros(size, np.int32)
     while True:
@@ -200,6 +201,8 @@ def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: in
             table.decide(new)
             if max_new is not None and table.decide_calls - start > max_new:
                 raise TableTooLarge("a state space too large to tabulate by scalar decisions")
+            if max_new_states is not None and table.size - start_size > max_new_states:
+                raise TableTooLarge("a state space too large to tabulate; its decision keys serve the general engine")
         going = where[why == CONTINUE]
         if going.size:
             dp = table.depth[going]
@@ -222,10 +225,12 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     if table is not None:
         counts = np.zeros(table.size, np.int64)
         budget = _decision_budget(design, use_batch)
+        state_budget = _tables.LARGE_SPACE_STATES if table._keyed else None
         try:
             for index, size in chunks:
                 # The first chunk probes the state space (see _decision_budget).
-                final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget)
+                final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget,
+                                   max_new_states=None if done else state_budget)
                 if counts.size < table.size:
                     counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
                 counts += np.bincount(final, minlength=counts.size)

@@ -51,6 +51,14 @@ TABLE_MAX_STATES = 1_000_000
 #: has 26,325 states in all; with 20 cohorts its first 10,000 trials ask for about 64,000.)
 LARGE_SPACE_DECISIONS = 40_000
 
+#: New states a run's first chunk may add to the table of a design that keys its
+#: decisions (``Design.decision_key``) before the run goes to the general engine, which
+#: then asks the scalar rule once per distinct key: its trials keep meeting new states
+#: (BOIN with 20 cohorts of 3: about 170,000 in the first 10,000 trials, millions in all),
+#: and tabulating each costs more than the general engine's key look-ups.  (BOIN with 10
+#: cohorts meets about 12,000 in its first chunk, 26,325 in all.)
+LARGE_SPACE_STATES = 50_000
+
 #: After a Monte Carlo run of at least this many trials, the table's remaining undecided
 #: states are decided too (up to COMPLETE_MAX_NEW decisions), so later runs walk without
 #: pausing on rare states.
