@@ -336,9 +336,8 @@ class BOIN(Design):
         """What :meth:`_decide` reads: the current dose and its counts, the lowest eliminated
         dose (each dose's elimination asked of :meth:`_eliminated_from` for its own counts)
         and, with ``extrasafe``, dose 1's counts."""
-        n = np.asarray(n_at_dose, dtype=np.int64)
-        y = np.asarray(tox_at_dose, dtype=np.int64)
-        d = np.maximum(np.asarray(current_index, dtype=np.int64), 0)
+        n, y = np.asarray(n_at_dose), np.asarray(tox_at_dose)
+        d = np.maximum(np.asarray(current_index), 0)
         rows = np.arange(n.shape[0])
         cols = [d, n[rows, d], y[rows, d], self._first_eliminated_rows(n, y)]
         if self.extrasafe:
@@ -409,12 +408,13 @@ class BOIN(Design):
                 for v in np.unique(pair[gone < 0]).tolist():
                     self._gone[v] = self._eliminated_from((v // span,), (v % span,)) == 0
                 gone = self._gone[pair]
-            gone = gone.astype(bool)
+            gone = gone.view(bool)
         else:
             pairs, inverse = np.unique(pair, return_inverse=True)
             flags = [self._eliminated_from((v // span,), (v % span,)) == 0 for v in pairs.tolist()]
             gone = np.array(flags, dtype=bool)[inverse.reshape(n.shape)]
-        return np.where(gone.any(axis=1), gone.argmax(axis=1), self.num_doses)
+        first = gone.argmax(axis=1)
+        return np.where(gone[np.arange(n.shape[0]), first], first, self.num_doses)
 
     def _select_rows(self, n_at_dose, tox_at_dose) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The selection rule of ``select.mtd`` for rows of counts (the one place it is

@@ -27,6 +27,9 @@ __all__ = ["Decider", "Tally", "count_state", "unique_rows"]
 #: Cached decisions kept per Decider before the cache is emptied (bounds memory).
 _CACHE_LIMIT = 1_000_000
 
+#: Largest mixed-radix frame of decision keys held as a dense array of answers.
+_DENSE_KEYS = 1 << 22
+
 #: Shared Deciders (general engine) kept per process, oldest dropped first.
 _DECIDERS_KEPT = 4
 _DECIDERS: dict = {}
@@ -113,7 +116,12 @@ class Decider:
             self.select_batch = design.select_mtd_batch
             self._select_params = [p for p in inspect.signature(self.select_batch).parameters]
         # Decisions per distinct decision key, for designs that key them (and have no batch rule).
-        self._key_cache: dict[bytes, tuple[int, int]] = {}
+        self._key_index: dict[bytes, int] = {}
+        self._key_rows: list[np.ndarray] = []
+        self._key_nxt = np.empty(0, np.int64)
+        self._key_code = np.empty(0, np.int64)
+        self._frame = None
+        self._seen = None
         z = np.zeros((1, self.num_doses), np.int64)
         self._keyed = (use_keys and self.batch is None and design.memory == "counts"
                        and design.decision_key(z, z, np.full(1, -1), np.full(1, -1)) is not None)
@@ -209,34 +217,63 @@ class Decider:
     def _decide_keyed(self, n, y, cur, last):
         """:meth:`decide` for a design that keys its decisions (``Design.decision_key``):
         the scalar rule is asked once per distinct key (cached), never per state, so trial
-        states of any size (20 cohorts, 10 doses) cost a few array passes per cohort."""
+        states of any size (20 cohorts, 10 doses) cost a few array passes per cohort.
+
+        Keys are numbered in a mixed-radix frame wide enough for every key seen so far; when
+        the frame has at most :data:`_DENSE_KEYS` codes the answers sit in a dense array
+        (one gather per cohort), otherwise they are found by sorting."""
         K = np.asarray(self.design.decision_key(n, y, cur, last), dtype=np.int64)
-        lo = K.min(axis=0)
-        span = K.max(axis=0) - lo + 1
-        if float(np.prod(span.astype(float))) < 2.0 ** 62:
-            code = np.zeros(K.shape[0], np.int64)
-            for c in range(K.shape[1]):
-                code = code * span[c] + (K[:, c] - lo[c])
-            _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-        else:  # pragma: no cover - keys wider than 62 bits
-            first, inverse = unique_rows(K)
-        inverse = inverse.ravel()
-        cache = self._key_cache
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        U = first.size
-        nxt = np.empty(U, dtype=np.int64)
-        code = np.empty(U, dtype=np.int64)
-        for j, i in enumerate(first.tolist()):
-            key = K[i].tobytes()
-            answer = cache.get(key)
-            if answer is None:
-                decision = self.design.decide(count_state(self.design, n[i], y[i], cur[i], last[i]))
-                self.decide_calls += 1
-                answer = cache[key] = (-1 if decision.stop else int(decision.dose_index),
-                                       self.code(decision.code.value))
-            nxt[j], code[j] = answer
-        return nxt[inverse], code[inverse]
+        lo, hi = K.min(axis=0), K.max(axis=0)
+        if self._frame is None or (lo < self._frame[0]).any() or (hi >= self._frame[0] + self._frame[1]).any():
+            self._new_frame(lo, hi)
+        base, span, dense = self._frame
+        code = np.zeros(K.shape[0], np.int64)
+        for c in range(K.shape[1]):
+            code = code * span[c] + (K[:, c] - base[c])
+        if dense is not None:
+            answer = dense[code]
+            missing = answer < 0
+            if missing.any():
+                for i in np.flatnonzero(missing)[np.unique(code[missing], return_index=True)[1]].tolist():
+                    dense[code[i]] = self._ask_key(K[i], n[i], y[i], cur[i], last[i])
+                answer = dense[code]
+        else:
+            uniq, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+            answer = np.array([self._ask_key(K[i], n[i], y[i], cur[i], last[i]) for i in first.tolist()],
+                              np.int64)[inverse.ravel()]
+        return self._key_nxt[answer], self._key_code[answer]
+
+    def _ask_key(self, key_row, n, y, cur, last) -> int:
+        """Index of the answer for one decision key, asking the scalar rule if it is new."""
+        key = key_row.tobytes()
+        j = self._key_index.get(key)
+        if j is None:
+            decision = self.design.decide(count_state(self.design, n, y, cur, last))
+            self.decide_calls += 1
+            j = self._key_index[key] = len(self._key_rows)
+            self._key_rows.append(key_row.copy())
+            self._key_nxt = np.append(self._key_nxt, -1 if decision.stop else int(decision.dose_index))
+            self._key_code = np.append(self._key_code, self.code(decision.code.value))
+        return j
+
+    def _new_frame(self, lo, hi) -> None:
+        if self._seen is not None:  # the keys seen so far, not the last frame's room
+            lo, hi = np.minimum(lo, self._seen[0]), np.maximum(hi, self._seen[1])
+        self._seen = (lo, hi)
+        span = hi - lo + 1
+        span = span + (span + 1) // 2  # room to grow before the next frame
+        dense = None
+        if float(np.prod(span.astype(float))) <= _DENSE_KEYS:
+            dense = np.full(int(np.prod(span)), -1, np.int64)
+            if self._key_rows:
+                rows = np.array(self._key_rows, np.int64)
+                code = np.zeros(rows.shape[0], np.int64)
+                for c in range(rows.shape[1]):
+                    code = code * span[c] + (rows[:, c] - lo[c])
+                dense[code] = np.arange(rows.shape[0])
+        elif float(np.prod(span.astype(float))) >= 2.0 ** 62:  # pragma: no cover - very wide keys
+            span = hi - lo + 1
+        self._frame = (lo, span, dense)
 
     def _decide_uncached(self, n, y, cur, last):
         T = n.shape[0]
@@ -320,6 +357,12 @@ class Decider:
         new ones together by ``select_mtd_batch`` when the design has it)."""
         if n.shape[0] == 0:
             return np.empty(0, np.int64)
+        if self._radix is None and self.select_batch is not None:
+            # Wide states (many doses or cohorts) rarely repeat: a per-state cache costs more
+            # than it saves, and the design's batch selection is a pure function of the counts.
+            self.select_calls += n.shape[0]
+            res = self._call_batch(n, y, cur, last, n.sum(axis=1), fn=self.select_batch, params=self._select_params)
+            return np.asarray(res[0] if isinstance(res, tuple) else res, dtype=np.int64)
         first, inverse, ukeys = self._keys(n, y, cur, last)
         out = np.empty(len(ukeys), dtype=np.int64)
         cache = self._select_cache
