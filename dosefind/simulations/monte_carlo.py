@@ -226,6 +226,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
         counts = np.zeros(table.size, np.int64)
         budget = _decision_budget(design, use_batch)
         state_budget = _tables.LARGE_SPACE_STATES if table._keyed else None
+        n_trials = sum(size for _, size in chunks)
         try:
             for index, size in chunks:
                 # The first chunk probes the state space (see _decision_budget).
@@ -235,6 +236,10 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
                     counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
                 counts += np.bincount(final, minlength=counts.size)
                 done += 1
+                if done == 1 and table._keyed and n_trials >= _tables.COMPLETE_AFTER_TRIALS:
+                    # Keyed decisions are cheap: fill the table now, so the later chunks of a
+                    # large run walk without pausing on new states.
+                    table.complete(_tables.COMPLETE_MAX_NEW)
                 if on_block is not None:
                     on_block(size)
         except TableTooLarge:
@@ -242,7 +247,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
             table = None
         else:
             total.merge(_tally_table(table, counts, above_mask))
-            if sum(size for _, size in chunks) >= _tables.COMPLETE_AFTER_TRIALS:
+            if n_trials >= _tables.COMPLETE_AFTER_TRIALS:
                 try:
                     table.complete(_tables.COMPLETE_MAX_NEW)
                 except TableTooLarge:
