@@ -332,21 +332,7 @@ class Decider:
         return mapped[inverse.ravel()]
 
     def _call_batch(self, n, y, cur, last, total, fn=None, params=None):
-        available = {}
-        for name in (self._batch_params if params is None else params):
-            if name == "n_at_dose":
-                available[name] = n
-            elif name == "tox_at_dose":
-                available[name] = y
-            elif name == "current_index":
-                available[name] = cur
-            elif name == "n_total":
-                available[name] = total
-            elif name == "last_cohort_tox":
-                available[name] = last
-            elif name == "max_tried_index":
-                tried = n > 0
-                available[name] = np.where(tried.any(axis=1), n.shape[1] - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
+        available = batch_kwargs(self._batch_params if params is None else params, n, y, cur, last, total)
         if fn is not None:
             return fn(**available)
         nxt, code = self.batch(**available)
@@ -386,6 +372,26 @@ class Decider:
                 out[j] = cache[ukeys[j]] = -1 if sel.mtd_index is None else int(sel.mtd_index)
         return out[inverse]
 
+
+
+def batch_kwargs(params, n, y, cur, last, total) -> dict:
+    """Keyword arguments of a design's ``decide_batch``/``select_mtd_batch``, matched by name."""
+    available = {}
+    for name in params:
+        if name == "n_at_dose":
+            available[name] = n
+        elif name == "tox_at_dose":
+            available[name] = y
+        elif name == "current_index":
+            available[name] = cur
+        elif name == "n_total":
+            available[name] = total
+        elif name == "last_cohort_tox":
+            available[name] = last
+        elif name == "max_tried_index":
+            tried = n > 0
+            available[name] = np.where(tried.any(axis=1), n.shape[1] - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
+    return available
 
 
 def _lookup(cache: dict, ukeys) -> tuple[list, list]:

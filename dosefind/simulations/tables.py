@@ -124,6 +124,14 @@ class DecisionTable:
         self.decide_calls = 0
         self.select_calls = 0
         self._feat = None  # per-final-state tally rows (Monte Carlo), grown by _features
+        # A plain design's decide_batch, when its scalar decide is the same rule on one state
+        # (see _ask_batch); reason labels per (batch code, direction).
+        self._decide_batch, self._batch_params, self._batch_labels = None, [], {}
+        if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:
+            import inspect
+
+            self._decide_batch = design.decide_batch
+            self._batch_params = list(inspect.signature(design.decide_batch).parameters)
         # Decisions per distinct decision key (Design.decision_key), when the design keys them.
         self._by_key: dict[bytes, tuple[bool, int, int]] = {}
         self._keyed = use_keys and getattr(design, "decision_key", None) is not None and design.decision_key(
@@ -285,6 +293,8 @@ class DecisionTable:
         (``Design.decision_key``), once per distinct key, each key asked of its first state."""
         design, D = self.design, self.D
         rows = self.rows[ids].astype(np.int64)
+        if self._decide_batch is not None and not self._keyed:
+            return self._ask_batch(rows)
         keys = None
         if self._keyed:
             keys = design.decision_key(rows[:, :D], rows[:, D:2 * D], rows[:, 2 * D], rows[:, 2 * D + 1])
@@ -314,6 +324,37 @@ class DecisionTable:
                     known[key] = answer
             stop[j], nxt[j], code[j] = answer
         return stop[inverse], nxt[inverse], code[inverse]
+
+    def _ask_batch(self, rows):
+        """:meth:`_ask` through the design's ``decide_batch``, for a design whose scalar
+        ``decide`` is that batch rule on one state (CRM: ``_rule``), so one rule answers
+        both (tests/designs/test_decision_keys.py compares every reachable state with its
+        scalar decision).  Reason codes are the scalar rule's: each distinct (batch code,
+        stop / down / stay / up) is labelled by the scalar decision of its first state."""
+        from dosefind.simulations._kernel import batch_kwargs
+
+        D = self.D
+        n, y, cur, last = rows[:, :D], rows[:, D:2 * D], rows[:, 2 * D], rows[:, 2 * D + 1]
+        nxt, raw = self._decide_batch(**batch_kwargs(self._batch_params, n, y, cur, last, n.sum(axis=1)))
+        nxt = np.asarray(nxt, dtype=np.int64)
+        self.decide_calls += rows.shape[0]
+        stop = nxt < 0
+        combo = np.asarray(raw, dtype=np.int64) * 4 + np.where(stop, 3, np.sign(nxt - cur) + 1)
+        code = np.empty(rows.shape[0], np.int32)
+        values, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+        labels = np.empty(values.size, np.int32)
+        for j, (v, i) in enumerate(zip(values.tolist(), first.tolist())):
+            c = self._batch_labels.get(v)
+            if c is None:
+                r = rows[i]
+                decision = self.design.decide(count_state(self.design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
+                if bool(decision.stop) != bool(stop[i]) or (not decision.stop and decision.dose_index != nxt[i]):
+                    raise RuntimeError(f"{self.design.name}: decide_batch and decide disagree on the state "
+                                       f"{r.tolist()}; a conformance bug in the design")
+                c = self._batch_labels[v] = self._code(decision.code.value)
+            labels[j] = c
+        code[:] = labels[inverse.ravel()]
+        return stop, nxt, code
 
     def _children(self, parents, doses) -> None:
         depth = self.depth[parents].astype(np.int64)

@@ -29,7 +29,18 @@ DESIGNS = {
     "BOIN 1 dose": lambda: BOIN(target=0.3, num_doses=1, max_n=12),
     "BOIN 6 doses, max_n 22": lambda: BOIN(target=0.2, num_doses=6, max_n=22),
     "3+3": lambda: ThreePlusThree(num_doses=5),
+    # CRM gives no key, but its table is filled by decide_batch, the scalar rule's own code
+    # (CRM._rule) on many states: every reachable state must get its scalar decision.
     "CRM": lambda: CRM(SKEL5, target=0.3, cohort_size=3, max_n=12),
+    "CRM empiric, 10 cohorts": lambda: CRM(SKEL5, target=0.3, model="empiric", prior_var=1.34, cohort_size=3,
+                                           max_n=30),
+    "CRM logistic, stop cutoff": lambda: CRM([0.05, 0.12, 0.25, 0.4], 0.25, model="logistic", cohort_size=3,
+                                             max_n=24, stop_tox_cutoff=0.9),
+    "CRM mle, unrestricted, dfcrm integration": lambda: CRM([0.05, 0.12, 0.25, 0.4, 0.55], 0.25, method="mle",
+                                                            cohort_size=2, max_n=16, restrict=False,
+                                                            integration="dfcrm"),
+    "CRM posterior mean, no escalation after a DLT": lambda: CRM(SKEL5, 0.25, estimate="posterior_mean",
+                                                                 escalate_after_dlt=False, cohort_size=3, max_n=18),
     "BOIN chain": lambda: BOIN(target=0.3, num_doses=5, max_n=24).then(
         StopAtN(18), DontSkipDoses(when_deescalating=True), StopWhenNAtDose(9)),
     "BOIN too toxic": lambda: BOIN(target=0.3, num_doses=4, max_n=18).then(StopWhenTooToxic(0.35, confidence=0.8)),
