@@ -273,9 +273,9 @@ def tally_chunks(design, true_prob_tox, seed: int, chunks, above_mask) -> Tally:
 
 
 def _decision_budget(design, use_batch) -> int | None:
-    """New scalar decisions a run's first chunk may ask for before a design that also has
-    a vectorised ``decide_batch`` goes to the general engine, whose batch rule is then
-    faster than tabulating one scalar decision at a time (None: no limit)."""
+    """New states a run's first chunk may decide for a design with a vectorised
+    ``decide_batch`` before it goes to the general engine (None: no limit; keyed designs
+    are bounded by new states instead, :data:`~.tables.LARGE_SPACE_STATES`)."""
     from dosefind.simulations._kernel import _is_plain
 
     if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:

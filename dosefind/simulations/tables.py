@@ -15,12 +15,19 @@ stores, per state id:
 ``sel``      0-based MTD selected when the trial stops there (-1: none; -2: not yet asked)
 ``depth``    cohorts treated so far (all states of one depth have treated the same patients)
 
-Every entry comes from the design's scalar ``decide(state)`` / ``select_mtd(state)``
-(the one rule of the design), asked through :func:`~dosefind.simulations._kernel.count_state`
-exactly as the general engine asks.  Tables grow lazily, so a small run only pays for the
-states it visits; the Monte Carlo walker (:mod:`~dosefind.simulations.walker`) and the exact
-engine both read them.  States are indexed by id, not by a mixed-radix key, so any number of
-doses and cohorts stays on the fast path.
+Every entry comes from the design's own rule, asked through
+:func:`~dosefind.simulations._kernel.count_state` exactly as the general engine asks: its
+scalar ``decide(state)`` once per state, or once per distinct decision key when the design
+keys its decisions (``Design.decision_key``: BOIN), or its ``decide_batch`` when the design
+has one and its scalar ``decide`` is that rule on one state (CRM); MTD selections by
+``select_mtd_batch`` or ``select_mtd``.  Tables grow lazily, so a small run only pays for
+the states it visits; the Monte Carlo walker (:mod:`~dosefind.simulations.walker`) and the
+exact engine both read them.  States are indexed by id (found through a checked 64-bit
+hash of the count row, per depth), not by a mixed-radix key, so any number of doses and
+cohorts can be tabulated; a keyed design whose state space keeps growing (20 cohorts) runs
+on the general engine instead (:data:`LARGE_SPACE_STATES`).  For Monte Carlo the table
+also keeps each final state's scenario-free tally row, so a call's tally is one matrix
+product.
 
 Tables are shared through :func:`table_for`, keyed on the design's configuration (type,
 ``repr`` and every public attribute of the design and of each link of a modifier chain),
@@ -45,10 +52,10 @@ UNDECIDED, CONTINUE, STOP, NO_ROOM = 0, 1, 2, 3
 #: per state of the levels still open to new states).
 TABLE_MAX_STATES = 1_000_000
 
-#: New decisions a run's first chunk may ask for before a design that also has a
-#: vectorised ``decide_batch`` is run on the general engine instead: its state space is too
-#: large to tabulate one scalar decision at a time.  (BOIN with 5 doses and 10 cohorts of 3
-#: has 26,325 states in all; with 20 cohorts its first 10,000 trials ask for about 64,000.)
+#: New states a run's first chunk may decide for a design with a vectorised
+#: ``decide_batch`` (CRM) before the run goes to the general engine, which asks the batch
+#: rule for the trials' states cohort by cohort without tabulating them: such a state
+#: space keeps growing.  (CRM with 5 doses and 10 cohorts of 3 has 26,061 states in all.)
 LARGE_SPACE_DECISIONS = 40_000
 
 #: New states a run's first chunk may add to the table of a design that keys its
