@@ -246,7 +246,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
             _tables.mark_too_large(design, use_batch)
             table = None
         else:
-            total.merge(_tally_table(table, counts, above_mask))
+            total = _tally_table(table, counts, above_mask)
             if n_trials >= _tables.COMPLETE_AFTER_TRIALS:
                 try:
                     table.complete(_tables.COMPLETE_MAX_NEW)
@@ -374,7 +374,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     try:
         if workers == 1:
             if use_table:
-                total.merge(_run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step))
+                total = _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step)
             else:
                 decider = Decider.shared(design, use_batch)
                 for block in _blocks(chunks):
