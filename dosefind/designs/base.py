@@ -98,6 +98,38 @@ class Design(ABC):
                                   ReasonCode.WAIT_FOLLOWUP)
         return None
 
+    def decision_key(self, n_at_dose, tox_at_dose, current_index, last_cohort_tox):
+        """What :meth:`decide` reads of count states (an optional hint to engines).
+
+        Takes count-state arrays (per-dose n and DLTs, shape (T, num_doses); 0-based current
+        dose and last cohort's DLTs, shape (T,), -1 before the first cohort) and returns an
+        integer array with one row per state such that states with equal rows get the same
+        decision (next dose or stop, and its reason code), or None: the decision may read
+        the whole count state.  Engines then ask :meth:`decide` once per distinct row; the
+        rule itself stays in :meth:`decide`.  The start and the ``max_n`` stop of
+        :meth:`decide` are keyed here; a design describes its own rule in
+        :meth:`_decision_key`.  tests/designs/test_decision_keys.py checks the key against
+        the decisions of every reachable state."""
+        import numpy as np
+
+        owner = _owner(type(self), "_decision_key")
+        if any(not issubclass(owner, _owner(type(self), m)) for m in ("decide", "_decide")):
+            return None  # a subclass changed the rule after the key was written: key nothing
+        own = self._decision_key(n_at_dose, tox_at_dose, current_index, last_cohort_tox)
+        if own is None:
+            return None
+        n = np.asarray(n_at_dose)
+        cur = np.asarray(current_index)
+        phase = np.where(cur < 0, 1, 0)
+        if self.max_n is not None:
+            phase = np.where((phase == 0) & (n.sum(axis=1) >= self.max_n), 2, phase)
+        own = np.where((phase == 0)[:, None], np.asarray(own, dtype=np.int64).reshape(n.shape[0], -1), 0)
+        return np.column_stack([phase, own])
+
+    def _decision_key(self, n_at_dose, tox_at_dose, current_index, last_cohort_tox):
+        """What :meth:`_decide` reads (see :meth:`decision_key`); None: anything."""
+        return None
+
     @abstractmethod
     def _decide(self, state: TrialState) -> Decision:
         """The design's own rule, for a state with at least one cohort and below max_n."""
@@ -172,6 +204,11 @@ class Design(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
         return f"{type(self).__name__}({args})"
+
+
+def _owner(cls, name):
+    """The class of ``cls``'s method resolution order that defines ``name``."""
+    return next(c for c in cls.__mro__ if name in vars(c))
 
 
 def beta_prob_exceeds(n: int, y: int, threshold: float, a: float = 1.0, b: float = 1.0) -> float:

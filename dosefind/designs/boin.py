@@ -129,7 +129,7 @@ import numpy as np
 
 from dosefind import _validate as V
 from dosefind.designs.base import Design, beta_prob_exceeds
-from dosefind.designs.isotonic import pava
+from dosefind.designs.isotonic import pava, pava_rows
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
 
@@ -234,6 +234,7 @@ class BOIN(Design):
         self.n_cohorts = max_n // cohort_size if max_n % cohort_size == 0 else None
         self._tables = self._boundary_arrays(np.arange(self.max_n + 1))
         self._extra: dict[int, tuple[int, int, int, int]] = {}
+        self._gone = None  # per (n, y): does _eliminated_from eliminate the dose (engines' cache)
 
     # ------------------------------------------------------------------ boundaries
     @property
@@ -331,6 +332,18 @@ class BOIN(Design):
                 return j
         return self.num_doses
 
+    def _decision_key(self, n_at_dose, tox_at_dose, current_index, last_cohort_tox):
+        """What :meth:`_decide` reads: the current dose and its counts, the lowest eliminated
+        dose (each dose's elimination asked of :meth:`_eliminated_from` for its own counts)
+        and, with ``extrasafe``, dose 1's counts."""
+        n, y = np.asarray(n_at_dose), np.asarray(tox_at_dose)
+        d = np.maximum(np.asarray(current_index), 0)
+        rows = np.arange(n.shape[0])
+        cols = [d, n[rows, d], y[rows, d], self._first_eliminated_rows(n, y)]
+        if self.extrasafe:
+            cols += [n[:, 0], y[:, 0]]
+        return np.column_stack(cols)
+
     def _decide(self, state: TrialState) -> Decision:
         n_all, y_all = state.n_at_dose, state.tox_at_dose
         first_elim = self._eliminated_from(n_all, y_all)
@@ -382,47 +395,85 @@ class BOIN(Design):
         return Decision.treat(nxt, why, code)
 
     # ------------------------------------------------------------------ MTD
-    def _admissible(self, n, y) -> np.ndarray:
-        """0-based tried doses below the lowest eliminated one (none if the extra safety
-        rule removes every dose)."""
-        first_elim = self._eliminated_from(n, y)
-        if self.extrasafe and n[0] >= 3 and self._beta_exceeds(int(n[0]), int(y[0])) > self.cutoff_eli - self.offset:
-            first_elim = 0
-        return np.array([j for j in range(first_elim) if n[j] > 0], dtype=np.int64)
+    def _first_eliminated_rows(self, n, y) -> np.ndarray:
+        """:meth:`_eliminated_from` of each row of counts (num_doses if none), asking it
+        once per distinct (n, y) of one dose: a dose's elimination reads its own counts."""
+        span = self.max_n + 1
+        if self._gone is None:  # answers of the scalar rule per (n, y), -1 until asked
+            self._gone = np.full(span * span if span <= 2048 else 0, -1, np.int8)
+        pair = n * span + y
+        if self._gone.size and int(n.max(initial=0)) < span:
+            gone = self._gone[pair]
+            if (gone < 0).any():
+                for v in np.unique(pair[gone < 0]).tolist():
+                    self._gone[v] = self._eliminated_from((v // span,), (v % span,)) == 0
+                gone = self._gone[pair]
+            gone = gone.view(bool)
+        else:
+            pairs, inverse = np.unique(pair, return_inverse=True)
+            flags = [self._eliminated_from((v // span,), (v % span,)) == 0 for v in pairs.tolist()]
+            gone = np.array(flags, dtype=bool)[inverse.reshape(n.shape)]
+        first = gone.argmax(axis=1)
+        return np.where(gone[np.arange(n.shape[0]), first], first, self.num_doses)
+
+    def _select_rows(self, n_at_dose, tox_at_dose) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The selection rule of ``select.mtd`` for rows of counts (the one place it is
+        written; :meth:`select_mtd` reads one row): (0-based MTD per row, -1 for none;
+        per row the admissible doses first, in dose order; their count; the isotonic
+        estimates in that order).
+
+        Admissible doses are the tried ones below the lowest eliminated dose (none if the
+        extra safety rule removes every dose).  Their smoothed rates (y + 0.05)/(n + 0.1)
+        are fitted by pool-adjacent-violators weighted by 1/:func:`_smoothed_var`; the MTD
+        is the first closest estimate to the target after the package's tie-break
+        (+ k * 1e-10 on the k-th admissible dose), with ``bound_mtd`` among those at or
+        below lambda_d only."""
+        N = np.asarray(n_at_dose, dtype=np.int64).reshape(-1, self.num_doses)
+        Y = np.asarray(tox_at_dose, dtype=np.int64).reshape(N.shape)
+        T, D = N.shape
+        adm = (N > 0) & (np.arange(D) < self._first_eliminated_rows(N, Y)[:, None])
+        if self.extrasafe:
+            n0, y0 = N[:, 0], Y[:, 0]
+            pairs, inverse = np.unique(n0 * (int(y0.max(initial=0)) + 1) + y0, return_inverse=True)
+            span = int(y0.max(initial=0)) + 1
+            out = np.array([v // span >= 3 and self._beta_exceeds(v // span, v % span) > self.cutoff_eli - self.offset
+                            for v in pairs.tolist()], dtype=bool)
+            adm[out[inverse.ravel()]] = False
+        count = adm.sum(axis=1)
+        order = np.argsort(~adm, axis=1, kind="stable")  # admissible doses first, in dose order
+        ya = np.take_along_axis(Y, order, axis=1).astype(float)
+        na = np.take_along_axis(N, order, axis=1).astype(float)
+        live = np.arange(D) < count[:, None]
+        # Past each row's admissible doses: increasing values above any rate (PAVA never
+        # pools them), weight 1.
+        x = np.where(live, (ya + 0.05) / (na + 0.1), 2.0 + np.arange(D))
+        w = np.where(live, 1.0 / np.where(live, _smoothed_var(ya, na), 1.0), 1.0)
+        iso = pava_rows(x, w)
+        phat = iso + np.arange(1, D + 1) * 1e-10  # the package's tie-break
+        ok = live & (phat <= self.lambda_d) if self.bound_mtd else live  # 2.7.2: phat[phat <= lambda_d]
+        k = np.argmin(np.where(ok, np.abs(phat - self.target), np.inf), axis=1)  # first minimum, as R's stable sort
+        mtd = np.where(ok.any(axis=1), order[np.arange(T), k], -1)
+        return mtd, order, count, iso
 
     def _select_index(self, n, y) -> tuple[int | None, np.ndarray, np.ndarray]:
-        """The selection rule of ``select.mtd``: (0-based MTD or None, admissible doses,
-        their isotonic estimates).  The one place the rule is written."""
-        adm = self._admissible(n, y)
-        if adm.size == 0:
-            return None, adm, np.empty(0)
-        ya, na = np.asarray(y, float)[adm], np.asarray(n, float)[adm]
-        iso_adm = pava((ya + 0.05) / (na + 0.1), 1.0 / _smoothed_var(ya, na))
-        phat = iso_adm + np.arange(1, len(iso_adm) + 1) * 1e-10  # the package's tie-break
-        idx = np.arange(len(phat))
-        if self.bound_mtd:
-            idx = idx[phat <= self.lambda_d]                      # 2.7.2: phat[phat <= lambda_d]
-            if idx.size == 0:
-                return None, adm, iso_adm
-        k = int(idx[np.argmin(np.abs(phat[idx] - self.target))])  # first minimum, as R's stable sort
-        return int(adm[k]), adm, iso_adm
+        """:meth:`_select_rows` of one state: (0-based MTD or None, admissible doses,
+        their isotonic estimates)."""
+        mtd, order, count, iso = self._select_rows([n], [y])
+        k = int(count[0])
+        return (None if mtd[0] < 0 else int(mtd[0])), order[0, :k].astype(np.int64), iso[0, :k]
 
     def select_mtd_batch(self, n_at_dose, tox_at_dose):
         """The 0-based MTD (-1: none) of each row of counts, for simulation engines: the
-        rule of :meth:`select_mtd` (same code) without its per-dose summaries; distinct
-        rows are computed once."""
-        N = np.asarray(n_at_dose, dtype=np.int64)
-        Y = np.asarray(tox_at_dose, dtype=np.int64)
-        out = np.full(N.shape[0], -1, dtype=np.int64)
-        seen: dict = {}
-        for t in range(N.shape[0]):
-            key = (tuple(N[t]), tuple(Y[t]))
-            k = seen.get(key)
-            if k is None:
-                j = self._select_index(key[0], key[1])[0]
-                k = seen[key] = -1 if j is None else j
-            out[t] = k
-        return out
+        rule of :meth:`select_mtd` (:meth:`_select_rows`, the same code) without its per-dose
+        summaries; distinct rows are computed once."""
+        N = np.asarray(n_at_dose, dtype=np.int64).reshape(-1, self.num_doses)
+        Y = np.asarray(tox_at_dose, dtype=np.int64).reshape(N.shape)
+        if not N.shape[0]:
+            return np.full(0, -1, dtype=np.int64)
+        rows = np.ascontiguousarray(np.hstack([N, Y]))
+        _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True,
+                                      return_inverse=True)
+        return self._select_rows(N[first], Y[first])[0].astype(np.int64)[inverse.ravel()]
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """MTD as R BOIN 2.7.2's ``select.mtd`` (with ``boundMTD``)."""

@@ -27,6 +27,9 @@ __all__ = ["Decider", "Tally", "count_state", "unique_rows"]
 #: Cached decisions kept per Decider before the cache is emptied (bounds memory).
 _CACHE_LIMIT = 1_000_000
 
+#: Largest mixed-radix frame of decision keys held as a dense array of answers.
+_DENSE_KEYS = 1 << 22
+
 #: Shared Deciders (general engine) kept per process, oldest dropped first.
 _DECIDERS_KEPT = 4
 _DECIDERS: dict = {}
@@ -90,7 +93,7 @@ class Decider:
     ``current_index``, ``n_total``, ``last_cohort_tox`` and ``max_tried_index``.
     """
 
-    def __init__(self, design: Design, use_batch: bool = True):
+    def __init__(self, design: Design, use_batch: bool = True, use_keys: bool = True):
         if not isinstance(design, Design):
             raise TypeError(f"design must be a dosefind Design, got {type(design).__name__}")
         self.design = design
@@ -112,6 +115,16 @@ class Decider:
         if use_batch and sfn is not None and design.memory == "counts":
             self.select_batch = design.select_mtd_batch
             self._select_params = [p for p in inspect.signature(self.select_batch).parameters]
+        # Decisions per distinct decision key, for designs that key them (and have no batch rule).
+        self._key_index: dict[bytes, int] = {}
+        self._key_rows: list[np.ndarray] = []
+        self._key_nxt = np.empty(0, np.int64)
+        self._key_code = np.empty(0, np.int64)
+        self._frame = None
+        self._seen = None
+        z = np.zeros((1, self.num_doses), np.int64)
+        self._keyed = (use_keys and self.batch is None and design.memory == "counts"
+                       and design.decision_key(z, z, np.full(1, -1), np.full(1, -1)) is not None)
         self.max_n_code = self.code(ReasonCode.MAX_N.value)
         self._setup_keys()
         self.decide_calls = 0
@@ -183,6 +196,8 @@ class Decider:
         T = n.shape[0]
         if T == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
+        if self._keyed:
+            return self._decide_keyed(n, y, cur, last)
         first, inverse, ukeys = self._keys(n, y, cur, last)
         U = len(ukeys)
         nxt = np.empty(U, dtype=np.int64)
@@ -198,6 +213,67 @@ class Decider:
                 nxt[j], code[j] = a, b
                 cache[ukeys[j]] = (a, b)
         return nxt[inverse], code[inverse]
+
+    def _decide_keyed(self, n, y, cur, last):
+        """:meth:`decide` for a design that keys its decisions (``Design.decision_key``):
+        the scalar rule is asked once per distinct key (cached), never per state, so trial
+        states of any size (20 cohorts, 10 doses) cost a few array passes per cohort.
+
+        Keys are numbered in a mixed-radix frame wide enough for every key seen so far; when
+        the frame has at most :data:`_DENSE_KEYS` codes the answers sit in a dense array
+        (one gather per cohort), otherwise they are found by sorting."""
+        K = np.asarray(self.design.decision_key(n, y, cur, last), dtype=np.int64)
+        lo, hi = K.min(axis=0), K.max(axis=0)
+        if self._frame is None or (lo < self._frame[0]).any() or (hi >= self._frame[0] + self._frame[1]).any():
+            self._new_frame(lo, hi)
+        base, span, dense = self._frame
+        code = np.zeros(K.shape[0], np.int64)
+        for c in range(K.shape[1]):
+            code = code * span[c] + (K[:, c] - base[c])
+        if dense is not None:
+            answer = dense[code]
+            missing = answer < 0
+            if missing.any():
+                for i in np.flatnonzero(missing)[np.unique(code[missing], return_index=True)[1]].tolist():
+                    dense[code[i]] = self._ask_key(K[i], n[i], y[i], cur[i], last[i])
+                answer = dense[code]
+        else:
+            uniq, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+            answer = np.array([self._ask_key(K[i], n[i], y[i], cur[i], last[i]) for i in first.tolist()],
+                              np.int64)[inverse.ravel()]
+        return self._key_nxt[answer], self._key_code[answer]
+
+    def _ask_key(self, key_row, n, y, cur, last) -> int:
+        """Index of the answer for one decision key, asking the scalar rule if it is new."""
+        key = key_row.tobytes()
+        j = self._key_index.get(key)
+        if j is None:
+            decision = self.design.decide(count_state(self.design, n, y, cur, last))
+            self.decide_calls += 1
+            j = self._key_index[key] = len(self._key_rows)
+            self._key_rows.append(key_row.copy())
+            self._key_nxt = np.append(self._key_nxt, -1 if decision.stop else int(decision.dose_index))
+            self._key_code = np.append(self._key_code, self.code(decision.code.value))
+        return j
+
+    def _new_frame(self, lo, hi) -> None:
+        if self._seen is not None:  # the keys seen so far, not the last frame's room
+            lo, hi = np.minimum(lo, self._seen[0]), np.maximum(hi, self._seen[1])
+        self._seen = (lo, hi)
+        span = hi - lo + 1
+        span = span + (span + 1) // 2  # room to grow before the next frame
+        dense = None
+        if float(np.prod(span.astype(float))) <= _DENSE_KEYS:
+            dense = np.full(int(np.prod(span)), -1, np.int64)
+            if self._key_rows:
+                rows = np.array(self._key_rows, np.int64)
+                code = np.zeros(rows.shape[0], np.int64)
+                for c in range(rows.shape[1]):
+                    code = code * span[c] + (rows[:, c] - lo[c])
+                dense[code] = np.arange(rows.shape[0])
+        elif float(np.prod(span.astype(float))) >= 2.0 ** 62:  # pragma: no cover - very wide keys
+            span = hi - lo + 1
+        self._frame = (lo, span, dense)
 
     def _decide_uncached(self, n, y, cur, last):
         T = n.shape[0]
@@ -256,21 +332,7 @@ class Decider:
         return mapped[inverse.ravel()]
 
     def _call_batch(self, n, y, cur, last, total, fn=None, params=None):
-        available = {}
-        for name in (self._batch_params if params is None else params):
-            if name == "n_at_dose":
-                available[name] = n
-            elif name == "tox_at_dose":
-                available[name] = y
-            elif name == "current_index":
-                available[name] = cur
-            elif name == "n_total":
-                available[name] = total
-            elif name == "last_cohort_tox":
-                available[name] = last
-            elif name == "max_tried_index":
-                tried = n > 0
-                available[name] = np.where(tried.any(axis=1), n.shape[1] - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
+        available = batch_kwargs(self._batch_params if params is None else params, n, y, cur, last, total)
         if fn is not None:
             return fn(**available)
         nxt, code = self.batch(**available)
@@ -281,6 +343,12 @@ class Decider:
         new ones together by ``select_mtd_batch`` when the design has it)."""
         if n.shape[0] == 0:
             return np.empty(0, np.int64)
+        if self._radix is None and self.select_batch is not None:
+            # Wide states (many doses or cohorts) rarely repeat: a per-state cache costs more
+            # than it saves, and the design's batch selection is a pure function of the counts.
+            self.select_calls += n.shape[0]
+            res = self._call_batch(n, y, cur, last, n.sum(axis=1), fn=self.select_batch, params=self._select_params)
+            return np.asarray(res[0] if isinstance(res, tuple) else res, dtype=np.int64)
         first, inverse, ukeys = self._keys(n, y, cur, last)
         out = np.empty(len(ukeys), dtype=np.int64)
         cache = self._select_cache
@@ -304,6 +372,26 @@ class Decider:
                 out[j] = cache[ukeys[j]] = -1 if sel.mtd_index is None else int(sel.mtd_index)
         return out[inverse]
 
+
+
+def batch_kwargs(params, n, y, cur, last, total) -> dict:
+    """Keyword arguments of a design's ``decide_batch``/``select_mtd_batch``, matched by name."""
+    available = {}
+    for name in params:
+        if name == "n_at_dose":
+            available[name] = n
+        elif name == "tox_at_dose":
+            available[name] = y
+        elif name == "current_index":
+            available[name] = cur
+        elif name == "n_total":
+            available[name] = total
+        elif name == "last_cohort_tox":
+            available[name] = last
+        elif name == "max_tried_index":
+            tried = n > 0
+            available[name] = np.where(tried.any(axis=1), n.shape[1] - 1 - np.argmax(tried[:, ::-1], axis=1), -1)
+    return available
 
 
 def _lookup(cache: dict, ukeys) -> tuple[list, list]:

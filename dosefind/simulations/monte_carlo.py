@@ -178,11 +178,12 @@ def _blocks(chunks):
 
 # ---------------------------------------------------------------------- table path
 def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: int, *, jit: bool,
-               max_new: int | None = None) -> np.ndarray:
+               max_new: int | None = None, max_new_states: int | None = None) -> np.ndarray:
     """Final state id of each trial of chunk ``index`` (``size`` trials), filling ``table``
-    as the walk meets new states (raising TableTooLarge after ``max_new`` new decisions)."""
+    as the walk meets new states (raising TableTooLarge after ``max_new`` new decisions or
+    ``max_new_states`` new states)."""
     patients = PatientUniforms(chunk_seed(seed, index), size)
-    start = table.decide_calls
+    start, start_size = table.decide_calls, table.size
     u = patients.next(min(table.cap, FIRST_ROWS))
     state = np.zeros(size, np.int32)
     while True:
@@ -200,6 +201,8 @@ def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: in
             table.decide(new)
             if max_new is not None and table.decide_calls - start > max_new:
                 raise TableTooLarge("a state space too large to tabulate by scalar decisions")
+            if max_new_states is not None and table.size - start_size > max_new_states:
+                raise TableTooLarge("a state space too large to tabulate; its decision keys serve the general engine")
         going = where[why == CONTINUE]
         if going.size:
             dp = table.depth[going]
@@ -210,8 +213,7 @@ def walk_chunk(table, true_prob_tox: np.ndarray, seed: int, index: int, size: in
 
 
 def _tally_table(table, counts: np.ndarray, above_mask) -> Tally:
-    ids = np.flatnonzero(counts)
-    return table.tally(ids, counts[ids].astype(np.int64), above_mask)
+    return table.tally_counts(counts, above_mask)
 
 
 def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=None) -> Tally:
@@ -223,22 +225,29 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     if table is not None:
         counts = np.zeros(table.size, np.int64)
         budget = _decision_budget(design, use_batch)
+        state_budget = _tables.LARGE_SPACE_STATES if table._keyed else None
+        n_trials = sum(size for _, size in chunks)
         try:
             for index, size in chunks:
                 # The first chunk probes the state space (see _decision_budget).
-                final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget)
+                final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget,
+                                   max_new_states=None if done else state_budget)
                 if counts.size < table.size:
                     counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
                 counts += np.bincount(final, minlength=counts.size)
                 done += 1
+                if done == 1 and table._keyed and n_trials >= _tables.COMPLETE_AFTER_TRIALS:
+                    # Keyed decisions are cheap: fill the table now, so the later chunks of a
+                    # large run walk without pausing on new states.
+                    table.complete(_tables.COMPLETE_MAX_NEW)
                 if on_block is not None:
                     on_block(size)
         except TableTooLarge:
             _tables.mark_too_large(design, use_batch)
             table = None
         else:
-            total.merge(_tally_table(table, counts, above_mask))
-            if sum(size for _, size in chunks) >= _tables.COMPLETE_AFTER_TRIALS:
+            total = _tally_table(table, counts, above_mask)
+            if n_trials >= _tables.COMPLETE_AFTER_TRIALS:
                 try:
                     table.complete(_tables.COMPLETE_MAX_NEW)
                 except TableTooLarge:
@@ -264,9 +273,9 @@ def tally_chunks(design, true_prob_tox, seed: int, chunks, above_mask) -> Tally:
 
 
 def _decision_budget(design, use_batch) -> int | None:
-    """New scalar decisions a run's first chunk may ask for before a design that also has
-    a vectorised ``decide_batch`` goes to the general engine, whose batch rule is then
-    faster than tabulating one scalar decision at a time (None: no limit)."""
+    """New states a run's first chunk may decide for a design with a vectorised
+    ``decide_batch`` before it goes to the general engine (None: no limit; keyed designs
+    are bounded by new states instead, :data:`~.tables.LARGE_SPACE_STATES`)."""
     from dosefind.simulations._kernel import _is_plain
 
     if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:
@@ -348,7 +357,9 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     p = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)
     chunks = list(enumerate(chunk_sizes(n_trials, chunk_size)))
-    workers = max(1, min(int(workers), len(chunks), os.cpu_count() or 1)) if workers else 1
+    workers = int(workers) if workers else 1
+    if workers > 1:
+        workers = max(1, min(workers, len(chunks), os.cpu_count() or 1))
     if jit is None:
         jit = use_jit(n_trials)
     show = _show_progress(progress, n_trials)
@@ -363,7 +374,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     try:
         if workers == 1:
             if use_table:
-                total.merge(_run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step))
+                total = _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step)
             else:
                 decider = Decider.shared(design, use_batch)
                 for block in _blocks(chunks):

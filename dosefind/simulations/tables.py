@@ -15,12 +15,19 @@ stores, per state id:
 ``sel``      0-based MTD selected when the trial stops there (-1: none; -2: not yet asked)
 ``depth``    cohorts treated so far (all states of one depth have treated the same patients)
 
-Every entry comes from the design's scalar ``decide(state)`` / ``select_mtd(state)``
-(the one rule of the design), asked through :func:`~dosefind.simulations._kernel.count_state`
-exactly as the general engine asks.  Tables grow lazily, so a small run only pays for the
-states it visits; the Monte Carlo walker (:mod:`~dosefind.simulations.walker`) and the exact
-engine both read them.  States are indexed by id, not by a mixed-radix key, so any number of
-doses and cohorts stays on the fast path.
+Every entry comes from the design's own rule, asked through
+:func:`~dosefind.simulations._kernel.count_state` exactly as the general engine asks: its
+scalar ``decide(state)`` once per state, or once per distinct decision key when the design
+keys its decisions (``Design.decision_key``: BOIN), or its ``decide_batch`` when the design
+has one and its scalar ``decide`` is that rule on one state (CRM); MTD selections by
+``select_mtd_batch`` or ``select_mtd``.  Tables grow lazily, so a small run only pays for
+the states it visits; the Monte Carlo walker (:mod:`~dosefind.simulations.walker`) and the
+exact engine both read them.  States are indexed by id (found through a checked 64-bit
+hash of the count row, per depth), not by a mixed-radix key, so any number of doses and
+cohorts can be tabulated; a keyed design whose state space keeps growing (20 cohorts) runs
+on the general engine instead (:data:`LARGE_SPACE_STATES`).  For Monte Carlo the table
+also keeps each final state's scenario-free tally row, so a call's tally is one matrix
+product.
 
 Tables are shared through :func:`table_for`, keyed on the design's configuration (type,
 ``repr`` and every public attribute of the design and of each link of a modifier chain),
@@ -45,11 +52,19 @@ UNDECIDED, CONTINUE, STOP, NO_ROOM = 0, 1, 2, 3
 #: per state of the levels still open to new states).
 TABLE_MAX_STATES = 1_000_000
 
-#: New decisions a run's first chunk may ask for before a design that also has a
-#: vectorised ``decide_batch`` is run on the general engine instead: its state space is too
-#: large to tabulate one scalar decision at a time.  (BOIN with 5 doses and 10 cohorts of 3
-#: has 26,325 states in all; with 20 cohorts its first 10,000 trials ask for about 64,000.)
+#: New states a run's first chunk may decide for a design with a vectorised
+#: ``decide_batch`` (CRM) before the run goes to the general engine, which asks the batch
+#: rule for the trials' states cohort by cohort without tabulating them: such a state
+#: space keeps growing.  (CRM with 5 doses and 10 cohorts of 3 has 26,061 states in all.)
 LARGE_SPACE_DECISIONS = 40_000
+
+#: New states a run's first chunk may add to the table of a design that keys its
+#: decisions (``Design.decision_key``) before the run goes to the general engine, which
+#: then asks the scalar rule once per distinct key: its trials keep meeting new states
+#: (BOIN with 20 cohorts of 3: about 170,000 in the first 10,000 trials, millions in all),
+#: and tabulating each costs more than the general engine's key look-ups.  (BOIN with 10
+#: cohorts meets about 12,000 in its first chunk, 26,325 in all.)
+LARGE_SPACE_STATES = 50_000
 
 #: After a Monte Carlo run of at least this many trials, the table's remaining undecided
 #: states are decided too (up to COMPLETE_MAX_NEW decisions), so later runs walk without
@@ -64,6 +79,15 @@ CACHE_MAX_STATES = 6_000_000
 MAX_PATIENTS = 1000
 
 
+class _Collision(Exception):
+    """Internal: two distinct count states share a row hash (new multipliers are drawn)."""
+
+
+def _multipliers(salt: int, width: int) -> np.ndarray:
+    """Odd random 64-bit multipliers of the row hash (fixed for a salt: tables are reproducible)."""
+    return np.random.default_rng([20_261_202, salt]).integers(0, 2 ** 63, size=width, dtype=np.uint64) * 2 + 1
+
+
 class TableTooLarge(Exception):
     """Internal: the design's reachable state space outgrew :data:`TABLE_MAX_STATES`."""
 
@@ -75,7 +99,7 @@ def patient_cap(design) -> int:
 class DecisionTable:
     """Lazily grown table of a count design's decisions (see the module docstring)."""
 
-    def __init__(self, design, *, use_batch: bool = True, max_states: int | None = None):
+    def __init__(self, design, *, use_batch: bool = True, max_states: int | None = None, use_keys: bool = True):
         if design.memory != "counts":
             raise ValueError(f"decision tables need a design with memory='counts', got {design.memory!r}")
         self.design = design
@@ -106,10 +130,26 @@ class DecisionTable:
             self._select_batch = design.select_mtd_batch
         self.decide_calls = 0
         self.select_calls = 0
+        self._feat = None  # per-final-state tally rows (Monte Carlo), grown by _features
+        # A plain design's decide_batch, when its scalar decide is the same rule on one state
+        # (see _ask_batch); reason labels per (batch code, direction).
+        self._decide_batch, self._batch_params, self._batch_labels = None, [], {}
+        if use_batch and _is_plain(design) and getattr(type(design), "decide_batch", None) is not None:
+            import inspect
+
+            self._decide_batch = design.decide_batch
+            self._batch_params = list(inspect.signature(design.decide_batch).parameters)
+        # Decisions per distinct decision key (Design.decision_key), when the design keys them.
+        self._by_key: dict[bytes, tuple[bool, int, int]] = {}
+        self._keyed = use_keys and getattr(design, "decision_key", None) is not None and design.decision_key(
+            np.zeros((1, self.D), np.int64), np.zeros((1, self.D), np.int64), np.full(1, -1, np.int64),
+            np.full(1, -1, np.int64)) is not None
         # Key -> id, one dict per depth (a state's children are one cohort deeper).  Once
         # every state of a depth is decided no new state can appear one level down, so that
         # level's dict is dropped (ids stay): memory is about one level of keys.
-        self._index: dict[int, dict[bytes, int]] = {}
+        self._index: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # sorted row hashes, their ids
+        self._salt = 0
+        self._mult = _multipliers(0, 2 * self.D + 2)
         self._undecided = np.zeros(self.msize.size + 1, np.int64)
         self.size = 0
         # The smallest integer type that holds every count (memory of big exact runs).
@@ -136,30 +176,71 @@ class DecisionTable:
         self.capacity = capacity
 
     def _add(self, rows, depth) -> np.ndarray:
-        """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones."""
+        """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones (numbered in
+        order of first appearance, lower depths first)."""
         rows = np.ascontiguousarray(rows, dtype=self.rows.dtype)
-        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
-        ids = np.empty(len(keys), np.int32)
-        new = []
-        size = self.size
-        for dp in np.unique(depth).tolist():
-            index = self._index.setdefault(dp, {})
-            for j in np.flatnonzero(depth == dp).tolist():
-                key = keys[j]
-                i = index.get(key)
-                if i is None:
-                    i = index[key] = size + len(new)
-                    new.append(j)
-                ids[j] = i
-        if new:
-            end = size + len(new)
+        while True:
+            try:
+                return self._add_hashed(rows, np.asarray(depth))
+            except _Collision:
+                self._rehash()
+
+    def _hash(self, rows) -> np.ndarray:
+        # A random linear form of the row, mod 2**64: equal rows, equal hashes; two distinct
+        # rows share a hash with chance about 2**-64, and every match is checked row by row.
+        with np.errstate(over="ignore"):
+            return (rows.astype(np.uint64) * self._mult[:rows.shape[1]]).sum(axis=1, dtype=np.uint64)
+
+    def _rehash(self) -> None:
+        """New multipliers after a hash collision; the open levels are indexed again."""
+        self._salt += 1
+        self._mult = _multipliers(self._salt, self._mult.size)
+        for dp in list(self._index):
+            ids = np.flatnonzero(self.depth[:self.size] == dp)
+            h = self._hash(self.rows[ids])
+            order = np.argsort(h, kind="stable")
+            if (np.diff(h[order]) == 0).any():
+                raise _Collision
+            self._index[dp] = (h[order], ids[order].astype(np.int32))
+
+    def _add_hashed(self, rows, depth) -> np.ndarray:
+        h = self._hash(rows)
+        ids = np.empty(rows.shape[0], np.int32)
+        new, size = [], self.size
+        levels = np.unique(depth).tolist()
+        for dp in levels:
+            where = np.arange(rows.shape[0]) if len(levels) == 1 else np.flatnonzero(depth == dp)
+            uh, first, inverse = np.unique(h[where], return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+            if not (rows[where] == rows[where[first[inverse]]]).all():
+                raise _Collision
+            keys, kid = self._index.get(dp, (np.empty(0, np.uint64), np.empty(0, np.int32)))
+            pos = np.minimum(np.searchsorted(keys, uh), max(keys.size - 1, 0))
+            found = (keys[pos] == uh) if keys.size else np.zeros(uh.size, bool)
+            uid = np.empty(uh.size, np.int64)
+            uid[found] = kid[pos[found]]
+            if found.any() and not (self.rows[uid[found]] == rows[where[first[found]]]).all():
+                raise _Collision
+            fresh = np.flatnonzero(~found)
+            fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first appearance
+            start = size + sum(part.size for part in new)
+            uid[fresh] = start + np.arange(fresh.size)
+            new.append(where[first[fresh]])
+            if fresh.size:
+                allk, alli = np.concatenate([keys, uh[fresh]]), np.concatenate([kid, uid[fresh].astype(np.int32)])
+                order = np.argsort(allk, kind="stable")
+                self._index[dp] = (allk[order], alli[order])
+            ids[where] = uid[inverse]
+        new = np.concatenate(new) if new else np.empty(0, np.int64)
+        if new.size:
+            end = size + new.size
             if end > self.max_states:
                 raise TableTooLarge(f"more than {self.max_states} reachable states")
             if end > self.capacity:
                 self._alloc(max(end, self.capacity + self.capacity // 4 + 1024))
             self.rows[size:end] = rows[new]
             self.depth[size:end] = depth[new]
-            self._undecided += np.bincount(np.asarray(depth)[new], minlength=self._undecided.size)[:self._undecided.size]
+            self._undecided += np.bincount(depth[new], minlength=self._undecided.size)[:self._undecided.size]
             self.size = end
         return ids
 
@@ -193,33 +274,94 @@ class DecisionTable:
     def _decide(self, ids) -> None:
         if not ids.size:
             return
-        design = self.design
-        parents, doses = [], []
-        D = self.D
-        for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
-            decision = design.decide(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
-            self.decide_calls += 1
-            self.code[i] = self._code(decision.code.value)
-            if decision.stop:
-                self.status[i] = STOP
-                continue
-            d = int(decision.dose_index)
-            self.nxt[i] = d
-            dp = self.depth[i]
-            m = int(self.msize[dp]) if dp < self.msize.size else 0
-            if m <= 0 or self.row0[dp] + m > self.cap:
-                self.status[i] = NO_ROOM
-                continue
-            self.status[i] = CONTINUE
-            parents.append(i)
-            doses.append(d)
+        stop, nxt, code = self._ask(ids)
+        self.code[ids] = code
+        self.status[ids[stop]] = STOP
+        go = ids[~stop]
+        if go.size:
+            d = nxt[~stop]
+            self.nxt[go] = d
+            dp = self.depth[go].astype(np.int64)
+            m = np.where(dp < self.msize.size, self.msize[np.minimum(dp, self.msize.size - 1)], 0)
+            room = (m > 0) & (self.row0[np.minimum(dp, self.row0.size - 1)] + m <= self.cap)
+            self.status[go[~room]] = NO_ROOM
+            self.status[go[room]] = CONTINUE
         self._undecided -= np.bincount(self.depth[ids], minlength=self._undecided.size)[:self._undecided.size]
-        if parents:
-            self._children(np.array(parents, np.int64), np.array(doses, np.int64))
+        if go.size and room.any():
+            self._children(go[room].astype(np.int64), d[room].astype(np.int64))
         # When every state above a depth is decided, no new state can appear at that depth:
         # its key index is no longer needed.
         for dp in [d for d in self._index if d > 0 and not self._undecided[:d].any()]:
             del self._index[dp]
+
+    def _ask(self, ids):
+        """(stop, next dose, reason code) of the states ``ids``, from the design's scalar
+        ``decide``: once per state, or, when the design keys its decisions
+        (``Design.decision_key``), once per distinct key, each key asked of its first state."""
+        design, D = self.design, self.D
+        rows = self.rows[ids].astype(np.int64)
+        if self._decide_batch is not None and not self._keyed:
+            return self._ask_batch(rows)
+        keys = None
+        if self._keyed:
+            keys = design.decision_key(rows[:, :D], rows[:, D:2 * D], rows[:, 2 * D], rows[:, 2 * D + 1])
+        if keys is None:
+            ask = np.arange(ids.size)
+            inverse = ask
+        else:
+            keys = np.ascontiguousarray(keys, dtype=np.int64)
+            view = keys.view(np.dtype((np.void, 8 * keys.shape[1]))).ravel()
+            _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+        stop = np.empty(ask.size, bool)
+        nxt = np.empty(ask.size, np.int64)
+        code = np.empty(ask.size, np.int32)
+        known = self._by_key
+        for j in np.argsort(ask).tolist():  # in the states' order, as one call per state asks
+            i = int(ask[j])
+            key = None if keys is None else view[i].tobytes()
+            answer = None if key is None else known.get(key)
+            if answer is None:
+                r = rows[i]
+                decision = design.decide(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
+                self.decide_calls += 1
+                answer = (bool(decision.stop), -1 if decision.stop else int(decision.dose_index),
+                          self._code(decision.code.value))
+                if key is not None:
+                    known[key] = answer
+            stop[j], nxt[j], code[j] = answer
+        return stop[inverse], nxt[inverse], code[inverse]
+
+    def _ask_batch(self, rows):
+        """:meth:`_ask` through the design's ``decide_batch``, for a design whose scalar
+        ``decide`` is that batch rule on one state (CRM: ``_rule``), so one rule answers
+        both (tests/designs/test_decision_keys.py compares every reachable state with its
+        scalar decision).  Reason codes are the scalar rule's: each distinct (batch code,
+        stop / down / stay / up) is labelled by the scalar decision of its first state."""
+        from dosefind.simulations._kernel import batch_kwargs
+
+        D = self.D
+        n, y, cur, last = rows[:, :D], rows[:, D:2 * D], rows[:, 2 * D], rows[:, 2 * D + 1]
+        nxt, raw = self._decide_batch(**batch_kwargs(self._batch_params, n, y, cur, last, n.sum(axis=1)))
+        nxt = np.asarray(nxt, dtype=np.int64)
+        self.decide_calls += rows.shape[0]
+        stop = nxt < 0
+        combo = np.asarray(raw, dtype=np.int64) * 4 + np.where(stop, 3, np.sign(nxt - cur) + 1)
+        code = np.empty(rows.shape[0], np.int32)
+        values, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+        labels = np.empty(values.size, np.int32)
+        for j, (v, i) in enumerate(zip(values.tolist(), first.tolist())):
+            c = self._batch_labels.get(v)
+            if c is None:
+                r = rows[i]
+                decision = self.design.decide(count_state(self.design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
+                if bool(decision.stop) != bool(stop[i]) or (not decision.stop and decision.dose_index != nxt[i]):
+                    raise RuntimeError(f"{self.design.name}: decide_batch and decide disagree on the state "
+                                       f"{r.tolist()}; a conformance bug in the design")
+                c = self._batch_labels[v] = self._code(decision.code.value)
+            labels[j] = c
+        code[:] = labels[inverse.ravel()]
+        return stop, nxt, code
 
     def _children(self, parents, doses) -> None:
         depth = self.depth[parents].astype(np.int64)
@@ -245,16 +387,25 @@ class DecisionTable:
         while True:
             und = np.flatnonzero(self.status[:self.size] == UNDECIDED)
             if not und.size:
-                return True
+                break
             if spent + und.size > max_new:
                 return False
             spent += und.size
             self.decide(und)
+        # Every final state is known now: select (and keep the tally rows of) those not met
+        # yet, so that later calls (other scenarios, seeds) never stop to ask for one.
+        final = np.flatnonzero(self.status[:self.size] == STOP)
+        if (self.sel[final] == -2).sum() + spent > max_new:
+            return False
+        self._features(final)
+        return True
 
     def select(self, ids) -> None:
         """Record the MTD selection of the final states ``ids`` not yet asked."""
-        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        ids = np.asarray(ids, dtype=np.int64)
         ids = ids[self.sel[ids] == -2]
+        if ids.size > 1 and not (ids[1:] > ids[:-1]).all():
+            ids = np.unique(ids)
         for start in range(0, ids.size, 16384):  # bounded temporaries for huge exact runs
             self._select(ids[start:start + 16384])
 
@@ -271,6 +422,80 @@ class DecisionTable:
         for i, r in zip(ids.tolist(), self.rows[ids].tolist()):
             s = design.select_mtd(count_state(design, r[:D], r[D:2 * D], r[2 * D], r[2 * D + 1]))
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
+
+    # ------------------------------------------------------------------ Monte Carlo tallies
+    def _features(self, ids) -> np.ndarray:
+        """Rows of the per-final-state sums of :class:`~._kernel.Tally` that do not depend on
+        the scenario (n, y, n^2, y^2, n*N per dose; N, N^2, Y, Y^2, early stop; selected
+        dose, D for none), computed once per final state and kept, so a call tallies its
+        trials with one matrix product instead of a dozen passes over its final states."""
+        if self._feat is None:
+            self._fidx = np.full(self.capacity, -1, np.int32)
+            # Whole numbers below 2**53 (counts are at most MAX_PATIENTS), kept as doubles for
+            # the matrix product of tally_counts.
+            self._feat = np.zeros((1024, 5 * self.D + 6), np.float64)
+            self._nfeat = 0
+        if self._fidx.size < self.capacity:
+            self._fidx = np.concatenate([self._fidx, np.full(self.capacity - self._fidx.size, -1, np.int32)])
+        new = ids[self._fidx[ids] < 0]
+        if new.size:
+            self.select(new)
+            D, max_n = self.D, self.design.max_n
+            n = self.rows[new, :D].astype(np.int64)
+            y = self.rows[new, D:2 * D].astype(np.int64)
+            N, Y = n.sum(axis=1), y.sum(axis=1)
+            early = (N < max_n) if max_n is not None else np.zeros(N.shape, bool)
+            sel = self.sel[new].astype(np.int64)
+            f = np.column_stack([n, y, n * n, y * y, n * N[:, None], N, N * N, Y, Y * Y,
+                                 early.astype(np.int64), np.where(sel < 0, D, sel)])
+            end = self._nfeat + new.size
+            if end > self._feat.shape[0]:
+                grown = np.zeros((max(end, 2 * self._feat.shape[0]), f.shape[1]), np.float64)
+                grown[:self._nfeat] = self._feat[:self._nfeat]
+                self._feat = grown
+            self._feat[self._nfeat:end] = f
+            self._fidx[new] = np.arange(self._nfeat, end, dtype=np.int32)
+            self._nfeat = end
+        return self._feat[self._fidx[ids]]
+
+    def tally_counts(self, counts, above_mask):
+        """Tally of Monte Carlo trials from ``counts`` (trials ending in each state id): the
+        same integers as :meth:`tally` (every sum is over integers, so the order does not
+        matter), from the kept per-state rows of :meth:`_features`."""
+        from dosefind.simulations._kernel import Tally
+
+        ids = np.flatnonzero(counts > 0)  # a bool scan: several times quicker than on int64
+        c = counts[ids].astype(np.int64)
+        f = self._features(ids)
+        D = self.D
+        tally = Tally(D)
+        # Every product and partial sum is a whole number below 2**53 (at most 10**9 trials
+        # times at most MAX_PATIENTS**2), so the floating-point product is exact and equal to
+        # the integer one, several times quicker; beyond that bound, integers.
+        exact_float = int(c.sum()) * max(1, int(self.cap)) ** 2 < 2 ** 53
+        if not exact_float:  # pragma: no cover - beyond 10**9 trials of huge designs
+            f = f.astype(np.int64)
+        w = c.astype(f.dtype)
+        sums = np.rint(w @ f[:, :5 * D + 5]).astype(np.int64)
+        tally.n_sum += sums[:D]
+        tally.y_sum += sums[D:2 * D]
+        tally.n_sq += sums[2 * D:3 * D]
+        tally.y_sq += sums[3 * D:4 * D]
+        tally.n_cross += sums[4 * D:5 * D]
+        tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.early = (np.int64(v) for v in sums[5 * D:])
+        tally.w = np.int64(c.sum())
+        tally.sel += np.bincount(f[:, -1].astype(np.intp), weights=c, minlength=D + 1).round().astype(np.int64)
+        N = f[:, 5 * D]
+        above = f[:, :D] @ above_mask.astype(f.dtype)
+        max_n = self.design.max_n
+        ref = N if max_n is None else np.full_like(N, max_n)
+        tally.above_sum, tally.above_sq, tally.above_cross, tally.od60, tally.od80 = (
+            np.int64(round(v)) for v in w @ np.column_stack(
+                [above, above * above, above * N, above > 0.6 * ref, above > 0.8 * ref]).astype(f.dtype))
+        reasons = np.bincount(self.code[ids], weights=c, minlength=len(self.labels)).round().astype(np.int64)
+        for k in np.flatnonzero(reasons).tolist():
+            tally.reasons[self.labels[k]] = int(reasons[k])
+        return tally
 
     def tally(self, ids, weights, above_mask, exact: bool = False):
         """Tally of the final states ``ids`` with ``weights`` (trial counts or probabilities),
@@ -293,7 +518,7 @@ class DecisionTable:
 
     def nbytes(self) -> int:
         arrays = sum(getattr(self, f).nbytes for f in ("rows", "depth", "status", "nxt", "code", "child", "sel"))
-        return arrays + sum(len(ix) for ix in self._index.values()) * 120  # keys: about 120 bytes each
+        return arrays + sum(k.nbytes + i.nbytes for k, i in self._index.values())
 
 
 # ---------------------------------------------------------------------- shared cache

@@ -139,13 +139,18 @@ def test_a_table_that_outgrows_its_cap_falls_back_with_the_same_numbers(monkeypa
     assert tables.table_for(design) is None  # remembered: later calls go straight to the general engine
 
 
-def test_twenty_cohorts_and_ten_doses_stay_on_the_table():
-    # Their state keys no longer fit an int64 mixed-radix code; the table numbers states by id.
+def test_twenty_cohorts_and_ten_doses_give_the_same_numbers_on_every_path(monkeypatch):
+    # Their state keys no longer fit an int64 mixed-radix code; the table numbers states by
+    # id.  By default such a run goes to the general engine with decision keys (its first
+    # chunk meets more than LARGE_SPACE_STATES new states); forced onto the table, it walks.
     design = BOIN(target=0.3, num_doses=10, cohort_size=3, max_n=60)
     p = _p(10)
     general = simulate_mc(design, p, 1500, 3, p > 0.3, use_table=False, use_batch=False)
-    walked = simulate_mc(design, p, 1500, 3, p > 0.3, jit=False)
-    _same(general, walked)
+    _same(general, simulate_mc(design, p, 1500, 3, p > 0.3, jit=False))
+    assert tables.table_for(design) is None
+    tables.clear_tables()
+    monkeypatch.setattr(tables, "LARGE_SPACE_STATES", 10 ** 9)
+    _same(general, simulate_mc(design, p, 1500, 3, p > 0.3, jit=False))
     assert tables.table_for(design).size > 1000
 
 
@@ -225,3 +230,45 @@ def test_completing_a_table_changes_no_number(monkeypatch):
     _same(general, first)
     _same(general, simulate_mc(design, p, 1000, 6, p > 0.3, jit=False))
     assert table.complete(0)
+
+
+def test_a_row_hash_collision_draws_new_multipliers_and_changes_nothing(monkeypatch):
+    # Tables index states by a random 64-bit hash of the row, checked row by row; force
+    # every row onto one hash (zero multipliers) and the table must come out the same.
+    design = BOIN(target=0.3, num_doses=4, max_n=18)
+    plain = tables.DecisionTable(design)
+    assert plain.complete(10 ** 6)
+    forced = tables.DecisionTable(design)
+    forced._mult = np.zeros_like(forced._mult)
+    forced._index.clear()  # the empty trial (state 0) is never looked up again
+    assert forced.complete(10 ** 6)
+    assert forced._salt > 0
+    assert forced.size == plain.size
+    for f in ("rows", "status", "nxt", "child", "depth", "sel"):
+        assert np.array_equal(getattr(forced, f)[:forced.size], getattr(plain, f)[:plain.size]), f
+
+
+def test_a_huge_keyed_state_space_goes_to_the_general_engine_with_the_same_numbers(monkeypatch):
+    # BOIN keys its decisions (Design.decision_key); a first chunk that adds more states than
+    # LARGE_SPACE_STATES (scaled down here to 500) sends the run to the general engine, which
+    # asks the rule once per distinct key.  Same patients, same decisions: same tallies.
+    monkeypatch.setattr(tables, "LARGE_SPACE_STATES", 500)
+    design = BOIN(target=0.3, num_doses=6, cohort_size=3, max_n=60)
+    p = _p(6)
+    general = simulate_mc(design, p, 2000, 4, p > 0.3, use_table=False, chunk_size=1000)
+    _same(general, simulate_mc(design, p, 2000, 4, p > 0.3, chunk_size=1000, jit=False))
+    assert tables.table_for(design) is None
+
+
+@pytest.mark.parametrize("name", ["BOIN every option", "BOIN cohorts of 1", "BOIN 10 doses", "BOIN 1 dose"])
+def test_the_general_engine_with_decision_keys_equals_one_decision_per_state(name):
+    from dosefind.simulations._kernel import Decider
+    from dosefind.simulations.monte_carlo import run_block
+
+    design = DESIGNS[name]()
+    p = _p(design.num_doses)
+    keyed, plain = Decider(design), Decider(design, use_keys=False)
+    assert keyed._keyed and not plain._keyed
+    chunks = [(0, 700), (1, 500)]
+    _same(run_block(plain, p, 21, chunks, p > 0.3), run_block(keyed, p, 21, chunks, p > 0.3))
+    assert keyed.decide_calls < plain.decide_calls
