@@ -151,3 +151,19 @@ def test_nutpie_fit_is_seeded_and_agrees_with_pymc_sampler():
     for da, dc in zip(sa["doses"], sc["doses"]):
         se = math.hypot(da["mcse_median"], dc["mcse_median"])
         assert abs(da["median"] - dc["median"]) < 4 * se + 1e-3
+
+
+def test_compiled_and_python_callbacks_give_the_same_draws():
+    # nutpie calls the kernel through C callbacks when it can, else through Python ones
+    # (nutpie's from_pyfunc): the same seed must give the same draws either way.
+    rows = _pooled_table()
+    X = np.column_stack([M._covariate_values(rows, c) for c in ("product", "disease")])
+    _, _, kernel = M._block_data(rows, "crs_grade3", REF, X, _priors())
+    kw = dict(draws=200, tune=200, chains=2, seed=3, target_accept=0.9, cores=2)
+    c_draws, c_div = D.sample_nutpie(kernel, callbacks="c", **kw)
+    py_draws, py_div = D.sample_nutpie(kernel, callbacks="python", **kw)
+    assert set(c_draws) == set(py_draws) == {"alpha", "slope_raw", "tau", "z", "z_new", "gamma"}
+    for name in c_draws:
+        np.testing.assert_array_equal(c_draws[name], py_draws[name])
+    np.testing.assert_array_equal(c_div, py_div)
+    assert D._c_model(kernel, lambda seed: np.zeros(kernel.ndim)) is not None   # the fast path is the one used
