@@ -13,6 +13,8 @@ Nothing here prints: progress is reported through the ``progress`` callback.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -331,6 +333,25 @@ def _bundled_fits_needed(study: Study, quick: bool) -> list[tuple]:
     return keys
 
 
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start processes without the caller's ``__main__``: a spawned process normally
+    re-imports the script that started it, so a script calling :func:`evaluate` without an
+    ``if __name__ == "__main__":`` guard would run again in the second process.  What that
+    process runs (:func:`fit_bundled`) lives in this module, so it needs no ``__main__``."""
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
+    try:
+        if "__file__" in saved:
+            del main.__file__
+        if "__spec__" in saved:
+            main.__spec__ = None      # multiprocessing reads it unguarded
+        yield
+    finally:
+        for k, val in saved.items():
+            setattr(main, k, val)
+
+
 class PriorFitsBeside:
     """Bundled prior fits made in a second process (spawned, so safe beside this
     process's threads) while this one simulates the explicit scenarios: the fit (numba
@@ -347,8 +368,9 @@ class PriorFitsBeside:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            self.futures = {k: self.pool.submit(fit_bundled, *k) for k in keys}
+            with _main_module_hidden():
+                self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self.futures = {k: self.pool.submit(fit_bundled, *k) for k in keys}
         except (OSError, ImportError, RuntimeError):
             self.close()
             self.pool, self.futures = None, {}

@@ -84,3 +84,24 @@ def test_a_bundled_prior_without_dose_amounts_is_refused_before_simulating(monke
     with pytest.raises(ValueError, match=r"scenario 'prior median': prior = \"bundled\" needs dose amounts"):
         runner.evaluate(study)
     assert calls == []
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    # The second process is spawned without the caller's __main__, so a script that calls
+    # evaluate() at top level (no `if __name__ == "__main__":`) is not run again by it.
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from dosefind import runner\n"
+        "from dosefind.study import parse_study\n"
+        f"runner.PRIOR_SAMPLING = {SETTINGS!r}\n"
+        f"run = runner.evaluate(parse_study({STUDY!r}))\n"
+        "print('ran', 'prior_fit' in run.timings, flush=True)\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n").count("ran True") == 1
