@@ -206,7 +206,7 @@ def resolve_scenarios(study: Study, *, quick: bool = False,
     scenario also carries the response rates (the summary's ``response_doses``, or each
     draw's ``true_prob_response``), DLT and response independent within a patient; a study
     with a phase I/II design needs such a fit.  ``fitted``: bundled fits already made
-    (:func:`start_prior_fits`), else they are fitted here."""
+    (:class:`PriorFitsBeside`), else they are fitted here."""
     out, cache, prior_info, notes = [], {}, {}, []
     needs_response = any(getattr(d.design, "efficacy", False) for d in study.designs)
     for spec in study.scenarios:
@@ -319,11 +319,8 @@ def _sampling(quick: bool) -> dict:
 
 
 def _bundled_fits_needed(study: Study, quick: bool) -> list[tuple]:
-    """The distinct bundled prior fits the study's scenarios need (none when resolving the
-    scenarios would refuse the study before fitting: no dose amounts, or a phase I/II
-    design, which a bundled fit without a response model cannot serve)."""
-    if study.doses.amounts is None or any(getattr(d.design, "efficacy", False) for d in study.designs):
-        return []
+    """The distinct bundled prior fits the study's scenarios need (the study having passed
+    :func:`_check_bundled_scenarios`)."""
     keys = []
     for spec in study.scenarios:
         if spec.from_prior and spec.prior == BUNDLED_PRIOR:
@@ -456,20 +453,23 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     started, timings = _now(), {}
     t0 = time.perf_counter()
     needs_fit = any(s.from_prior for s in study.scenarios)
-    tell("scenarios", 0, 1, "starting the prior fit" if needs_fit else "preparing scenarios")
     _check_bundled_scenarios(study)
-    beside = PriorFitsBeside(_bundled_fits_needed(study, quick))
+    keys = _bundled_fits_needed(study, quick)
+    tell("scenarios", 0, 1, "starting the prior fit" if keys else "preparing scenarios")
+    beside = PriorFitsBeside(keys)
     try:
-        explicit = [ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
-                                 true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation)
-                    for spec in study.scenarios if not spec.from_prior]
-        tables = {}
+        if keys:
+            explicit = [ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
+                                     true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation)
+                        for spec in study.scenarios if not spec.from_prior]
+        else:       # no fit to wait for: every scenario now (a bad fit file is refused before simulating)
+            explicit, prior, notes = resolve_scenarios(study, quick=quick)
         t1 = time.perf_counter()
         tables = {spec.label: decision_tables(spec.design) for spec in study.designs}
         timings["decision_tables"] = time.perf_counter() - t1
         timings["scenarios"] = time.perf_counter() - t0 - timings["decision_tables"]
-        tell("scenarios", 1, 1, f"{len(explicit)} explicit scenarios"
-             + (", the prior being fitted beside them" if needs_fit else ""))
+        tell("scenarios", 1, 1, f"{len(explicit)} explicit scenarios, the prior being fitted beside them" if keys
+             else f"{len(explicit)} scenarios")
 
         results, sim_times = {}, {}
         total, done = _expected_scenarios(study) * len(study.designs), 0
@@ -505,9 +505,8 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
             sim_seconds += time.perf_counter() - t2
 
         simulate_all(explicit)
-        if needs_fit:
-            if beside.keys:
-                tell("simulations", done, total, "waiting for the prior fit")
+        if keys:
+            tell("simulations", done, total, "waiting for the prior fit")
             fitted = beside.results()
             t1 = time.perf_counter()
             scenarios, prior, notes = resolve_scenarios(study, quick=quick, fitted=fitted)
@@ -516,12 +515,11 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
             by_name = {s.name: s for s in explicit}
             scenarios = [by_name.get(s.name, s) if s.source == "explicit" else s for s in scenarios]
             simulate_all([s for s in scenarios if s.source != "explicit"])
-            if fitted:
-                timings["prior_fit"] = sum(v.seconds for v in fitted.values())
-                timings["prior_fit_cpu"] = sum(v.cpu_seconds for v in fitted.values())
-                timings["prior_fit_wait"] = beside.waited
+            timings["prior_fit"] = sum(v.seconds for v in fitted.values())
+            timings["prior_fit_cpu"] = sum(v.cpu_seconds for v in fitted.values())
+            timings["prior_fit_wait"] = beside.waited
         else:
-            scenarios, prior, notes = explicit, {}, []
+            scenarios = explicit
     finally:
         beside.close()
     if quick:
