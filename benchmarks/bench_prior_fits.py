@@ -7,6 +7,12 @@ Run from the repository root: ``PYTHONPATH=$PWD python benchmarks/bench_prior_fi
 [--sampler pymc]``. Prints the time per endpoint (the first includes compiling the model,
 which later endpoints reuse), the whole-process time including imports, and the machine's
 load average (timings on a shared machine scale with the load).
+
+``--run-fit`` instead times, part by part (wall and CPU seconds of this process), the fit
+`dosefind run` makes of the bundled study's prior (``dosefind.runner.fit_bundled`` with
+``PRIOR_SAMPLING``, or ``PRIOR_SAMPLING_QUICK`` with ``--quick``): imports, compiling the
+log density (numba; cold unless numba's cache holds it: set ``NUMBA_CACHE_DIR`` to an
+empty folder for a cold start), sampling and the summary (issue 12).
 """
 
 from __future__ import annotations
@@ -23,10 +29,50 @@ from dosefind.priors import TOXICITY_ENDPOINTS, fit_dose_response  # noqa: E402
 DOSES = (5e5, 1e6, 2e6, 4e6, 8e6)
 
 
+def run_fit(quick: bool):
+    wall, cpu = time.perf_counter(), time.process_time()
+
+    def lap(what):
+        nonlocal wall, cpu
+        print(f"{what:34s} wall {time.perf_counter() - wall:5.2f} s  cpu {time.process_time() - cpu:5.2f} s")
+        wall, cpu = time.perf_counter(), time.process_time()
+
+    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}")
+    import nutpie  # noqa: F401
+
+    from dosefind import runner
+    from dosefind.priors import density
+    from dosefind.priors.checks import prior_ess
+    from dosefind.study import default_study
+    lap("imports (nutpie, arviz, dosefind)")
+    density._cfuncs()
+    lap("compile the log density")
+    study = default_study()
+    spec = next(s for s in study.scenarios if s.from_prior)
+    sampling = runner.PRIOR_SAMPLING_QUICK if quick else runner.PRIOR_SAMPLING
+    endpoint, doses, seed, items = runner._bundled_key(spec, study, sampling)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_dose_response(endpoint=endpoint, doses=list(doses), seed=seed, **dict(items))
+    d = fit.diagnostics()
+    lap(f"sample {sampling['chains']} x ({sampling['tune']} + {sampling['draws']})")
+    prior_ess(fit)
+    lap("ESS per dose (Beta mixtures)")
+    fit.summary()
+    lap("whole summary (ESS again, MCSE)")
+    print(f"R-hat {d.r_hat_max:.4f}, min ESS {min(d.ess_bulk_min, d.ess_tail_min):.0f}, divergences "
+          f"{d.divergences}; whole process {time.perf_counter() - START:.1f} s; "
+          f"load average after: {os.getloadavg()[0]:.1f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sampler", default="auto", choices=("auto", "nutpie", "pymc"))
+    parser.add_argument("--run-fit", action="store_true", help="time the parts of dosefind run's prior fit")
+    parser.add_argument("--quick", action="store_true", help="with --run-fit: dosefind run --quick's settings")
     args = parser.parse_args()
+    if args.run_fit:
+        return run_fit(args.quick)
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.1f}, sampler: {args.sampler}")
     for i, endpoint in enumerate(TOXICITY_ENDPOINTS):
         t = time.perf_counter()

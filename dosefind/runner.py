@@ -13,6 +13,8 @@ Nothing here prints: progress is reported through the ``progress`` callback.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -23,19 +25,22 @@ from typing import Callable
 from dosefind.study import BUNDLED_PRIOR, Study
 
 __all__ = ["RunResult", "ScenarioInfo", "evaluate", "run_study", "write_report", "check_output",
-           "output_target", "input_files", "decision_tables", "PRIOR_SAMPLING", "PRIOR_SAMPLING_QUICK"]
+           "output_target", "input_files", "decision_tables", "fit_bundled", "PriorFitsBeside", "PRIOR_SAMPLING",
+           "PRIOR_SAMPLING_QUICK"]
 
-#: MCMC settings for a prior fitted at run time (``prior = "bundled"``).  With the nutpie
-#: sampler the model's compilation dominates (about 10 s) and sampling costs about a
-#: second, so the run affords 4 chains and a long warm-up: 500 draws after 500 tuning steps
-#: in 2 chains failed the R-hat check (1.018) on the bundled study.  A fit made once with
-#: ``dosefind priors`` and named by its path uses whatever settings it was made with.
+#: MCMC settings for a prior fitted at run time (``prior = "bundled"``), on nutpie.  With
+#: the model's log density compiled once (about 1-2 s, dosefind.priors.density) sampling
+#: costs about 0.3 CPU seconds, so the run affords 4 chains and a long warm-up: 500 draws
+#: after 500 tuning steps in 2 chains failed the R-hat check (1.018) on the bundled study;
+#: these settings passed on all 6 seeds tried (R-hat <= 1.006, ESS >= 1,015;
+#: docs/benchmarks.md).  A fit made once with ``dosefind priors`` and named by its path
+#: uses whatever settings it was made with.
 PRIOR_SAMPLING = {"draws": 1000, "tune": 2000, "chains": 4}
-#: The same for ``dosefind run --quick``: PyMC's own sampler, whose compiled C code is
-#: cached on disk between runs, so a fresh process fits in about 4 s instead of nutpie's
-#: 10 s of numba compilation (measured on 2 cores, docs/benchmarks.md); fewer draws, so
-#: the fit's diagnostics are looser.  A quick run is for a first look, not a protocol.
-PRIOR_SAMPLING_QUICK = {"draws": 1000, "tune": 500, "chains": 2, "sampler": "pymc"}
+#: The same for ``dosefind run --quick``: half the draws (the fit's summary, ESS by a
+#: Beta-mixture fit per dose, costs in proportion to them) after 1,000 tuning steps; on the
+#: bundled study R-hat <= 1.008 and ESS >= 546 on all 6 seeds tried, so the diagnostics
+#: pass, with less margin.  A quick run is for a first look, not a protocol.
+PRIOR_SAMPLING_QUICK = {"draws": 500, "tune": 1000, "chains": 4}
 
 
 @dataclass
@@ -125,24 +130,54 @@ def _now() -> str:
 
 
 # ---------------------------------------------------------------------------- scenarios
-def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING):
+def _bundled_key(spec, study: Study, sampling: dict) -> tuple:
+    """What a bundled prior fit depends on: (endpoint, doses, seed, sampler settings)."""
+    seed = spec.seed if spec.seed is not None else study.seed
+    return spec.endpoint, tuple(float(a) for a in study.doses.amounts), int(seed), tuple(sorted(sampling.items()))
+
+
+@dataclass
+class BundledFit:
+    """A bundled prior fit made at run time, with its warnings' texts, its summary
+    (``PriorFit.summary()``, computed where the fit was made) and its cost."""
+
+    fit: object
+    notes: list
+    summary: dict
+    seconds: float
+    cpu_seconds: float
+
+
+def fit_bundled(endpoint: str, doses: tuple, seed: int, sampling: tuple) -> BundledFit:
+    """The bundled CD7 CAR-T evidence fitted at ``doses`` (``sampling``: sorted items of
+    :data:`PRIOR_SAMPLING` or :data:`PRIOR_SAMPLING_QUICK`).  A top-level function of
+    plain arguments, so a second process can run it while this one simulates
+    (:func:`evaluate`); the numbers are the same wherever it runs."""
+    from dosefind.priors import fit_dose_response
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_dose_response(endpoint=endpoint, doses=list(doses), seed=seed, **dict(sampling))
+        summary = fit.summary()
+    return BundledFit(fit, [str(w.message) for w in caught], summary, time.perf_counter() - t0,
+                      time.process_time() - c0)
+
+
+def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING, fitted: dict | None = None):
     """The fitted prior a scenario names: the bundled evidence fitted at the study's doses
-    (once per run), or a fit file made with ``dosefind priors``."""
+    (once per run; ``fitted`` holds fits already made, by :func:`_bundled_key`), or a fit
+    file made with ``dosefind priors``."""
     key = (spec.prior, spec.endpoint)
     if key in cache:
         return cache[key]
     if spec.prior == BUNDLED_PRIOR:
         if study.doses.amounts is None:
-            raise ValueError(f"{study.source}: scenario {spec.name!r}: prior = \"bundled\" needs dose amounts "
-                             "([doses] amounts) to place the published data on the study's doses")
-        from dosefind.priors import fit_dose_response
-
-        seed = spec.seed if spec.seed is not None else study.seed
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fit = fit_dose_response(endpoint=spec.endpoint, doses=list(study.doses.amounts), seed=seed,
-                                    **sampling)
-        notes = [str(w.message) for w in caught]
+            raise ValueError(_no_amounts_message(study, spec))
+        bkey = _bundled_key(spec, study, sampling)
+        made = fitted[bkey] if fitted is not None and bkey in fitted else fit_bundled(*bkey)
+        fit, notes, summary = made.fit, made.notes, made.summary
+        seed = bkey[2]
         how = (f"bundled CD7 CAR-T evidence, endpoint {spec.endpoint}, fitted at run time "
                f"({sampling['chains']} chains x {sampling['draws']} draws after {sampling['tune']} tuning steps"
                + (f", {sampling['sampler']} sampler" if "sampler" in sampling else "") + f", seed {seed})")
@@ -150,7 +185,7 @@ def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING)
         from dosefind.priors import load_fit
 
         fit = load_fit(spec.prior)
-        notes = []
+        notes, summary = [], None
         how = f"fit file {spec.prior}"
         if study.doses.amounts is not None and len(fit.doses) == len(study.doses) and any(
                 abs(a - b) > 1e-9 * max(a, b) for a, b in zip(fit.doses, study.doses.amounts)):
@@ -159,17 +194,19 @@ def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING)
     if len(fit.doses) != len(study.doses):
         raise ValueError(f"{study.source}: scenario {spec.name!r}: the prior has {len(fit.doses)} doses but the "
                          f"study has {len(study.doses)}")
-    cache[key] = (fit, how, notes)
+    cache[key] = (fit, how, notes, summary)
     return cache[key]
 
 
-def resolve_scenarios(study: Study, *, quick: bool = False) -> tuple[list[ScenarioInfo], dict, list[str]]:
+def resolve_scenarios(study: Study, *, quick: bool = False,
+                      fitted: dict | None = None) -> tuple[list[ScenarioInfo], dict, list[str]]:
     """Explicit curves as written; prior scenarios from the fit's summary (median or mean
     curve, as :meth:`PriorFit.summary` reports it) or random curves from
     :func:`dosefind.priors.draw_scenarios`.  When the fit has a response model, a prior
     scenario also carries the response rates (the summary's ``response_doses``, or each
     draw's ``true_prob_response``), DLT and response independent within a patient; a study
-    with a phase I/II design needs such a fit."""
+    with a phase I/II design needs such a fit.  ``fitted``: bundled fits already made
+    (:class:`PriorFitsBeside`), else they are fitted here."""
     out, cache, prior_info, notes = [], {}, {}, []
     needs_response = any(getattr(d.design, "efficacy", False) for d in study.designs)
     for spec in study.scenarios:
@@ -179,12 +216,12 @@ def resolve_scenarios(study: Study, *, quick: bool = False) -> tuple[list[Scenar
             continue
         if needs_response and spec.prior == BUNDLED_PRIOR:   # fitted without a response model: say so before fitting
             raise ValueError(_no_response_message(study, spec))
-        fit, how, fit_notes = _prior_fit(spec, study, cache, PRIOR_SAMPLING_QUICK if quick else PRIOR_SAMPLING)
+        fit, how, fit_notes, fit_summary = _prior_fit(spec, study, cache, _sampling(quick), fitted)
         notes.extend(n for n in fit_notes if n not in notes)
         if needs_response and not fit.has_response:
             raise ValueError(_no_response_message(study, spec))
         if spec.summary is not None:
-            summ = fit.summary()
+            summ = fit_summary if fit_summary is not None else fit.summary()
             curve = tuple(float(d[spec.summary]) for d in summ["doses"])
             eff = (tuple(float(d[spec.summary]) for d in summ["response_doses"])
                    if fit.has_response else None)
@@ -213,6 +250,11 @@ def resolve_scenarios(study: Study, *, quick: bool = False) -> tuple[list[Scenar
                                         true_prob_eff=eff))
             prior_info[spec.name] = {"source": how, "draws": spec.draws, "seed": seed}
     return out, prior_info, notes
+
+
+def _no_amounts_message(study: Study, spec) -> str:
+    return (f"{study.source}: scenario {spec.name!r}: prior = \"bundled\" needs dose amounts "
+            "([doses] amounts) to place the published data on the study's doses")
 
 
 def _no_response_message(study: Study, spec) -> str:
@@ -272,17 +314,137 @@ def decision_tables(design, max_cohorts: int = 2) -> list:
 
 
 # ---------------------------------------------------------------------------- run
+def _sampling(quick: bool) -> dict:
+    return PRIOR_SAMPLING_QUICK if quick else PRIOR_SAMPLING
+
+
+def _bundled_fits_needed(study: Study, quick: bool) -> list[tuple]:
+    """The distinct bundled prior fits the study's scenarios need (the study having passed
+    :func:`_check_bundled_scenarios`)."""
+    keys = []
+    for spec in study.scenarios:
+        if spec.from_prior and spec.prior == BUNDLED_PRIOR:
+            k = _bundled_key(spec, study, _sampling(quick))
+            if k not in keys:
+                keys.append(k)
+    return keys
+
+
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start processes without the caller's ``__main__``: a spawned process normally
+    re-imports the script that started it, so a script calling :func:`evaluate` without an
+    ``if __name__ == "__main__":`` guard would run again in the second process.  What that
+    process runs (:func:`fit_bundled`) lives in this module, so it needs no ``__main__``."""
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
+    try:
+        if "__file__" in saved:
+            del main.__file__
+        if "__spec__" in saved:
+            main.__spec__ = None      # multiprocessing reads it unguarded
+        yield
+    finally:
+        for k, val in saved.items():
+            setattr(main, k, val)
+
+
+class PriorFitsBeside:
+    """Bundled prior fits made in a second process (spawned, so safe beside this
+    process's threads) while this one simulates the explicit scenarios: the fit (numba
+    compiling the model, sampling, the summary) and the simulations then share the two
+    cores instead of following each other.  A thread would not do: the exact engine and
+    numba's compiler both hold the interpreter lock (docs/benchmarks.md).  Without a
+    second process (it cannot start) the fits are made in this one, with the same numbers."""
+
+    def __init__(self, keys: list[tuple]):
+        self.keys, self.pool, self.futures, self.waited = keys, None, {}, 0.0
+        if not keys:
+            return
+        try:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with _main_module_hidden():
+                self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self.futures = {k: self.pool.submit(fit_bundled, *k) for k in keys}
+        except (OSError, ImportError, RuntimeError):
+            self.close()
+            self.pool, self.futures = None, {}
+
+    def results(self) -> dict:
+        """{key: fit_bundled's result}; blocks until the fits are made (errors raised here)."""
+        t0 = time.perf_counter()
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.futures and not all(f.done() for f in self.futures.values()):
+            _prepare_report_imports()
+        out = {}
+        for k in self.keys:
+            try:
+                out[k] = self.futures[k].result() if k in self.futures else fit_bundled(*k)
+            except BrokenProcessPool:       # the second process died (e.g. out of memory): fit here
+                out[k] = fit_bundled(*k)
+        self.waited = time.perf_counter() - t0
+        self.close()
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+def _prepare_report_imports() -> None:
+    """Import what the report writer will need (matplotlib with its Agg backend,
+    python-docx, the report modules: about 1-2 s) while this process would otherwise wait
+    for the prior fit.  Imports only: nothing is drawn or computed."""
+    import importlib
+
+    from dosefind.reports.figures import _plt
+
+    _plt()
+    for name in ("dosefind.reports", "dosefind.reports.decision_report", "dosefind.reports.html",
+                 "dosefind.reports.flowchart", "docx"):
+        try:
+            importlib.import_module(name)
+        except ImportError:     # a missing optional package is reported by the writer itself
+            pass
+
+
+def _check_bundled_scenarios(study: Study) -> None:
+    """Refuse, before simulating anything, a bundled prior scenario the study cannot use
+    (the errors :func:`resolve_scenarios` would give after the explicit simulations)."""
+    needs_response = any(getattr(d.design, "efficacy", False) for d in study.designs)
+    for spec in study.scenarios:
+        if spec.from_prior and spec.prior == BUNDLED_PRIOR:
+            if needs_response:
+                raise ValueError(_no_response_message(study, spec))
+            if study.doses.amounts is None:
+                raise ValueError(_no_amounts_message(study, spec))
+
+
+def _expected_scenarios(study: Study) -> int:
+    """How many scenarios the run evaluates, known before any prior is fitted."""
+    return sum(spec.draws if spec.from_prior and spec.summary is None else 1 for spec in study.scenarios)
+
+
 def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1, quick: bool = False) -> RunResult:
     """Simulate every design of ``study`` on every scenario (no files written).
 
     ``progress(phase, done, total, label)`` is called as the run goes: phase
-    ``"scenarios"`` (0 of 1, then 1 of 1) around resolving the scenarios (fitting a prior
-    can take a while), then ``"simulations"`` before (done < total) and after each design x
-    scenario simulation.  The report writer continues with ``"tables"``, ``"figures"`` and
-    ``"writing"`` (:func:`dosefind.reports.write_all`).  ``quick=True`` fits a prior at run
-    time with :data:`PRIOR_SAMPLING_QUICK` and says so in the run's warnings.
+    ``"scenarios"`` (0 of 1, then 1 of 1) around preparing the scenarios, then
+    ``"simulations"`` before (done < total) and after each design x scenario simulation
+    (the total counts the scenarios drawn from a prior before it is fitted).  The report
+    writer continues with ``"tables"``, ``"figures"`` and ``"writing"``
+    (:func:`dosefind.reports.write_all`).  A prior fitted at run time (``prior =
+    "bundled"``) is fitted in a second process while the explicit scenarios are simulated
+    (:class:`PriorFitsBeside`); its scenarios are simulated when it is ready (label
+    "waiting for the prior fit" meanwhile).  Results do not depend on that order: every
+    simulation starts from the study's seed.  ``quick=True`` fits with
+    :data:`PRIOR_SAMPLING_QUICK` and says so in the run's warnings.
     """
-    from dosefind.simulations import simulate
+    from dosefind.simulations import shared_obd_truth, simulate
 
     def tell(phase, done, total, label):
         if progress is not None:
@@ -290,52 +452,83 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
 
     started, timings = _now(), {}
     t0 = time.perf_counter()
-    tell("scenarios", 0, 1, "fitting the prior" if any(s.from_prior for s in study.scenarios)
-         else "preparing scenarios")
-    scenarios, prior, notes = resolve_scenarios(study, quick=quick)
+    needs_fit = any(s.from_prior for s in study.scenarios)
+    _check_bundled_scenarios(study)
+    keys = _bundled_fits_needed(study, quick)
+    tell("scenarios", 0, 1, "starting the prior fit" if keys else "preparing scenarios")
+    beside = PriorFitsBeside(keys)
+    try:
+        if keys:
+            explicit = [ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
+                                     true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation)
+                        for spec in study.scenarios if not spec.from_prior]
+        else:       # no fit to wait for: every scenario now (a bad fit file is refused before simulating)
+            explicit, prior, notes = resolve_scenarios(study, quick=quick)
+        t1 = time.perf_counter()
+        tables = {spec.label: decision_tables(spec.design) for spec in study.designs}
+        timings["decision_tables"] = time.perf_counter() - t1
+        timings["scenarios"] = time.perf_counter() - t0 - timings["decision_tables"]
+        tell("scenarios", 1, 1, f"{len(explicit)} explicit scenarios, the prior being fitted beside them" if keys
+             else f"{len(explicit)} scenarios")
+
+        results, sim_times = {}, {}
+        total, done = _expected_scenarios(study) * len(study.designs), 0
+        shared = shared_obd_truth([spec.design for spec in study.designs])
+        sim_seconds = 0.0
+
+        def simulate_all(scenarios):
+            nonlocal done, sim_seconds
+            t2 = time.perf_counter()
+            for s in scenarios:
+                for spec in study.designs:
+                    label = f"{spec.label} | {s.name}"
+                    tell("simulations", done, total, label)
+                    t1 = time.perf_counter()
+                    phase12 = ({} if s.true_prob_eff is None else
+                               {"true_prob_eff": list(s.true_prob_eff), "tox_eff_correlation": s.tox_eff_correlation,
+                                **({} if spec.design.efficacy else shared)})
+                    if spec.design.efficacy and not phase12:
+                        raise ValueError(f"design {spec.label!r} is a phase I/II design: scenario {s.name!r} needs "
+                                         f"true_prob_eff (the true response rate per dose)")
+                    oc = simulate(spec.design, list(s.true_prob_tox), n_trials=study.n_trials, seed=study.seed,
+                                  method=study.method, workers=workers, progress=False, target=study.target,
+                                  **study.calendar, **phase12)
+                    oc.design = spec.label
+                    oc.scenario = s.name
+                    sim_times[label] = round(time.perf_counter() - t1, 4)
+                    results[(s.name, spec.label)] = oc
+                    done += 1
+                    tell("simulations", done, total, label)
+                first = results[(s.name, study.designs[0].label)].to_dict()
+                s.correct = tuple(first.get("correct_doses") or ())
+                s.true_mtd = first.get("true_mtd")
+            sim_seconds += time.perf_counter() - t2
+
+        simulate_all(explicit)
+        if keys:
+            tell("simulations", done, total, "waiting for the prior fit")
+            fitted = beside.results()
+            t1 = time.perf_counter()
+            scenarios, prior, notes = resolve_scenarios(study, quick=quick, fitted=fitted)
+            timings["scenarios"] += time.perf_counter() - t1
+            # the explicit scenarios as simulated (with their correct doses), in the study's order
+            by_name = {s.name: s for s in explicit}
+            scenarios = [by_name.get(s.name, s) if s.source == "explicit" else s for s in scenarios]
+            simulate_all([s for s in scenarios if s.source != "explicit"])
+            timings["prior_fit"] = sum(v.seconds for v in fitted.values())
+            timings["prior_fit_cpu"] = sum(v.cpu_seconds for v in fitted.values())
+            timings["prior_fit_wait"] = beside.waited
+        else:
+            scenarios = explicit
+    finally:
+        beside.close()
     if quick:
         notes = ["quick run (dosefind run --quick): a first look, not results for a protocol"
-                 + ("; the prior was fitted with fewer MCMC draws" if any(s.from_prior for s in study.scenarios)
-                    else "")] + notes
+                 + ("; the prior was fitted with fewer MCMC draws" if needs_fit else "")] + notes
     prior.update(design_priors(study))
-    timings["scenarios"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tables = {spec.label: decision_tables(spec.design) for spec in study.designs}
-    timings["decision_tables"] = time.perf_counter() - t0
-    tell("scenarios", 1, 1, f"{len(scenarios)} scenarios")
-
-    method = study.method
-    results, total, done = {}, len(scenarios) * len(study.designs), 0
-    from dosefind.simulations import shared_obd_truth
-
-    shared = shared_obd_truth([spec.design for spec in study.designs])
-    t0 = time.perf_counter()
-    sim_times = {}
-    for s in scenarios:
-        for spec in study.designs:
-            label = f"{spec.label} | {s.name}"
-            tell("simulations", done, total, label)
-            t1 = time.perf_counter()
-            phase12 = ({} if s.true_prob_eff is None else
-                       {"true_prob_eff": list(s.true_prob_eff), "tox_eff_correlation": s.tox_eff_correlation,
-                        **({} if spec.design.efficacy else shared)})
-            if spec.design.efficacy and not phase12:
-                raise ValueError(f"design {spec.label!r} is a phase I/II design: scenario {s.name!r} needs "
-                                 f"true_prob_eff (the true response rate per dose)")
-            oc = simulate(spec.design, list(s.true_prob_tox), n_trials=study.n_trials, seed=study.seed,
-                          method=method, workers=workers, progress=False, target=study.target,
-                          **study.calendar, **phase12)
-            oc.design = spec.label
-            oc.scenario = s.name
-            sim_times[label] = round(time.perf_counter() - t1, 4)
-            results[(s.name, spec.label)] = oc
-            done += 1
-            tell("simulations", done, total, label)
-        first = results[(s.name, study.designs[0].label)].to_dict()
-        s.correct = tuple(first.get("correct_doses") or ())
-        s.true_mtd = first.get("true_mtd")
-    timings["simulations"] = time.perf_counter() - t0
-    timings["simulation_by_design_scenario"] = sim_times
+    timings["simulations"] = sim_seconds
+    timings["simulation_by_design_scenario"] = {f"{d.label} | {s.name}": sim_times[f"{d.label} | {s.name}"]
+                                                for s in scenarios for d in study.designs}
     return RunResult(study=study, scenarios=scenarios, designs=list(study.designs), results=results,
                      decision_tables=tables, prior=prior, timings=timings, started_at=started,
                      warnings=notes + _scenario_notes(scenarios) + _grid_note(study))

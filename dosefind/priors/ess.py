@@ -108,6 +108,7 @@ def beta_mixture_fit(draws, *, max_components: int = 3, constrain_gt1: bool = Tr
         raise ValueError("a Beta mixture needs at least 20 draws strictly inside (0, 1)")
     n = p.size
     lp, l1p = np.log(p), np.log1p(-p)
+    pc, lpc, l1pc = p[:, None], lp[:, None], l1p[:, None]
     best = None
     for k in range(1, max_components + 1):
         r = np.zeros((n, k))
@@ -117,8 +118,8 @@ def beta_mixture_fit(draws, *, max_components: int = 3, constrain_gt1: bool = Tr
         for _ in range(300):
             nk = r.sum(0) + 1e-300
             w = nk / n
-            m = (r * p[:, None]).sum(0) / nk
-            v = np.maximum((r * (p[:, None] - m) ** 2).sum(0) / nk, 1e-12)
+            m = (r * pc).sum(0) / nk
+            v = np.maximum((r * (pc - m) ** 2).sum(0) / nk, 1e-12)
             tot_ab = np.maximum(m * (1 - m) / v - 1, 1e-3)
             a, b = m * tot_ab, (1 - m) * tot_ab
             if constrain_gt1:      # RBesT's constrain_gt1: keep the mean, lift a or b to 1 + 1e-3
@@ -127,8 +128,12 @@ def beta_mixture_fit(draws, *, max_components: int = 3, constrain_gt1: bool = Tr
                 lift_b = b < _GT1
                 a, b = np.where(lift_b, _GT1 * m / (1 - m), a), np.where(lift_b, _GT1, b)
                 a = np.maximum(a, _GT1)
-            logp = np.log(w) + (a - 1) * lp[:, None] + (b - 1) * l1p[:, None] - betaln(a, b)
-            tot = np.logaddexp.reduce(logp, axis=1)
+            logp = np.log(w) + (a - 1) * lpc + (b - 1) * l1pc - betaln(a, b)
+            # log-sum over components, left to right as np.logaddexp.reduce(axis=1) does
+            # (the same numbers), column by column: a reduce over a short axis is slow
+            tot = logp[:, 0]
+            for j in range(1, k):
+                tot = np.logaddexp(tot, logp[:, j])
             ll = float(tot.sum())
             if top is not None and abs(ll - top[0]) < 1e-9 * max(1.0, abs(ll)):
                 break

@@ -217,8 +217,9 @@ def fit_dose_response(evidence=None, endpoint: str = "crs_grade3", doses=(), *,
     N(intercept_mean, intercept_sd^2) instead (default 1: fully exchangeable).
     ``drop_case_reports``: leave out rows whose ``report_type`` is "case report".
     ``sampler``: "auto" (nutpie when installed, else PyMC), "nutpie" or "pymc"; both run
-    NUTS on the same model, the compiled model is reused across endpoints and refits
-    (see ``_fit_block``).
+    NUTS on the same model (nutpie on its log density written as one numba kernel,
+    :mod:`dosefind.priors.density`; PyMC's model is compiled once per shape and reused
+    across endpoints and refits, see ``_fit_block``).
     """
     check_endpoint(endpoint)
     if endpoint == "response":
@@ -351,13 +352,16 @@ def _new_trial_intercept(idata, x_new, covariates, new_x, exnex_weight, m0, s0, 
     idata["posterior"] = ds
 
 
-# -- one compiled model, reused ---------------------------------------------------------
+# -- the model: PyMC's (the reference, and the "pymc" sampler) and nutpie's kernel ------
 # Every dose-response fit (each endpoint, the response model, each leave-one-out refit)
-# has the same structure; only the data and the prior constants differ. So the model is
-# built once per shape with its data in pm.Data containers padded to a fixed size (padded
-# rows have n = 0 and add nothing to the likelihood; padded trial effects have no data and
-# are dropped from the posterior), compiled once (nutpie: ~10 s of numba compilation,
-# against ~1-2 s of sampling) and fed new data for each fit.
+# has the same structure; only the data and the prior constants differ. For PyMC's sampler
+# the model is built once per shape with its data in pm.Data containers padded to a fixed
+# size (padded rows have n = 0 and add nothing to the likelihood; padded trial effects have
+# no data and are dropped from the posterior), compiled once and fed new data for each fit.
+# nutpie samples the same log density written out as one numba kernel
+# (dosefind.priors.density, checked against this model's logp and gradient in
+# tests/priors/test_density.py): numba compiling PyMC's graph for nutpie took about 10 s
+# per process, the kernel about 1 s (docs/benchmarks.md).
 _MODELS: dict = {}
 
 
@@ -365,8 +369,10 @@ def _padded(k: int) -> int:
     return max(8, 1 << (int(k) - 1).bit_length())
 
 
-def _block_model(rows_pad: int, trials_pad: int, with_cov: bool, sampler: str):
-    key = (rows_pad, trials_pad, with_cov, sampler)
+def _block_model(rows_pad: int, trials_pad: int, with_cov: bool):
+    """The PyMC model of one endpoint, data padded to ``rows_pad`` rows and ``trials_pad``
+    trial effects (see above)."""
+    key = (rows_pad, trials_pad, with_cov)
     if key in _MODELS:
         return _MODELS[key]
     pm = _pymc()
@@ -400,20 +406,52 @@ def _block_model(rows_pad: int, trials_pad: int, with_cov: bool, sampler: str):
         # The new trial's effect; its curve at the candidate doses is computed from the
         # draws afterwards (``_fit_block``): no deterministic to compile.
         pm.Normal("z_new", 0.0, 1.0)
-    compiled = None
-    if sampler == "nutpie":
-        import nutpie
+    _MODELS[key] = model
+    return model
 
-        compiled = nutpie.compile_pymc_model(model, backend="numba", freeze_model=False)
-    _MODELS[key] = (model, compiled)
-    return _MODELS[key]
+
+def _block_data(rows, e, reference_dose, X, priors):
+    """One endpoint's data and prior constants: (trial names, per-row trial index, the
+    kernel's data for nutpie, the padded pm.Data values for PyMC)."""
+    from dosefind.priors.density import DoseResponseData
+
+    trials, t_idx = np.unique(rows["source"].to_numpy(str), return_inverse=True)
+    low, high = dose_bounds(rows)
+    n, y = rows["n"].to_numpy(int), rows[e].to_numpy(int)
+    x_low, x_high = np.log(low / reference_dose), np.log(high / reference_dose)
+    positive = e in TOXICITY_ENDPOINTS
+    kernel = DoseResponseData(n, y, t_idx, x_low, x_high, X, len(trials), positive_slope=positive,
+                              **{k: priors[k] for k in ("intercept_mean", "intercept_sd", "slope_sd", "tau_scale",
+                                                        "pooled_weight", "covariate_sd")})
+    return trials, t_idx, kernel
 
 
 def _fit_block(rows, e, x_new, reference_dose, X, priors, s, seed_offset=0):
     """Sample one endpoint's dose-response model; returns (posterior dict, diverging, trial names)."""
-    trials, t_idx = np.unique(rows["source"].to_numpy(str), return_inverse=True)
-    m, rows_pad, trials_pad = len(rows), _padded(len(rows)), _padded(len(trials))
-    low, high = dose_bounds(rows)
+    trials, t_idx, kernel = _block_data(rows, e, reference_dose, X, priors)
+    seed = s["seed"] + seed_offset
+    if s["sampler"] == "nutpie":
+        from dosefind.priors.density import sample_nutpie
+
+        post, diverging = sample_nutpie(kernel, draws=s["draws"], tune=s["tune"], chains=s["chains"], seed=seed,
+                                        target_accept=s["target_accept"],
+                                        cores=min(s["chains"], os.cpu_count() or 1))
+    else:
+        post, diverging = _sample_pymc_block(rows, e, t_idx, len(trials), kernel, X, priors, dict(s, seed=seed))
+    out = {name: post[name] for name in ("alpha", "tau", "z_new")}
+    raw = post["slope_raw"]
+    out["beta"] = np.exp(raw) if e in TOXICITY_ENDPOINTS else raw
+    eta = (out["alpha"] + out["tau"] * out["z_new"])[..., None] + out["beta"][..., None] * np.asarray(x_new)
+    out["prob"] = 0.5 * (1 + np.tanh(0.5 * eta))     # invlogit, without overflow
+    out["z"] = post["z"][..., :len(trials)]
+    if X is not None:
+        out["gamma"] = post["gamma"][..., :X.shape[1]]
+    return out, diverging, [str(t) for t in trials]
+
+
+def _sample_pymc_block(rows, e, t_idx, num_trials, kernel, X, priors, s):
+    """PyMC's NUTS on the padded PyMC model: (draws by name, divergence flags)."""
+    m, rows_pad, trials_pad = len(rows), _padded(len(rows)), _padded(num_trials)
 
     def pad(a, dtype=float):
         out = np.zeros((rows_pad,) + np.shape(a)[1:], dtype=dtype)
@@ -421,8 +459,7 @@ def _fit_block(rows, e, x_new, reference_dose, X, priors, s, seed_offset=0):
         return out
 
     data = dict(n=pad(rows["n"].to_numpy(int), "int64"), y=pad(rows[e].to_numpy(int), "int64"),
-                t_idx=pad(t_idx, "int64"), x_low=pad(np.log(low / reference_dose)),
-                x_high=pad(np.log(high / reference_dose)),
+                t_idx=pad(t_idx, "int64"), x_low=pad(kernel.x_low), x_high=pad(kernel.x_high),
                 intercept_mean=priors["intercept_mean"], intercept_sd=priors["intercept_sd"],
                 slope_sd=priors["slope_sd"], tau_scale=priors["tau_scale"],
                 pooled_weight=priors["pooled_weight"], positive_slope=float(e in TOXICITY_ENDPOINTS))
@@ -430,33 +467,15 @@ def _fit_block(rows, e, x_new, reference_dose, X, priors, s, seed_offset=0):
         Xp = np.zeros((len(X), len(COVARIATES)))
         Xp[:, :X.shape[1]] = X
         data.update(X=pad(Xp), covariate_sd=priors["covariate_sd"])
-    model, compiled = _block_model(rows_pad, trials_pad, X is not None, s["sampler"])
-    seed = s["seed"] + seed_offset
-    if compiled is not None:
-        import nutpie
-
-        data = {k: np.asarray(val, dtype=model[k].dtype) for k, val in data.items()}
-        with _quiet_pymc():
-            tree = nutpie.sample(compiled.with_data(**data), draws=s["draws"], tune=s["tune"], chains=s["chains"],
-                                 cores=min(s["chains"], os.cpu_count() or 1), seed=seed,
-                                 target_accept=s["target_accept"], progress_bar=False, save_warmup=False)
-    else:
-        pm = _pymc()
-        with model:
-            pm.set_data(data)
-        tree = _sample(model, dict(s, seed=seed))
+    model = _block_model(rows_pad, trials_pad, X is not None)
+    pm = _pymc()
+    with model:
+        pm.set_data(data)
+    tree = _sample(model, s)
     post = tree["posterior"].to_dataset()
-    out = {name: np.asarray(post[name].values, dtype=float) for name in ("alpha", "tau", "z_new")}
-    raw = np.asarray(post["slope_raw"].values, dtype=float)
-    out["beta"] = np.exp(raw) if e in TOXICITY_ENDPOINTS else raw
-    eta = (out["alpha"] + out["tau"] * out["z_new"])[..., None] + out["beta"][..., None] * np.asarray(x_new)
-    out["prob"] = 0.5 * (1 + np.tanh(0.5 * eta))     # invlogit, without overflow
-    out["z"] = np.asarray(post["z"].values, dtype=float)[..., :len(trials)]
-    if X is not None:
-        out["gamma"] = np.asarray(post["gamma"].values, dtype=float)[..., :X.shape[1]]
-    stats = tree["sample_stats"]
-    diverging = np.asarray(stats["diverging"].values).astype(bool)
-    return out, diverging, [str(t) for t in trials]
+    names = ("alpha", "slope_raw", "tau", "z", "z_new") + (("gamma",) if X is not None else ())
+    draws = {name: np.asarray(post[name].values, dtype=float) for name in names}
+    return draws, np.asarray(tree["sample_stats"]["diverging"].values).astype(bool)
 
 
 def _merge_blocks(parts, endpoints, doses):
