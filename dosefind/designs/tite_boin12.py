@@ -243,7 +243,7 @@ class TITEBOIN12(BOIN12):
     def _effective_elimination(self, s):
         """(lowest dose eliminated for toxicity or D, futile flag per dose) on the
         effective data; doses with nothing pending use BOIN12's own rule."""
-        from scipy.special import betainc
+        from dosefind._beta import beta_cdf
 
         D = self.num_doses
         n = s["n"].astype(int)
@@ -258,7 +258,7 @@ class TITEBOIN12(BOIN12):
                 tox_from = j
             if s["m_e"][j]:
                 ess, y = s["ess_e"][j], s["y_e"][j]
-                futile[j] = bool(betainc(y + 1.0, ess - y + 1.0, self.phi_e) > self.c_e)
+                futile[j] = bool(beta_cdf(y + 1.0, ess - y + 1.0, self.phi_e) > self.c_e)
         return tox_from, futile
 
     # ------------------------------------------------------------------ engine fast path
@@ -323,7 +323,7 @@ class TITEBOIN12(BOIN12):
     def _elimination_batch(self, s):
         """:meth:`_effective_elimination` for arrays of trials (B, D): BOIN's elimination
         table on the counts, the effective-data posteriors where patients are pending."""
-        from scipy.special import betainc, betaincc
+        from dosefind._beta import beta_cdf, beta_sf
 
         N = s["n"].astype(np.int64)
         D = self.num_doses
@@ -331,8 +331,8 @@ class TITEBOIN12(BOIN12):
         big = N >= 3
         with np.errstate(invalid="ignore"):
             tox = big & (s["y_t"] >= elim[np.minimum(N, len(elim) - 1)])
-            tox |= big & (s["m_t"] > 0) & (betaincc(1 + s["y_t"], 1 + s["ess_t"] - s["y_t"], self.phi_t) > self.c_t)
-            futile = big & (betainc(s["y_e"] + 1.0, s["ess_e"] - s["y_e"] + 1.0, self.phi_e) > self.c_e)
+            tox |= big & (s["m_t"] > 0) & (beta_sf(1 + s["y_t"], 1 + s["ess_t"] - s["y_t"], self.phi_t) > self.c_t)
+            futile = big & (beta_cdf(s["y_e"] + 1.0, s["ess_e"] - s["y_e"] + 1.0, self.phi_e) > self.c_e)
         tox_from = np.where(tox.any(1), tox.argmax(1), D)
         return tox_from, futile
 
