@@ -86,7 +86,8 @@ def _exact(a: float, b: float, x: float, upper: bool) -> float:
 
 
 def _tail(a, b, x, upper: bool):
-    if np.ndim(a) == 0 and np.ndim(b) == 0 and np.ndim(x) == 0:
+    if isinstance(a, _SCALARS) and isinstance(b, _SCALARS) and isinstance(x, _SCALARS) or (
+            np.ndim(a) == 0 and np.ndim(b) == 0 and np.ndim(x) == 0):
         a, b, x = float(a), float(b), float(x)
         if _exact_ok(a, b, x):
             return _exact(a, b, x, upper)
@@ -97,15 +98,27 @@ def _tail(a, b, x, upper: bool):
               & (X >= 0) & (X <= 1))
     out = np.empty(A.shape)
     if ok.any():  # each distinct (a, b, x) once: engines pass many trials with the same counts
-        uniq, inv = np.unique(np.stack([A[ok], B[ok], X[ok]], axis=1), axis=0, return_inverse=True)
-        out[ok] = np.array([_exact(float(ai), float(bi), float(xi), upper) for ai, bi, xi in uniq])[inv.ravel()]
+        a_ok, b_ok, x_ok = A[ok].astype(np.int64), B[ok].astype(np.int64), X[ok]
+        vals = np.empty(a_ok.shape)
+        for x in np.unique(x_ok):              # usually one threshold
+            at = x_ok == x
+            keys, inv = np.unique(a_ok[at] * (EXACT_MAX_TRIALS + 2) + b_ok[at], return_inverse=True)
+            vals[at] = np.array([_exact(float(k // (EXACT_MAX_TRIALS + 2)), float(k % (EXACT_MAX_TRIALS + 2)),
+                                        float(x), upper) for k in keys.tolist()])[inv]
+        out[ok] = vals
     if not ok.all():
         rest = ~ok
         out[rest] = _scipy(upper)(A[rest], B[rest], X[rest])
     return out
 
 
-def _scipy(upper: bool):
-    from scipy.special import betainc, betaincc  # lazily: only fractional or very large parameters need it
+_SCALARS = (int, float, np.integer, np.floating)
+_SCIPY: dict = {}
 
-    return betaincc if upper else betainc
+
+def _scipy(upper: bool):
+    if not _SCIPY:
+        from scipy.special import betainc, betaincc  # lazily: only fractional or very large parameters need it
+
+        _SCIPY.update({True: betaincc, False: betainc})
+    return _SCIPY[upper]
