@@ -26,16 +26,29 @@ def cli_env() -> dict:
     return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
+def repeats_option(argv: list, default: int) -> tuple[int, list]:
+    """``--repeats N`` taken out of a script's argv: (N or ``default``, the other arguments)."""
+    if "--repeats" not in argv:
+        return default, argv
+    i = argv.index("--repeats")
+    return int(argv[i + 1]), argv[:i] + argv[i + 2:]
+
+
 def time_cli(args, repeats: int = 5) -> dict:
     """Wall and CPU time of ``dosefind ARGS`` over ``repeats`` fresh processes (after one
     uncounted run): ``wall_s`` (minimum), ``median_s``, ``cpu_s`` (minimum), ``load``, or
     ``error`` (the last line of stderr) when the command fails."""
+    return time_process([sys.executable, "-c", ENTRY, *args], repeats)
+
+
+def time_process(command: list, repeats: int = 5) -> dict:
+    """:func:`time_cli` for any command line (e.g. the interpreter importing numpy alone)."""
     env = cli_env()
     walls, cpus, loads = [], [], []
     for _ in range(repeats + 1):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", ENTRY, *args], env=env, capture_output=True, text=True)
+        out = subprocess.run(command, env=env, capture_output=True, text=True)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
-import time
 
-from _driver import time_cli
+from _driver import repeats_option, time_cli, time_process
 
 TOX = "0.05,0.10,0.20,0.30,0.45"
 SKELETON = "0.12,0.20,0.30,0.40,0.50"
@@ -41,34 +39,20 @@ CASES = {
 }
 
 
-def python_numpy(repeats):
-    walls = []
-    for _ in range(repeats + 1):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import numpy"], check=True)
-        walls.append(time.perf_counter() - t0)
-    walls = sorted(walls[1:])
-    return {"wall_s": walls[0], "median_s": walls[len(walls) // 2], "cpu_s": float("nan"), "load": os.getloadavg()[0]}
-
-
 def main(argv):
-    repeats = 7
-    if "--repeats" in argv:
-        i = argv.index("--repeats")
-        repeats = int(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
+    repeats, argv = repeats_option(argv, 7)
     cases = argv[1:] or [*CASES, "python-numpy"]
     print(f"<!-- python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}; "
           f"{repeats} fresh processes per case after one uncounted run -->")
     print("| case | wall min (s) | wall median (s) | CPU min (s) | load (1 min) |")
     print("|---|---:|---:|---:|---:|")
     for case in cases:
-        r = python_numpy(repeats) if case == "python-numpy" else time_cli(CASES[case], repeats)
+        r = (time_process([sys.executable, "-c", "import numpy"], repeats) if case == "python-numpy"
+             else time_cli(CASES[case], repeats))
         if "error" in r:
             print(f"| {case} | {r['error']} | | | |", flush=True)
             continue
-        cpu = "" if r["cpu_s"] != r["cpu_s"] else f"{r['cpu_s']:.3f}"
-        print(f"| {case} | {r['wall_s']:.3f} | {r['median_s']:.3f} | {cpu} | {r['load']:.1f} |", flush=True)
+        print(f"| {case} | {r['wall_s']:.3f} | {r['median_s']:.3f} | {r['cpu_s']:.3f} | {r['load']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

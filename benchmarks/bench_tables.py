@@ -141,11 +141,9 @@ def run_cli(case, repeats):
 
 
 def main(argv):
-    repeats = 5
-    if "--repeats" in argv:
-        i = argv.index("--repeats")
-        repeats = int(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
+    from _driver import repeats_option
+
+    repeats, argv = repeats_option(argv, 5)
     if len(argv) > 1 and argv[1] == "--one":
         print(json.dumps(run_in_process(argv[2])))
         return
