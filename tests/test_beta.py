@@ -65,3 +65,24 @@ def test_out_of_range_and_nan_follow_scipy():
 
 def test_scalars_give_python_floats():
     assert type(beta_sf(2, 3, 0.3)) is float and type(beta_sf(2.5, 3, 0.3)) is float
+
+
+@pytest.mark.parametrize("cutoff", [0.8, 0.85, 0.9, 0.95, 0.99])
+def test_boin_elimination_counts_are_the_scipy_ones(cutoff):
+    # BOIN 2.7.2's get.boundary: the first y in 1..n with 1 - pbeta(target, y + 1, n - y + 1) > cutoff.eli,
+    # here scanned with scipy's betaincc; BOIN's tables (dosefind._beta, exact sums) must give the same counts,
+    # for the elimination and (cutoff - offset) the extra-safety rule, every n up to 100.
+    from dosefind.designs import BOIN
+    from dosefind.designs.boin import _NONE
+
+    for target in np.round(np.arange(0.05, 0.601, 0.05), 2):
+        d = BOIN(target=target, num_doses=2, cohort_size=1, max_n=100, n_earlystop=100, cutoff_eli=cutoff,
+                 extrasafe=True, offset=0.05)
+        _, _, elim, stop = d._tables
+        for n in range(3, 101):
+            y = np.arange(1, n + 1)
+            first = lambda c: next((int(k) for k in y[betaincc(y + 1.0, n - y + 1.0, target) > c]), None)
+            want_elim, want_stop = first(cutoff), first(cutoff - 0.05)
+            assert (None if elim[n] == _NONE else elim[n]) == want_elim, (target, n)
+            if want_elim is not None:
+                assert (None if stop[n] == _NONE else stop[n]) == want_stop, (target, n)
