@@ -26,7 +26,7 @@ from dosefind._validate import MAX_PATIENTS, boolean
 from dosefind.state import DoseLevels, format_amount
 
 __all__ = ["DesignSpec", "ScenarioSpec", "Study", "load_study", "parse_study", "parse_study_doc", "default_study",
-           "default_study_text", "TEMPLATE", "DESIGN_TYPES", "LEAST_INFORMATIVE", "TOP_TABLES", "closest"]
+           "default_study_text", "read_toml", "TEMPLATE", "DESIGN_TYPES", "LEAST_INFORMATIVE", "TOP_TABLES", "closest"]
 
 #: Study-file ``type`` -> key of :data:`dosefind.designs.REGISTRY` (aliases welcome).
 DESIGN_TYPES = {
@@ -200,6 +200,15 @@ class Study:
                                          for sc in self.scenarios)
         return replace(self, **changes)
 
+    def with_scenarios(self, tables: list, *, source: str) -> "Study":
+        """The same study on other scenarios, given as ``[[scenarios]]`` tables (``name``,
+        ``true_prob_tox``, ...) and validated as the file's are, with messages that start
+        with ``source`` (``compare --true-tox`` / ``--scenarios`` use this)."""
+        from dataclasses import replace
+
+        return replace(self, scenarios=tuple(_parse_scenarios(_Where(source), tables, self.num_doses,
+                                                              self.base_dir)))
+
     def to_dict(self) -> dict:
         """Plain data (JSON-ready) describing the study as validated."""
         return {
@@ -319,8 +328,10 @@ def default_study() -> Study:
     return parse_study(default_study_text().encode("utf-8"), source="<bundled cd7_phase1.toml>")
 
 
-def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | None = None) -> Study:
-    """Validate study-file content (bytes or text); see :func:`load_study`."""
+def read_toml(data: bytes | str, *, source: str = "<study>") -> tuple[dict, str, str]:
+    """The tables of a study (or grid) file's bytes: ``(doc, text, sha256 of the bytes)``.
+    One reader for ``run``, ``compare --config`` and grids, so a file that is not UTF-8
+    or not TOML gets the same message whichever command reads it."""
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     where = _Where(source)
     try:
@@ -331,7 +342,38 @@ def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise where.error("", f"not valid TOML: {exc}") from None
-    return parse_study_doc(doc, source=source, base_dir=base_dir, text=text, sha256=hashlib.sha256(raw).hexdigest())
+    return doc, text, hashlib.sha256(raw).hexdigest()
+
+
+def parse_study(data: bytes | str, *, source: str = "<study>", base_dir: Path | None = None) -> Study:
+    """Validate study-file content (bytes or text); see :func:`load_study`."""
+    doc, text, sha256 = read_toml(data, source=source)
+    return parse_study_doc(doc, source=source, base_dir=base_dir, text=text, sha256=sha256)
+
+
+#: Top-level keys of the layout ``dosefind compare --config`` read before it read study
+#: files (dosefind 0.1), and where each went (docs/study-file.md, "compare --config").
+OLD_COMPARE_KEYS = {
+    "designs": "[designs.NAME] design = \"boin\" -> [[designs]] type = \"boin\", label = \"NAME\"",
+    "scenarios": "scenarios = {A = [...]} -> [[scenarios]] name = \"A\", true_prob_tox = [...]",
+    "scenarios_csv": "scenarios_csv -> compare --scenarios FILE.csv",
+    "n_trials": "n_trials -> [study] n_trials", "seed": "seed -> [study] seed",
+    "method": "method -> [study] method", "target": "target -> [study] target (with max_n and [doses])",
+    "workers": "workers -> compare --workers", "acceptable": "acceptable -> simulate --acceptable",
+}
+
+
+def _old_compare_layout(where: _Where, doc: dict) -> None:
+    """A file in the older ``compare --config`` layout: say what each key became rather
+    than "unknown key" (it is not translated: its designs had no common max_n, doses or
+    seed, so a translation would have to invent them)."""
+    if "study" in doc or not (isinstance(doc.get("designs"), dict) or (
+            set(doc) & (set(OLD_COMPARE_KEYS) - {"designs", "scenarios"}))):
+        return
+    moves = "; ".join(OLD_COMPARE_KEYS[k] for k in OLD_COMPARE_KEYS if k in doc)
+    raise where.error("", "is in the older `dosefind compare --config` layout; compare now reads the study file "
+                          f"that `dosefind run` reads ([study], [doses], [[designs]], [[scenarios]]; "
+                          f"docs/study-file.md): {moves}")
 
 
 def parse_study_doc(doc: dict, *, source: str = "<study>", base_dir: Path | None = None, text: str | None = None,
@@ -348,6 +390,7 @@ def parse_study_doc(doc: dict, *, source: str = "<study>", base_dir: Path | None
         text = json.dumps(doc, sort_keys=True, default=str)
     if sha256 is None:
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    _old_compare_layout(where, doc)
     _unknown(where, "", doc, set(TOP_TABLES))
     for table in ("study", "doses"):
         if table not in doc:
@@ -699,7 +742,7 @@ def _apply_modifiers(where: _Where, key: str, design, mods: dict):
                 if not isinstance(value, dict):
                     raise ValueError("must be a table, e.g. {cap_per_dose = 12} (BF-BOIN backfilling in calendar "
                                      "time; docs/designs/backfill.md)")
-                _unknown(where, k, value, {"cap_per_dose", "require_response"})
+                _unknown(where, k, value, {"cap_per_dose", "require_response", "count_in_max_n"})
                 m = Backfill(**value)
             elif name in ("stop_at_n", "stop_when_n_at_dose"):
                 n = _int(value, name, minimum=1)

@@ -90,7 +90,8 @@ def test_expected_output_check_can_fail():
 
 DOCTEST_MODULES = ["dosefind.state", "dosefind.designs.base", "dosefind.designs.boin", "dosefind.designs.crm",
                    "dosefind.designs.modifiers", "dosefind.designs.three_plus_three", "dosefind.designs.skeleton",
-                   "dosefind.designs.isotonic"]
+                   "dosefind.designs.isotonic", "dosefind.designs.boin12", "dosefind.designs.tite_boin12",
+                   "dosefind.simulations.joint"]
 
 
 @pytest.mark.parametrize("module", DOCTEST_MODULES)

@@ -393,6 +393,11 @@ true_prob_tox = [0.05, 0.2, 0.4]
     study = parse_study(base.replace("{BACKFILL}", "{cap_per_dose = 6}"))
     mods = study.designs[0].design.modifiers
     assert len(mods) == 1 and isinstance(mods[0], Backfill) and mods[0].cap_per_dose == 6
+    assert mods[0].count_in_max_n is False  # BF-BOIN: max_n counts escalation patients
+    study = parse_study(base.replace("{BACKFILL}", "{cap_per_dose = 6, count_in_max_n = true}"))
+    assert study.designs[0].design.modifiers[0].count_in_max_n is True
+    with pytest.raises(ValueError, match="count_in_max_n"):
+        parse_study(base.replace("{BACKFILL}", "{cap_per_dose = 6, count_in_max_n = 2}"))
     with pytest.raises(ValueError, match="backfill"):
         parse_study(base.replace("{BACKFILL}", "{cap = 6}"))
     with pytest.raises(ValueError, match="backfill"):

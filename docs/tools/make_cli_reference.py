@@ -37,7 +37,7 @@ def _help(cmd: click.Command, path: list[str]) -> str:
     # settings (-h as well as --help) apply, whatever ran before in the same process
     # (click remembers a command's help option from the first context it saw).
     root = click.Context(main, info_name="dosefind", **main.context_settings)
-    ctx = click.Context(cmd, info_name=" ".join(path), parent=root, terminal_width=100, max_content_width=100)
+    ctx = click.Context(cmd, info_name=" ".join(path[1:]), parent=root, terminal_width=100, max_content_width=100)
     return cmd.get_help(ctx)
 
 

@@ -103,6 +103,12 @@ class LazyGroup(click.Group):
                 raise UserError(_one_line(exc.format_message()) + where) from None
             except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
                 raise
+            except BrokenPipeError:
+                # The reader went away (`dosefind ... | head`): stop quietly, as Unix tools do.
+                # Python's flush of stdout at exit would raise again, so point it at devnull.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                raise click.exceptions.Exit(141) from None
             except Exception as exc:
                 if debug:
                     raise

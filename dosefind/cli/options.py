@@ -38,7 +38,7 @@ _APPLIES = {
     "phi_t": _PHASE12, "phi_e": _PHASE12, "utility": _PHASE12, "n1": _PHASE12, "n2": _PHASE12,
     "cutoff_futility": _PHASE12,
     # BF-BOIN backfilling (a modifier; calendar time)
-    "backfill_cap": ("boin", "boin12"),
+    "backfill_cap": ("boin", "boin12"), "backfill_in_max_n": ("boin", "boin12"),
     # 3+3
     "expand_lower": ("3+3",), "expand_top": ("3+3",),
     # CRM (and TITE-CRM)
@@ -56,7 +56,7 @@ _APPLIES = {
 
 
 #: Options that are true/false: a text such as "no" must not switch them on.
-BOOLEAN_OPTIONS = ("extrasafe", "bound_mtd", "expand_lower", "expand_top", "restrict")
+BOOLEAN_OPTIONS = ("extrasafe", "bound_mtd", "expand_lower", "expand_top", "restrict", "backfill_in_max_n")
 
 
 class WholeNumber(click.ParamType):
@@ -177,7 +177,11 @@ def design_options(func):
                      help="BOIN12: drop a dose when Pr(response rate < phi_e) exceeds this (0.9)."),
         click.option("--backfill-cap", type=int, default=None,
                      help="BOIN, BOIN12 in calendar time: backfill arriving patients at cleared doses below the "
-                          "current one while its cohort is pending, at most this many per dose (BF-BOIN)."),
+                          "current one while its cohort is pending, at most this many per dose (BF-BOIN). "
+                          "Backfilled patients come on top of --max-n/--cohorts (the escalation)."),
+        click.option("--backfill-in-max-n/--backfill-on-top", default=None,
+                     help="With --backfill-cap: count backfilled patients in --max-n (they take places from the "
+                          "escalation) instead of on top of it (BF-BOIN's convention, the default)."),
         click.option("--maxpen", type=float, default=None,
                      help="TITE-BOIN, TITE-BOIN12: suspend accrual while more than this share of the current dose's "
                           "patients are pending (0.5)."),
@@ -259,11 +263,14 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     if "cohorts" in given and "max_n" in given:
         raise ValueError("give either --cohorts or --max-n, not both")
     _check_sizes(given)
+    if "backfill_in_max_n" in given and "backfill_cap" not in given:
+        raise ValueError("--backfill-in-max-n/--backfill-on-top need --backfill-cap")
     if "backfill_cap" in given:
         from dosefind.designs import Backfill
 
         cap = given.pop("backfill_cap")
-        return build_design(name, require_size=require_size, **given).then(Backfill(cap))
+        in_max_n = given.pop("backfill_in_max_n", False)
+        return build_design(name, require_size=require_size, **given).then(Backfill(cap, count_in_max_n=in_max_n))
 
     if name in _PHASE12:
         return _build_phase12(name, given)

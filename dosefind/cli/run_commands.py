@@ -26,7 +26,8 @@ QUICK_TRIALS = 200
 @click.option("--format", "fmt", type=click.Choice(["report", "json"]), default="report", show_default=True,
               help="json: print the full results to stdout (for pipelines).")
 @click.option("--n-trials", type=N_TRIALS, default=None,
-              help="Override the study's n_trials (e.g. a quick look; 1 to 10^9).")
+              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; "
+                   "1 to 10^9).")
 @click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
               help="Override the study's engine: auto (exact where feasible), exact, or mc (Monte Carlo).")
@@ -81,6 +82,8 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
     if not quiet:
+        for line in prior_lines(result) + n_trials_note(result, n_trials):
+            click.echo(line, err=True)
         for w in result.warnings:
             click.echo(f"Warning: {w}", err=True)
         methods = {oc.method for oc in result.results.values()}
@@ -90,6 +93,29 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
         what = f"{len(spec.designs)} designs x {len(result.scenarios)} scenarios, {how}, seed {spec.seed}"
         where = f"report: {path / 'report.html'}" if path is not None else "results printed as JSON"
         click.echo(f"Done in {elapsed:.1f} s ({what}); {where}", err=fmt == "json")
+
+
+def n_trials_note(result, n_trials) -> list[str]:
+    """Say so when ``--n-trials`` was given but every result was computed exactly (the
+    number of trials then changes nothing)."""
+    if n_trials is None or {oc.method for oc in result.results.values()} != {"exact"}:
+        return []
+    return [f"Note: --n-trials {n_trials:,} changed nothing: every design was computed exactly "
+            f"(method {result.study.method}); use --method mc for Monte Carlo"]
+
+
+def prior_lines(result) -> list[str]:
+    """One line per prior fitted for a scenario: its convergence diagnostics, on the
+    terminal as well as in the report (a failed check also comes as a warning)."""
+    out = []
+    for name, info in result.prior.items():
+        d = info.get("diagnostics") if isinstance(info, dict) else None
+        if not d or d.get("r_hat_max") is None:
+            continue
+        out.append(f"Prior fit for scenario {name!r}: R-hat max {d['r_hat_max']:.3f}, bulk ESS min "
+                   f"{d['ess_bulk_min']:.0f}, tail ESS min {d['ess_tail_min']:.0f}, "
+                   f"{d['divergences']} divergent transitions ({info.get('source', '')})")
+    return out
 
 
 @click.command()

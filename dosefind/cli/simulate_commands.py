@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
+import textwrap
 from pathlib import Path
 
 import click
@@ -13,20 +13,6 @@ from dosefind.cli.calendar_options import calendar_options, pop_calendar
 from dosefind.cli.options import N_TRIALS, build_design, design_options, parse_probabilities
 
 FORMATS = ("table", "csv", "json", "markdown")
-
-#: Keys a ``compare --config`` file may hold at its top level.
-CONFIG_KEYS = {
-    "designs": "one [designs.NAME] table per design",
-    "scenarios": "a list of true DLT curves",
-    "scenarios_csv": "a long-format scenario CSV (scenario,dose,true_prob_tox)",
-    "n_trials": "simulated trials per design and scenario",
-    "seed": "random seed",
-    "method": "auto, exact or mc",
-    "workers": "processes",
-    "target": "target DLT rate defining the correct dose",
-    "acceptable": "[low, high] band of true DLT rates counted as correct",
-}
-
 
 #: From this many trials the engine's own bar (trials done, ETA) is shown on a terminal: it
 #: advances once per block of 50,000 trials, so below that it would sit at 0% throughout.
@@ -221,133 +207,86 @@ def simulate(design_name, true_tox, true_eff, tox_eff_correlation, n_trials, see
     _print_oc(oc, fmt)
 
 
-def _read_config(path):
-    import difflib
+def _override_scenarios(study, true_tox, scenarios_csv):
+    """``--true-tox`` (repeatable) or ``--scenarios FILE.csv`` in place of the study's
+    scenarios, validated as ``[[scenarios]]`` tables are."""
+    if true_tox:
+        tables = [{"name": f"S{i}", "true_prob_tox": parse_probabilities(t, "--true-tox")}
+                  for i, t in enumerate(true_tox, start=1)]
+        return study.with_scenarios(tables, source="--true-tox")
+    if scenarios_csv:
+        from dosefind.simulations.scenarios import read_scenarios
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"config file not found: {path}")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder; give a TOML config file")
-    try:
-        cfg = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: is not UTF-8 text; a config file is a TOML text file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    for key in cfg:
-        if key not in CONFIG_KEYS:
-            m = difflib.get_close_matches(key, list(CONFIG_KEYS), n=1)
-            hint = f" (did you mean {m[0]!r}?)" if m else ""
-            raise ValueError(f"{path}: unknown key {key!r}{hint}; allowed keys: {', '.join(sorted(CONFIG_KEYS))}")
-    return cfg
+        tables = [{"name": sc.name, "true_prob_tox": list(sc.true_prob_tox),
+                   **({} if sc.true_prob_response is None else {"true_prob_eff": list(sc.true_prob_response)})}
+                  for sc in read_scenarios(Path(scenarios_csv))]
+        return study.with_scenarios(tables, source=f"--scenarios {scenarios_csv}")
+    return study
 
 
-def _config_value(cfg, path, key, check):
-    """A config value through a library check, the message naming the file and key."""
-    try:
-        return check(cfg[key])
-    except ValueError as exc:
-        raise ValueError(f"{path}: {key}: {exc}") from None
+def _comparison(run):
+    """A study's results (:class:`dosefind.runner.RunResult`) as the library's
+    :class:`~dosefind.simulations.Comparison`, the object ``--format json`` writes."""
+    from dosefind.simulations import Comparison
+    from dosefind.simulations.scenarios import Scenario
 
-
-def _config_scenarios(cfg, base: Path):
-    from dosefind.simulations.scenarios import as_scenarios
-
-    if "scenarios_csv" in cfg:
-        p = Path(cfg["scenarios_csv"])
-        return as_scenarios(p if p.is_absolute() else base / p)
-    if "scenarios" in cfg:
-        return as_scenarios(cfg["scenarios"])
-    return None
-
-
-def _config_designs(cfg, num_doses):
-    designs = cfg.get("designs")
-    if not designs or not isinstance(designs, dict):
-        raise ValueError("the config needs a [designs.NAME] table per design, e.g. [designs.boin] design = \"boin\"")
-    out = {}
-    for label, spec in designs.items():
-        if not isinstance(spec, dict) or "design" not in spec:
-            raise ValueError(f"[designs.{label}] needs design = \"boin\", \"crm\" or \"3+3\"")
-        spec = {k.replace("-", "_"): v for k, v in spec.items()}
-        kind = spec.pop("design")
-        if isinstance(spec.get("skeleton"), list):
-            spec["skeleton"] = [float(v) for v in spec["skeleton"]]
-        spec.setdefault("num_doses", num_doses)
-        if str(kind).lower() == "3+3":
-            spec.pop("target", None)
-        try:
-            out[str(label)] = build_design(kind, **spec)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"[designs.{label}]: {exc}") from None
-    return out
+    amounts = run.study.doses.amounts
+    scenarios = [Scenario(s.true_prob_tox, name=s.name, target=run.study.target, true_prob_response=s.true_prob_eff,
+                          dose_amounts=None if amounts is None else tuple(amounts)) for s in run.scenarios]
+    return Comparison(results=dict(run.results), designs=[d.label for d in run.designs], scenarios=scenarios)
 
 
 @click.command()
-@click.option("--config", "config_path", required=True, help="TOML file with [designs.*] and scenarios.")
-@click.option("--true-tox", multiple=True, help="A scenario (repeatable); overrides the config's scenarios.")
-@click.option("--scenarios", "scenarios_csv", default=None, help="Long-format scenario CSV (scenario,dose,true_prob_tox).")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="Study file (docs/study-file.md): the file `dosefind run` reads.")
+@click.option("--true-tox", multiple=True, help="A scenario (repeatable); replaces the study's scenarios.")
+@click.option("--scenarios", "scenarios_csv", default=None,
+              help="Long-format scenario CSV (scenario,dose,true_prob_tox); replaces the study's scenarios.")
 @click.option("--n-trials", type=N_TRIALS, default=None,
-              help="Simulated trials per design and scenario (config or 10000; 1 to 10^9).")
-@click.option("--seed", type=int, default=None, help="Random seed (config, or fresh).")
+              help="Override the study's n_trials (Monte Carlo only: designs computed exactly do not use it; "
+                   "1 to 10^9).")
+@click.option("--seed", type=int, default=None, help="Override the study's seed.")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default=None,
-              help="Engine (default mc, so every design sees the same simulated patients).")
-@click.option("--workers", type=int, default=None, help="Processes (identical result for any N).")
-@click.option("--target", type=float, default=None, help="Target DLT rate defining the correct dose.")
-@click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
+              help="Override the study's engine (mc: every design sees the same simulated patients).")
+@click.option("--draws", type=int, default=None,
+              help="Curves drawn by each prior scenario that draws curves (its draws = N; 1 to 20).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes (identical result for any N).")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress bar of the simulated trials on stderr (default: for 100,000 trials or more on a "
-                   "terminal; otherwise a clock on a terminal, or a line every 10 s elsewhere).")
+              help="Progress lines on stderr (default: once a phase has run a few seconds; --progress: from the "
+                   "start).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no warnings.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, workers, target, acceptable, progress,
-            quiet, fmt):
-    """Compare designs on scenarios with the same simulated patients.
+def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws, workers, progress, quiet, fmt):
+    """Compare a study's designs on its scenarios with the same simulated patients.
 
-    The config file's keys: designs, scenarios, scenarios_csv, n_trials, seed, method,
-    workers, target, acceptable; any other key is an error.
+    Reads the study file of `dosefind run` (one parser, the same messages) and prints
+    the comparison table instead of writing a report; the same file and seed give the
+    same numbers as `dosefind run`.  A file in the older compare layout is refused
+    with what each of its keys became.
     """
     import pandas as pd
 
-    from dosefind._validate import integer
-    from dosefind.simulations import compare as run
-    from dosefind.simulations.scenarios import as_scenarios
-    from dosefind.study import MAX_N_TRIALS
+    from dosefind.cli.progress import Progress
+    from dosefind.runner import evaluate
+    from dosefind.study import load_study
 
     _quiet(quiet)
-    cfg = _read_config(config_path)
-    if "n_trials" in cfg:
-        cfg["n_trials"] = _config_value(cfg, config_path, "n_trials",
-                                        lambda v: integer(v, "n_trials", minimum=1, maximum=MAX_N_TRIALS))
-    for key, low in (("seed", 0), ("workers", 1)):
-        if key in cfg:
-            cfg[key] = _config_value(cfg, config_path, key, lambda v, k=key, lo=low: integer(v, k, minimum=lo))
-    base = Path(config_path).parent
-    if true_tox:
-        scen = as_scenarios([parse_probabilities(t, "--true-tox") for t in true_tox])
-    elif scenarios_csv:
-        scen = as_scenarios(Path(scenarios_csv))
-    else:
-        scen = _config_scenarios(cfg, base)
-    if not scen:
-        raise ValueError("no scenarios: give --true-tox, --scenarios FILE.csv, or scenarios in the config")
-    designs = _config_designs(cfg, scen[0].num_doses)
-    acc = _acceptable(acceptable) if acceptable is not None else (
-        tuple(cfg["acceptable"]) if "acceptable" in cfg else None)
-    n_trials = n_trials if n_trials is not None else cfg.get("n_trials", 10_000)
-    _monotone_note([s.true_prob_tox for s in scen], quiet)
-    bar = _progress(progress, quiet, n_trials)
-    with _feedback(quiet, progress, bar) as feedback:
-        feedback("simulations", 0, 1, f"{len(designs)} designs x {len(scen)} scenarios")
-        result = run(designs, scen,
-                     n_trials=n_trials,
-                     seed=seed if seed is not None else cfg.get("seed"),
-                     method=method or cfg.get("method", "mc"),
-                     workers=workers if workers is not None else cfg.get("workers", 1),
-                     target=target if target is not None else cfg.get("target"),
-                     acceptable=acc, progress=bar)
-        feedback("simulations", 1, 1, "")
+    study = load_study(config_path).with_overrides(n_trials=n_trials, seed=seed, method=method, draws=draws)
+    study = _override_scenarios(study, true_tox, scenarios_csv)
+    with Progress(enabled=not quiet and progress is not False, only_slow=progress is None) as feedback:
+        run = evaluate(study, progress=feedback, workers=workers)
+    if not quiet:
+        from dosefind.cli.run_commands import n_trials_note, prior_lines
+
+        from dosefind.runner import _grid_note
+
+        for line in prior_lines(run) + n_trials_note(run, n_trials):
+            click.echo(line, err=True)
+        grid = set(_grid_note(study))   # the runner words it for `dosefind run`
+        for w in run.warnings:
+            w = w.replace("`dosefind run`", "`dosefind compare`") if w in grid else w
+            click.echo(f"Warning: {w}", err=True)
+    result = _comparison(run)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -358,17 +297,64 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, worker
     if fmt == "csv":
         click.echo(summary.merge(sel, on=["scenario", "design"]).to_csv(index=False), nl=False)
     elif fmt == "markdown":
-        click.echo(_md_table(summary[cols]))
+        click.echo(_md_table(summary[cols[:2] + ["method"] + cols[2:]]))   # method: exact or mc, per row
         click.echo()
         click.echo(_md_table(sel))
     else:
         from dosefind.reports.text import human_frame
 
-        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 2):
-            click.echo(human_frame(summary[cols]).to_string(index=False))
+        exact = {oc.method for oc in run.results.values()} == {"exact"}
+        two = "{:.2f}".format   # fixed decimals: exact results have tiny values pandas would print as 1e-05
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            click.echo(_engine_line(run))
+            click.echo(human_frame(_with_se(summary, cols), exact=exact).to_string(index=False, float_format=two))
+            if not exact:
+                mixed = {oc.method for oc in run.results.values()} != {"mc"}
+                click.echo("Monte Carlo standard errors in parentheses"
+                           + ("; rows computed exactly have none (no Monte Carlo error)." if mixed else "."))
             click.echo()
             click.echo("selection % per dose:")
-            click.echo(human_frame(sel).to_string(index=False))
+            sel = sel.rename(columns=lambda c: f"DL{c[5:]} %" if c.startswith("dose_") else
+                             "No MTD %" if c == "none" else c)
+            click.echo(human_frame(sel, exact=exact).to_string(index=False, float_format=two))
+        for line in _decision_lines(run):
+            click.echo()
+            click.echo(textwrap.fill(line, width=100))
+
+
+def _decision_lines(run) -> list[str]:
+    """The report's decision summary, short: the criterion, the design ranked first, and
+    the warnings (a design with no safety stop that overdoses when every dose is too toxic)."""
+    from dosefind.reports.summary_text import decision_lines
+    from dosefind.simulations.decision import decision_summary
+
+    lines = decision_lines(decision_summary(run, run.study.criterion))
+    return lines[:2] + [x for x in lines[2:] if x.startswith("Warning:") or x.startswith("No scenario with")]
+
+
+def _with_se(summary, cols):
+    """The summary columns, each Monte Carlo value followed by its standard error in
+    parentheses (``62.20 (2.17)``); exact values alone (they have no Monte Carlo error)."""
+    out = summary[cols].copy()
+    mc = summary["method"] == "mc"
+    if not mc.any():
+        return out
+    for c in cols[2:]:
+        se = summary.get(f"{c}_se")
+        if se is None:
+            continue
+        out[c] = [f"{v:.2f} ({e:.2f})" if m else f"{v:.2f}" for v, e, m in zip(summary[c], se, mc)]
+    return out
+
+
+def _engine_line(run) -> str:
+    """What was computed: exact, or Monte Carlo with its trials and seed."""
+    methods = {oc.method for oc in run.results.values()}
+    st = run.study
+    if methods == {"exact"}:
+        return f"{st.title}: exact calculation"
+    mc = f"Monte Carlo, {st.n_trials:,} simulated trials, seed {st.seed}"
+    return f"{st.title}: " + (mc if methods == {"mc"} else f"exact where feasible, else {mc}")
 
 
 def _reason_text(code: str) -> str:

@@ -490,14 +490,10 @@ class BOIN(Design):
                 "cutoff_eli": self.cutoff_eli, "extrasafe": self.extrasafe, "offset": self.offset,
                 "n_earlystop": self.n_earlystop, "start_dose": self.start_dose, "bound_mtd": self.bound_mtd}
 
-    def describe(self) -> str:
-        import pandas as pd
-
-        tab = self.boundaries()
-        cols = "; ".join(
-            f"n={r.n}: escalate if DLTs <= {r.escalate_if_dlt_le}, de-escalate if >= {r.deescalate_if_dlt_ge}"
-            + ("" if pd.isna(r.eliminate_if_dlt_ge) else f", eliminate if >= {r.eliminate_if_dlt_ge}")
-            for r in tab.itertuples())
+    def describe(self, detail: bool = False) -> str:
+        """The design in words.  The boundaries' DLT counts for each number of patients
+        are the decision table (:meth:`boundaries`, printed beside this text in the
+        report); ``detail=True`` also spells them out, one clause per number of patients."""
         text = (
             f"Dose finding follows the Bayesian optimal interval (BOIN) design (Liu and Yuan, 2015) with a target "
             f"DLT rate of {self.target:g}, {self.num_doses} dose levels, cohorts of {self.cohort_size} and at most "
@@ -505,7 +501,8 @@ class BOIN(Design):
             f"at the current dose is compared with the escalation boundary lambda_e = {self.lambda_e:.4f} and the "
             f"de-escalation boundary lambda_d = {self.lambda_d:.4f} (from p_saf = {self.p_saf:g} and p_tox = "
             f"{self.p_tox:g}): the next cohort is treated one dose higher if the rate is at or below lambda_e, "
-            f"one dose lower if it is at or above lambda_d, and at the same dose otherwise ({cols}). "
+            f"one dose lower if it is at or above lambda_d, and at the same dose otherwise; the decision table "
+            f"gives these boundaries as numbers of DLTs for each number of patients at the dose. "
             f"For safety, with a Beta(1, 1) prior, a dose with at least 3 patients and Pr(DLT rate > "
             f"{self.target:g} | data) > {self.cutoff_eli:g} is eliminated together with all higher doses, and "
             f"the trial stops with no MTD if the lowest dose is eliminated.")
@@ -520,7 +517,17 @@ class BOIN(Design):
                  "closest to the target"
                  + (f" and at or below lambda_d" if self.bound_mtd else "")
                  + "; ties go to the higher dose below the target and the lower dose above it.")
+        if detail:
+            text += " Decision table: " + self._boundary_prose() + "."
         return text
+
+    def _boundary_prose(self) -> str:
+        import pandas as pd
+
+        return "; ".join(
+            f"n={r.n}: escalate if DLTs <= {r.escalate_if_dlt_le}, de-escalate if >= {r.deescalate_if_dlt_ge}"
+            + ("" if pd.isna(r.eliminate_if_dlt_ge) else f", eliminate if >= {r.eliminate_if_dlt_ge}")
+            for r in self.boundaries().itertuples())
 
 
 def _smoothed_var(y, n):

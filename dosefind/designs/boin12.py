@@ -26,8 +26,9 @@ over all possible data (the "rank-based desirability score", Table 3:
 ranks the same.
 
 Elimination (Beta(1, 1) priors, a dose needs at least 3 patients).  Toxicity: if
-:math:`\Pr(p_{T,j} > \phi_T \mid D) > c_T` (``c_t``, 0.95) dose :math:`j` and every higher
-dose are eliminated (BOIN's elimination table); the trial stops if it is the lowest dose.
+:math:`\Pr(p_{T,j} > \phi_T \mid D) > c_T` (``c_t``, 0.95) and at least 3 DLTs were seen,
+dose :math:`j` and every higher dose are eliminated (the authors' ``get.boundary`` counts
+from 3 DLTs, and so does the BOIN Suite app); the trial stops if it is the lowest dose.
 Futility: if :math:`\Pr(p_{E,j} < \phi_E \mid D) > c_E` (``c_e``, 0.9) dose :math:`j` alone
 is eliminated.  There is no efficacy interval boundary: :math:`\phi_E` enters through this
 rule (:meth:`BOIN12.boundaries` tabulates it) and the benchmark.  When every dose is
@@ -70,7 +71,8 @@ package phase12designs (``oc_boin12``, the comparative-review code of Shi, Lin &
 R package escalation 0.2.3 (``get_boin12``, ``boin12_rds``, ``select_boin12_obd``).
 
 * Boundaries: the authors' BOIN12 code searches error-minimising cut-offs per n; dosefind
-  uses BOIN's closed-form :math:`\lambda_e, \lambda_d` (R BOIN, as the TITE-BOIN12 code).
+  uses BOIN's closed-form :math:`\lambda_e, \lambda_d` (R BOIN, as the TITE-BOIN12 code),
+  which give the same counts (checked for phi_t 0.15 to 0.4, n up to 60).
 * Ties between candidates: the authors' code breaks them at random (a 1e-15 jitter); here
   the higher dose wins (escalation's reading of the BOIN Suite app), so a decision is a
   function of the data.
@@ -120,7 +122,7 @@ import numpy as np
 
 from dosefind import _validate as V
 from dosefind.designs.base import Design
-from dosefind.designs.boin import BOIN
+from dosefind.designs.boin import BOIN, _deescalation_counts
 from dosefind.designs.isotonic import pava
 from dosefind.state import Decision, DoseLevels, MTDSelection, OBDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
@@ -271,6 +273,7 @@ class BOIN12(Design):
         # count key does not hold: engines must not merge states then.
         self.memory = "counts" if self.additive else "history"
         self._fut: dict[tuple[int, int], bool] = {}
+        self._counts: dict[int, tuple[int, int, int]] = {}  # n -> (esc, deesc, elim) counts
         self._des: dict[tuple[float, int], float] = {}
         self._flags: dict[tuple, tuple[bool, bool]] = {}   # (n, y, e) at a dose -> (too toxic, futile)
         self._iso: dict[tuple, tuple[list, tuple, int]] = {}  # (n, y) per dose -> isotonic fit, estimates, MTD
@@ -293,13 +296,18 @@ class BOIN12(Design):
 
     def boundaries(self, full: bool = False):
         """The decision table: BOIN's toxicity columns (:meth:`BOIN.boundaries
-        <dosefind.designs.boin.BOIN.boundaries>`) and ``eliminate_if_eff_le``, the largest
+        <dosefind.designs.boin.BOIN.boundaries>`, with elimination from 3 DLTs as in
+        :meth:`_bounds`) and ``eliminate_if_eff_le``, the largest
         response count that eliminates the dose as futile (<NA>: none does; n < 3 never),
         as the authors' ``get.boundary`` prints "Eliminate if # of Eff <=".  BOIN12 has no
         efficacy interval boundary: phi_e enters through this table and the benchmark."""
         import pandas as pd
 
         tab = self._boin.boundaries(full=full)
+        counts = [self._bounds(int(n)) for n in tab["n"]]
+        tab["deescalate_if_dlt_ge"] = pd.array([c[1] for c in counts], dtype="Int64")
+        tab["eliminate_if_dlt_ge"] = pd.array([c[2] if 3 <= int(n) and c[2] <= int(n) else None
+                                               for n, c in zip(tab["n"], counts)], dtype="Int64")
         col = []
         for n in tab["n"]:
             n = int(n)
@@ -325,6 +333,23 @@ class BOIN12(Design):
                              "know which patients had both a response and a DLT; give the outcomes per patient "
                              "(TrialState.from_outcomes or from_records), not counts per dose")
         return tuple(out)
+
+    def _bounds(self, n: int) -> tuple[int, int, int]:
+        """(escalate if DLTs <=, de-escalate if DLTs >=, eliminate if DLTs >=) at n patients.
+
+        BOIN's closed-form counts, except that toxicity elimination needs at least 3 DLTs
+        (the authors' ``get.boundary`` searches the elimination count from 3, and the BOIN
+        Suite app keeps treating dose 1 after 2 DLTs in 3 patients with phi_T = 0.15,
+        c_T = 0.9, where BOIN would eliminate it); the de-escalation count is capped by
+        this elimination count, as both do.  A count no trial reaches means "none"."""
+        b = self._counts.get(n)
+        if b is None:
+            esc, deesc, elim, _ = self._boin._bounds(n)
+            if elim <= n and elim < 3:
+                elim = 3  # the posterior rises with the count, so 3 DLTs exceed c_T too
+                deesc = min(int(_deescalation_counts(self.lambda_d, [n])[0]), elim)
+            b = self._counts[n] = (esc, deesc, elim)
+        return b
 
     def _futile(self, n: int, e: int) -> bool:
         key = (n, e)
@@ -352,7 +377,7 @@ class BOIN12(Design):
             f = flags.get(key)
             if f is None:
                 a, b, c = (int(v) for v in key)
-                f = flags[key] = (a >= 3 and b >= self._boin._bounds(a)[2], self._futile(a, c))
+                f = flags[key] = (a >= 3 and b >= self._bounds(a)[2], self._futile(a, c))
             if f[0] and j < tox_from:
                 tox_from = j
             futile.append(f[1])
@@ -401,7 +426,7 @@ class BOIN12(Design):
         tox_from, futile, scores, _ = pieces
         d = int(current_index)
         nd, yd = int(n[d]), int(tox[d])
-        esc, deesc, _, _ = self._boin._bounds(nd)
+        esc, deesc, _ = self._bounds(nd)
         return self._rule(d, nd, tox_from, futile, n, yd >= deesc, yd <= esc, scores.__getitem__,
                           lambda: f"{yd}/{nd} DLTs at dose {to_level(d)}", (esc, deesc),
                           lowest=lambda: f"{tox[0]}/{n[0]} DLTs, ")
@@ -529,7 +554,7 @@ class BOIN12(Design):
         tried dose is further away); none if the lowest dose is too toxic."""
         self._check_state(state)
         est = self.tox_estimates(state)
-        if self._boin._eliminated_from(state.n_at_dose, state.tox_at_dose) == 0:
+        if self._eliminated(state.n_at_dose, state.tox_at_dose, state.eff_at_dose)[0] == 0:
             return MTDSelection(None, est, "no MTD: the lowest dose is too toxic")
         m = self._mtd_index(state.n_at_dose, state.tox_at_dose)
         return MTDSelection(m, est, f"MTD is dose {to_level(m)}: isotonic DLT estimate closest to {self.phi_t:g}")
@@ -574,7 +599,9 @@ class BOIN12(Design):
         if not ok:
             return OBDSelection(None, util, f"no OBD: no dose at or below the MTD (dose {to_level(mtd)}) was tried "
                                             f"and kept", mtd, details)
-        obd = max(ok, key=lambda j: (util[j], -j))  # first maximum: the lower dose in a tie
+        # first maximum: the lower dose in a tie; rounded so that equal utilities reached by
+        # different arithmetic (100 x 11.2 / 14 and 100 x 8.8 / 11) tie
+        obd = max(ok, key=lambda j: (round(util[j], 9), -j))
         why = (f"OBD is dose {to_level(obd)}: posterior mean utility {util[obd]:.1f} is the highest among doses "
                f"{_levels(ok)} (tried, not eliminated, at or below the MTD, dose {to_level(mtd)})")
         return OBDSelection(obd, util, why, mtd, details)

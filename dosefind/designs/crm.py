@@ -129,7 +129,22 @@ from dosefind.designs.base import Design
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
 
-__all__ = ["CRM", "REASONS"]
+__all__ = ["CRM", "REASONS", "SKELETON_DECIMALS", "skeleton_text", "prior_text"]
+
+#: Decimals of a skeleton wherever it is shown: the design's text and the report's table.
+SKELETON_DECIMALS = 3
+
+
+def skeleton_text(skeleton) -> str:
+    """``0.050, 0.120, 0.250``: a skeleton at :data:`SKELETON_DECIMALS` decimals."""
+    return ", ".join(f"{float(p):.{SKELETON_DECIMALS}f}" for p in skeleton)
+
+
+def prior_text(prior_var: float) -> str:
+    """The prior of beta in words: ``prior_var`` is its variance (the quadrature uses SD
+    ``sqrt(prior_var)``, as dfcrm's ``scale = sqrt(1.34)``), so both are stated."""
+    return (f"Normal(0, {prior_var:g}) prior (mean 0, variance {prior_var:g}, standard deviation "
+            f"{math.sqrt(prior_var):.3g})")
 
 #: Reason codes returned by :meth:`CRM.decide_batch`.
 REASONS = {
@@ -649,13 +664,13 @@ class CRM(Design):
                 "stop_tox_cutoff": self.stop_tox_cutoff, "conf_level": self.conf_level}
 
     def describe(self) -> str:
-        skel = ", ".join(f"{p:.3g}" for p in self.skeleton)
+        skel = skeleton_text(self.skeleton)
         if self.model == "empiric":
             form = "the empiric (power) working model p_i = s_i^exp(beta)"
         else:
             form = (f"the one-parameter logistic working model logit p_i = {self.intercept:g} + exp(beta) x_i "
                     f"with x_i = logit(s_i) - {self.intercept:g}")
-        fit = (f"beta is estimated by its posterior mean under a Normal(0, {self.prior_var:g}) prior"
+        fit = (f"beta is estimated by its posterior mean under a {prior_text(self.prior_var)}"
                if self.method == "bayes" else "beta is estimated by maximum likelihood")
         if self.integration == "dfcrm":
             fit += (" (integrals as the R package dfcrm computes them: the numerators of the posterior moments over "

@@ -26,13 +26,14 @@ BOIN12 (the decision is BOIN12's own, same code path).
 Rules, in order, for the next cohort (current dose :math:`d`)
 ------------------------------------------------------------
 1. ``max_n`` patients treated: stop.
-2. Elimination on the effective data (Beta(1, 1) priors, at least 3 patients treated):
-   Pr(p_T > phi_t) > c_t under Beta(1 + y_T, 1 + ESS_T - y_T) eliminates the dose and
-   every higher dose, Pr(p_E < phi_e) > c_e under Beta(1 + y_E, 1 + ESS_E - y_E) the dose
-   alone; a dose with nothing pending uses BOIN12's own rule.  Stops as BOIN12.
+2. Elimination (Beta(1, 1) priors, at least 3 patients treated): toxicity by BOIN12's
+   count rule on the DLTs seen among all :math:`n` patients treated (pending ones count as
+   DLT-free, as the authors' program), eliminating the dose and every higher dose;
+   futility Pr(p_E < phi_e) > c_e under Beta(1 + y_E, 1 + ESS_E - y_E) eliminates the
+   dose alone (BOIN12's own rule where nothing is pending).  Stops as BOIN12.
 3. Accrual suspension: more than ``maxpen`` (default 1/2) of the patients at :math:`d`
-   pending for toxicity, or more than ``maxpen`` pending for efficacy: wait (code
-   ``WAIT_PENDING``); also when nobody at :math:`d` has been followed at all.
+   with a DLT or a response assessment pending (each patient once, the authors' rule):
+   wait (code ``WAIT_PENDING``); also when nobody at :math:`d` has been followed at all.
 4. BOIN12's rule with :math:`\hat p_T` at :math:`d` in place of :math:`y/n`:
    :math:`\hat p_T \ge \lambda_d` de-escalates; otherwise the candidates are :math:`d`, the
    dose below and (while :math:`n < N_1`, or :math:`\hat p_T \le \lambda_e`) the dose
@@ -46,15 +47,12 @@ complete data (the engine follows every patient to the end of both windows first
 Sources and choices (docs/designs/tite_boin12.md, docs/validation.md)
 --------------------------------------------------------------------
 The paper's main text (PMC9199061) gives the approximated likelihood and the expected
-outcomes; its authors' later PK extension of the design (EugeneHao/PKBOIN-12, function
-``fun_TITE_PK_update``) computes ESS, :math:`\hat p` and the expected outcomes as above.
-Suspension: dosefind suspends when *more than* ``maxpen`` are pending (TITE-BOIN's rule,
-so exactly half pending is allowed); that program instead waits until
-``floor(n * maxpen) + 1`` patients are complete for each outcome, which differs when
-exactly half are pending with an even n.  Elimination with pending data uses the
-effective sample size (the approximated likelihood); TITEgBOIN's TITE-BOIN counts pending
-patients as event-free instead (that would eliminate doses as futile while their
-responses are still to come).
+outcomes; the authors' simulation program (``get.tite.boin12.approx``) computes ESS,
+:math:`\hat p`, the expected outcomes, the suspension (patients with either outcome
+pending), toxicity elimination on seen DLTs among all treated and futility on the
+effective data as above.  Where dosefind differs from that program (the n > 3 condition
+of its toxicity rule, sticky elimination flags, a stop it makes when any dose is
+eliminated while it treats dose 1) is listed in docs/designs/tite_boin12.md.
 
 Parameters
 ----------
@@ -92,7 +90,7 @@ import math
 import numpy as np
 
 from dosefind import _validate as V
-from dosefind.designs.base import Design, beta_prob_exceeds
+from dosefind.designs.base import Design
 from dosefind.designs.boin12 import BOIN12, _quasi_count, desirability
 from dosefind.state import Decision, TrialState, to_level
 from dosefind.state import ReasonCode as R
@@ -104,9 +102,11 @@ def effective_summary(patients, num_doses: int, dlt_window: float, eff_window: f
     """Per-dose approximated-likelihood summaries of patient records: ``n``, ``y_t``,
     ``m_t`` (pending DLT), ``ess_t``, ``p_t`` and the same for response (``_e``), and the
     expected counts ``tox``, ``eff``, ``both`` (pending outcomes replaced by their expected
-    values, a patient's two outcomes independent).  ``p`` is nan where ESS is 0."""
+    values, a patient's two outcomes independent), and ``m_any``, the patients pending for
+    either outcome (what the suspension rule counts).  ``p`` is nan where ESS is 0."""
     D = num_doses
-    out = {k: np.zeros(D) for k in ("n", "y_t", "m_t", "ess_t", "y_e", "m_e", "ess_e", "tox", "eff", "both")}
+    out = {k: np.zeros(D) for k in ("n", "y_t", "m_t", "ess_t", "y_e", "m_e", "ess_e", "m_any", "tox", "eff",
+                                    "both")}
     rows = []
     for p in patients:
         j = p.dose_index
@@ -117,6 +117,7 @@ def effective_summary(patients, num_doses: int, dlt_window: float, eff_window: f
         we = _add_outcome(out, "e", j, r, p.eff_complete, p.eff_followup, eff_window,
                           "the efficacy follow-up (days) of every patient pending for response; a pending Patient "
                           "has eff_followup=None")
+        out["m_any"][j] += wt is not None or we is not None
         rows.append((j, p.dlt, wt, r, we))
     with np.errstate(divide="ignore", invalid="ignore"):
         out["p_t"] = np.where(out["ess_t"] > 0, out["y_t"] / out["ess_t"], np.nan)
@@ -205,18 +206,18 @@ class TITEBOIN12(BOIN12):
         d = int(current_index)
         tox_from, futile = self._effective_elimination(s) if elimination is None else elimination
         nd, lvl = int(s["n"][d]), to_level(d)
-        mt, me = int(s["m_t"][d]), int(s["m_e"][d])
+        mt, ma = int(s["m_t"][d]), int(s["m_any"][d])
         pause = None
-        if mt > self.maxpen * nd or me > self.maxpen * nd or s["ess_t"][d] <= 0:
-            pause = Decision.pause(f"suspend accrual: at dose {lvl}, {mt} of {nd} patients pending for DLT and {me} "
-                                   f"for response (more than maxpen = {self.maxpen:g} of them, or no follow-up yet)",
+        if ma > self.maxpen * nd or s["ess_t"][d] <= 0:
+            pause = Decision.pause(f"suspend accrual: at dose {lvl}, {ma} of {nd} patients pending for DLT or response "
+                                   f"(more than maxpen = {self.maxpen:g} of them, or no follow-up yet)",
                                    R.WAIT_PENDING)
         if mt == 0:
             # Whole counts at d: BOIN12's count boundaries.  They are y/n against lambda_e
             # and lambda_d, except that BOIN lowers the de-escalation count to the
             # elimination count, where dose d is eliminated and the next dose is the same
             # (tests/designs/test_tite_boin12.py checks both).
-            esc, deesc, _, _ = self._boin._bounds(nd)
+            esc, deesc, _ = self._bounds(nd)
             yd = int(s["y_t"][d])
             down, up_ok = yd >= deesc, yd <= esc
             frac = f"{yd}/{nd} DLTs at dose {lvl}"
@@ -241,21 +242,21 @@ class TITEBOIN12(BOIN12):
         return desirability(x, nj, self.u_b)
 
     def _effective_elimination(self, s):
-        """(lowest dose eliminated for toxicity or D, futile flag per dose) on the
-        effective data; doses with nothing pending use BOIN12's own rule."""
+        """(lowest dose eliminated for toxicity or D, futile flag per dose).  Toxicity:
+        BOIN12's count rule on the DLTs seen among all patients treated (pending ones
+        count as DLT-free, as the authors' TITE-BOIN12 program does, "to not accidentally
+        eliminate doses"); futility: on the effective data where responses are pending,
+        BOIN12's own rule elsewhere."""
         from dosefind._beta import beta_cdf
 
         D = self.num_doses
         n = s["n"].astype(int)
         ny, ne = s["y_t"].astype(int), s["y_e"].astype(int)
-        tox_obs, fut_obs = self._eliminated(n, ny, ne)
-        tox_from = tox_obs
+        tox_from, fut_obs = self._eliminated(n, ny, ne)
         futile = list(fut_obs)
         for j in range(D):
             if n[j] < 3:
                 continue
-            if s["m_t"][j] and j < tox_from and beta_prob_exceeds(s["ess_t"][j], s["y_t"][j], self.phi_t) > self.c_t:
-                tox_from = j
             if s["m_e"][j]:
                 ess, y = s["ess_e"][j], s["y_e"][j]
                 futile[j] = bool(beta_cdf(y + 1.0, ess - y + 1.0, self.phi_e) > self.c_e)
@@ -276,11 +277,13 @@ class TITEBOIN12(BOIN12):
         is_resp = valid & (np.asarray(eff) == 1)
         pend_t = valid & ~np.asarray(complete, bool) & ~is_dlt
         pend_e = valid & ~np.asarray(eff_complete, bool) & ~is_resp
+        pend_any = pend_t | pend_e
         wt = np.minimum(np.asarray(followup, float), self.dlt_window) / self.dlt_window
         we = np.minimum(np.asarray(eff_followup, float), self.eff_window) / self.eff_window
         n = _per_dose(dose, D)
         s = {"n": n, "y_t": _per_dose(np.where(is_dlt, dose, -1), D), "m_t": _per_dose(np.where(pend_t, dose, -1), D),
-             "y_e": _per_dose(np.where(is_resp, dose, -1), D), "m_e": _per_dose(np.where(pend_e, dose, -1), D)}
+             "y_e": _per_dose(np.where(is_resp, dose, -1), D), "m_e": _per_dose(np.where(pend_e, dose, -1), D),
+             "m_any": _per_dose(np.where(pend_any, dose, -1), D)}
         s["ess_t"] = n - s["m_t"] + _per_dose(np.where(pend_t, dose, -1), D, wt)
         s["ess_e"] = n - s["m_e"] + _per_dose(np.where(pend_e, dose, -1), D, we)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -323,18 +326,25 @@ class TITEBOIN12(BOIN12):
     def _elimination_batch(self, s):
         """:meth:`_effective_elimination` for arrays of trials (B, D): BOIN's elimination
         table on the counts, the effective-data posteriors where patients are pending."""
-        from dosefind._beta import beta_cdf, beta_sf
+        from dosefind._beta import beta_cdf
 
         N = s["n"].astype(np.int64)
         D = self.num_doses
-        elim = self._boin._tables[2]
+        elim = self._elim_counts(int(N.max(initial=0)))
         big = N >= 3
         with np.errstate(invalid="ignore"):
-            tox = big & (s["y_t"] >= elim[np.minimum(N, len(elim) - 1)])
-            tox |= big & (s["m_t"] > 0) & (beta_sf(1 + s["y_t"], 1 + s["ess_t"] - s["y_t"], self.phi_t) > self.c_t)
+            tox = big & (s["y_t"] >= elim[N])
             futile = big & (beta_cdf(s["y_e"] + 1.0, s["ess_e"] - s["y_e"] + 1.0, self.phi_e) > self.c_e)
         tox_from = np.where(tox.any(1), tox.argmax(1), D)
         return tox_from, futile
+
+    def _elim_counts(self, n_max: int) -> np.ndarray:
+        """BOIN12's toxicity elimination count (:meth:`BOIN12._bounds`) for n = 0..n_max."""
+        v = self.__dict__.get("_elim_arr")
+        if v is None or len(v) <= n_max:
+            v = self.__dict__["_elim_arr"] = np.array([self._bounds(n)[2] for n in range(max(n_max, self.max_n) + 1)],
+                                                      np.int64)
+        return v
 
     def select_obd_batch(self, n_at_dose, tox_at_dose, eff_at_dose, current_index):
         """(OBD, MTD) per trial (-1: none) for complete final data given as counts, by

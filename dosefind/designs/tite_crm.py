@@ -512,12 +512,14 @@ class TITECRM(Design):
                 "conf_level": self.conf_level}
 
     def describe(self) -> str:
-        skel = ", ".join(f"{p:.3g}" for p in self.skeleton)
+        from dosefind.designs.crm import prior_text, skeleton_text
+
+        skel = skeleton_text(self.skeleton)
         form = ("the empiric (power) working model p_i = s_i^exp(beta)" if self.model == "empiric" else
                 f"the one-parameter logistic working model logit p_i = {self.intercept:g} + exp(beta) x_i")
         weights = ("linear weights (days of follow-up divided by the window)" if self.scheme == "linear" else
                    "the adaptive weights of Cheung and Chappell (2000), based on the observed times to DLT")
-        fit = (f"beta is estimated by its posterior mean under a Normal(0, {self.prior_var:g}) prior"
+        fit = (f"beta is estimated by its posterior mean under a {prior_text(self.prior_var)}"
                if self.method == "bayes" else "beta is estimated by maximum likelihood")
         text = (f"Doses are assigned by the time-to-event continual reassessment method (TITE-CRM; Cheung and "
                 f"Chappell 2000) targeting a DLT rate of {self.target:g} within a {self.dlt_window:g}-day DLT "

@@ -48,7 +48,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,13 +154,9 @@ def _err(source, key, problem):
 def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | None = None) -> Grid:
     """Validate a grid file and expand it into cells (nothing is simulated)."""
     from dosefind.grid.tasks import remember
-    from dosefind.study import parse_study_doc
+    from dosefind.study import parse_study_doc, read_toml
 
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise _err(source, "", f"not valid TOML: {exc}") from None
+    doc, _, file_sha256 = read_toml(data, source=source)   # the study file's reader and messages
     if "grid" not in doc:
         raise _err(source, "[grid]", "missing table; a grid file is a study file plus a [grid] table with "
                                      "[[grid.parameters]] name = \"CRM.prior_var\", values = [...]")
@@ -232,7 +227,7 @@ def parse_grid(data: bytes | str, *, source: str = "<grid>", base_dir: Path | No
                                   base_dir=None if base_dir is None else str(base_dir)))
     grid_hash = _sha({"format": FORMAT, "cells": [c.key for c in cells], "crn": crn,
                       "params": [[n, [_plain(v) for v in vals]] for n, vals in params]})
-    return Grid(source=source, sha256=hashlib.sha256(raw).hexdigest(), grid_hash=grid_hash, title=base.title,
+    return Grid(source=source, sha256=file_sha256, grid_hash=grid_hash, title=base.title,
                 combine=combine, block_size=block_size, common_random_numbers=crn,
                 parameters=tuple((n, tuple(v)) for n, v in params), sets=sets, cells=tuple(cells),
                 designs=tuple(labels), scenarios=tuple(n for n, _ in scenarios))

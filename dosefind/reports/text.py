@@ -34,6 +34,7 @@ HUMAN_NAMES = {
     "enrolled_mean": "Enrolled (mean)", "infused_mean": "Infused (mean)", "failed_mean": "Product failures (mean)",
     "turned_away_mean": "Turned away (mean)", "time_suspended_mean": "Days accrual suspended (mean)",
     "arrivals_mean": "Arrivals (mean)", "backfilled_mean": "Backfilled (mean)",
+    "escalation_mean": "Escalation patients (mean)", "unanalysed_mean": "Backfilled, in follow-up at the end (mean)",
 }
 
 

@@ -13,7 +13,9 @@ The conventions follow TITEgBOIN's simulator (``get_oc_TITE_QuasiBOIN``, cran/TI
   follow-up of the cohort; TITE designs (``memory = "patients"``) decide with pending
   patients.  A design with a :class:`~dosefind.designs.backfill.Backfill` link offers the
   arrival to its backfill rule first (count designs only) (enrolled at a cleared lower dose, counted in
-  ``backfilled``); the escalation then waits for its own cohort and decides on complete data.
+  ``backfilled``); the escalation then waits for its own cohort and decides on complete data
+  (the rule's escalation design).  By default (BF-BOIN) only escalation patients count against
+  ``max_n``, and the trial ends, and is analysed, when the last escalation window is over.
 * A patient enrolled on day ``a`` is infused on ``a + vein_to_vein`` (unless the product
   fails; the failure is known that day), has a DLT on ``infusion + t`` if any
   (:class:`ToxicityTiming`), and is complete at the DLT or at ``infusion + window``.
@@ -171,7 +173,12 @@ class _Decisions:
     """A design's answers with typed codes, tallied by code index."""
 
     def __init__(self, design):
-        self.design = design
+        from dosefind.designs.backfill import backfill_rule
+
+        rule = backfill_rule(design)
+        # a backfilling design's escalation is decided by its rule's escalation design (the
+        # size limit on escalation patients is the engine's; dosefind.designs.backfill)
+        self.design = design = design if rule is None else rule.escalation_design(design)
         self.labels: list[str] = []
         self._codes: dict[str, int] = {}
         self.cache: dict = {}
@@ -378,7 +385,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     s_tox = _Streams(seed, chunks, 0)
     s_comp = [_Streams(seed, chunks, STREAMS[c]) for c in ("icans", "other")] if comp is not None else None
     s_time = _Streams(seed, chunks, STREAMS["time"])
-    s_arr = _Streams(seed, chunks, STREAMS["arrival"]) if acc.kind == "poisson" else None
+    s_arr = _Streams(seed, chunks, STREAMS["arrival"]) if acc.kind != "fixed" else None
     s_fail = _Streams(seed, chunks, STREAMS["failure"]) if mf.failure > 0 else None
     s_vtv = _Streams(seed, chunks, STREAMS["vein_to_vein"]) if not mf.fixed_time else None
     s_feas = _Streams(seed, chunks, STREAMS["feasibility"]) if mf.feasibility is not None else None
@@ -438,13 +445,20 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
                          f"not with memory {memory!r} designs")
     bf_at = np.zeros((T, D), np.int64)  # backfilled patients per dose
     esc_busy = np.zeros(T)  # day by which every escalation (not backfilled) patient is complete
+    # BF-BOIN's sample size (count_in_max_n=False): max_n counts escalation patients, and the
+    # trial ends, and is analysed, when the escalation is over
+    bf_esc = bf_rule is not None and not bf_rule.count_in_max_n and bf_rule.cap_per_dose > 0
+    n_esc = np.zeros(T, np.int64)  # escalation patients enrolled
+    known_esc = np.zeros(T, np.int64)  # ... whose failed product is known
+    esc_end = np.full(T, -np.inf)  # last escalation infusion + window
+    esc_made = np.zeros(T)  # day by which every escalation product is made (or failed)
     batch_fn = getattr(type(design), "decide_patients_batch", None) if (memory == "patients" and _plain(design)) \
         else None
     eff_dec = None
     if eff_design and memory == "counts":
         from dosefind.simulations.phase12 import EffDecider
 
-        eff_dec = EffDecider.shared(design)
+        eff_dec = EffDecider.shared(dec.design)
     start = dec.encode(design.decide(TrialState.empty(D)))
     max_n_code, wait_code = dec.code(ReasonCode.MAX_N), dec.code(ReasonCode.WAIT_FOLLOWUP)
 
@@ -468,6 +482,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         ft = f_time[rows]
         m = ft <= t[:, None]
         known[rows] += m.sum(axis=1)
+        known_esc[rows] += (m & (f_cohort[rows] >= 0)).sum(axis=1)
         c_known[rows] += (m & (f_cohort[rows] == cohort_no[rows, None])).sum(axis=1)
         ft[m] = np.inf
         f_time[rows] = ft
@@ -481,6 +496,12 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     def places_used(rows, t):
         return n_enr[rows] - (known_failures(rows, t) if replace else 0)
+
+    def limit_used(rows, t):
+        """Places counted against max_n: everyone's, or the escalation's (bf_esc)."""
+        if not bf_esc:
+            return places_used(rows, t)
+        return n_esc[rows] - (known_esc[rows] if replace else 0)
 
     def enrol(rows, doses, t, backfilled=False):
         nonlocal K
@@ -526,7 +547,10 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         P["done"][rows, k] = done
         if not backfilled:
             esc_busy[rows] = np.maximum(esc_busy[rows], done)
+            n_esc[rows] += 1
         made[rows] = np.maximum(made[rows], inf)
+        if not backfilled:
+            esc_made[rows] = np.maximum(esc_made[rows], inf)
         ok = ~fail
         r_ok, d_ok = rows[ok], d_inf[ok]
         n_ev[r_ok, d_ok] += 1
@@ -537,6 +561,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             for c in range(3):
                 comp_ev[c][r_ok, d_ok] += hits[c, ok]
         end[r_ok] = np.maximum(end[r_ok], inf[ok] + W_end)
+        if not backfilled:
+            esc_end[r_ok] = np.maximum(esc_end[r_ok], inf[ok] + W_end)
         n_fail[rows] += fail
         if fail.any():
             nonlocal f_time, f_cohort, F
@@ -694,7 +720,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         key = ("pending", total)
         res = dec.cache.get(key)
         if res is None:
-            d = design.decide_pending(total, 1)
+            d = dec.design.decide_pending(total, 1)
             res = dec.cache[key] = (dec.encode(d) if d is not None
                                     else (-1, _WAIT, dec.code(ReasonCode.WAIT_FOLLOWUP)))
         return res
@@ -757,7 +783,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         # size limit on places (a failed patient keeps their place when not replaced)
         treat = act == _TREAT
         if treat.any():
-            room = cap_patients - places_used(d_rows, d_t)
+            room = cap_patients - limit_used(d_rows, d_t)
             full = treat & (room <= 0)
             if full.any():
                 act[full] = _STOP
@@ -766,7 +792,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if replace and has_failure:
             # A full trial stays open while a product may still fail (its place would be
             # refilled); arrivals meanwhile are turned away.
-            defer = (act == _STOP) & (code == max_n_code) & (made[d_rows] > d_t)
+            # (BF-BOIN: only an escalation product refills an escalation place)
+            defer = (act == _STOP) & (code == max_n_code) & ((esc_made if bf_esc else made)[d_rows] > d_t)
             act[defer] = _WAIT
             code[defer] = wait_code
         s = act == _STOP
@@ -777,7 +804,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
             wr, wt = d_rows[w], d_t[w]
             n_o, y_o, e_o = observed(wr, wt)
             bd = bf_rule.backfill_batch(design, n_ev[wr], n_o, y_o, cur[wr], e_o)
-            bd[cap_patients - places_used(wr, wt) <= 0] = -1
+            if not bf_esc:  # backfilled patients take places of max_n
+                bd[cap_patients - places_used(wr, wt) <= 0] = -1
             b = bd >= 0
             if b.any():
                 br, bt = wr[b], wt[b]
@@ -795,7 +823,7 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
         if treat.any():
             tr, tt, td = d_rows[treat], d_t[treat], nxt[treat]
             _end_spell(susp_total, susp_start, tr, tt)
-            room = cap_patients - places_used(tr, tt)
+            room = cap_patients - limit_used(tr, tt)
             c_dose[tr] = td
             c_start[tr] = n_enr[tr]
             c_target[tr] = np.minimum(cs, room)
@@ -809,6 +837,14 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
 
     # ------------------------------------------------------------------ final selection
     final_hist = [_history_state(r) for r in range(T)] if memory == "history" else None
+    bf_pending = None
+    if bf_esc:
+        # the trial ends with the escalation; the analysis reads the data complete then
+        # (backfilled patients still in follow-up are treated, not analysed: bfboin)
+        end = np.where(np.isfinite(esc_end), esc_end, end)
+        n_all = n_ev.sum(axis=1)
+        n_ev, y_ev, e_ev = observed(np.arange(T), end)
+        bf_pending = (n_all - n_ev.sum(axis=1)).astype(float)
     if eff_design:
         obd, mtd = _select_obd(design, dec, eff_dec, D, n_ev, y_ev, e_ev, cur, last, memory, final_hist, P, n_enr,
                                W, WE)
@@ -823,6 +859,8 @@ def run_block(design, setup: CalendarSetup, p_any: np.ndarray, seed: int, chunks
     if bf_rule is not None:
         cal["backfilled"] = bf_at.sum(axis=1).astype(float)
         cal["backfilled_at_dose"] = bf_at.astype(float)
+        cal["escalation"] = n_esc.astype(float)
+        cal["backfilled_unanalysed"] = bf_pending if bf_pending is not None else np.zeros(T)
     if comp is not None:
         for c, name in enumerate(("crs", "icans", "other")):
             cal[name] = comp_ev[c]

@@ -130,6 +130,30 @@ class JointOutcomes:
         obj._set(t, rho)
         return obj
 
+    @classmethod
+    def from_lin_rho(cls, true_prob_tox, true_prob_eff, rho=0.0) -> "JointOutcomes":
+        """From the marginals and the association parameter of the BOIN12 and TITE-BOIN12
+        authors' simulation programs (``get.joint.p``)::
+
+            P(B) = pT pE + pT (1 - pT) pE (1 - pE) (e^rho - 1) / (e^rho + 1)
+
+        which is not the phi correlation of the constructor: the phi of these cells is
+        tanh(rho / 2) sqrt(pT (1 - pT) pE (1 - pE)), much smaller.  Any real rho gives valid
+        cells.  Use it to
+        reproduce that code's (and, we expect, the BOIN Suite's) scenarios with a
+        "correlation"; rho = 0 is independence in both.
+
+        >>> [round(float(x), 4) for x in JointOutcomes.from_lin_rho([0.3], [0.5], 1.0).table[0]]
+        [0.3743, 0.1257, 0.3257, 0.1743]
+        """
+        tox = np.asarray(V.probability_vector(list(true_prob_tox), "true_prob_tox", open_interval=False))
+        eff = np.asarray(V.probability_vector(list(true_prob_eff), "true_prob_eff", length=len(tox),
+                                              open_interval=False))
+        r = np.broadcast_to(np.asarray([V._num(x, "rho") for x in np.atleast_1d(rho)], float), tox.shape)
+        both = tox * eff + tox * (1 - tox) * eff * (1 - eff) * np.tanh(r / 2)   # (e^r - 1)/(e^r + 1) = tanh(r/2)
+        table = np.column_stack([1 - tox - eff + both, tox - both, eff - both, both])
+        return cls.from_table(np.clip(table, 0.0, 1.0).tolist())
+
     @property
     def num_doses(self) -> int:
         return self.table.shape[0]

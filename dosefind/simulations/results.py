@@ -174,6 +174,9 @@ def calendar_summary(arrays: dict, setup=None) -> dict:
     if "backfilled" in arrays:  # backfilling designs (dosefind.designs.backfill)
         out["backfilled"] = {**_mean_se(arrays["backfilled"]),
                              "per_dose_mean": np.asarray(arrays["backfilled_at_dose"], float).mean(axis=0).tolist()}
+        if "escalation" in arrays:  # patients of the escalation, and backfilled ones left out of the analysis
+            out["backfilled"]["escalation"] = _mean_se(arrays["escalation"])
+            out["backfilled"]["unanalysed"] = _mean_se(arrays["backfilled_unanalysed"])
     if setup is not None:
         out["setup"] = setup
     return out
@@ -352,6 +355,9 @@ class OperatingCharacteristics:
             rows[f"{k}_mean"] = (v["mean"], v["se"])
         if "backfilled" in c:
             rows["backfilled_mean"] = (c["backfilled"]["mean"], c["backfilled"]["se"])
+            if "escalation" in c["backfilled"]:
+                rows["escalation_mean"] = (c["backfilled"]["escalation"]["mean"], c["backfilled"]["escalation"]["se"])
+                rows["unanalysed_mean"] = (c["backfilled"]["unanalysed"]["mean"], c["backfilled"]["unanalysed"]["se"])
         return rows
 
     # ------------------------------------------------------------------ faces

@@ -67,7 +67,7 @@ def check_window(window) -> float:
 # ---------------------------------------------------------------------------- accrual
 @dataclass(frozen=True)
 class Accrual:
-    """Patient arrivals.  Build with :meth:`poisson` or :meth:`fixed`.
+    """Patient arrivals.  Build with :meth:`poisson`, :meth:`fixed` or :meth:`uniform`.
 
     ``cap`` is the number of patients who ever arrive (turned away included); once they
     are used up the trial stops enrolling (stop code ``accrual_cap``).  None: unlimited.
@@ -79,8 +79,8 @@ class Accrual:
     spacing: float | None = None  # fixed accrual: the days between patients, exactly as given
 
     def __post_init__(self):
-        if self.kind not in ("poisson", "fixed"):
-            raise ValueError(f"accrual must be 'poisson' or 'fixed', got {self.kind!r}")
+        if self.kind not in ("poisson", "fixed", "uniform"):
+            raise ValueError(f"accrual must be 'poisson', 'fixed' or 'uniform', got {self.kind!r}")
         V.positive(self.rate, "accrual rate")
         if self.kind == "fixed" and self.spacing is None:
             object.__setattr__(self, "spacing", 1.0 / self.rate)
@@ -98,6 +98,12 @@ class Accrual:
         spacing = V.positive(spacing, "accrual spacing (days between patients)")
         return cls("fixed", 1.0 / spacing, cap, spacing)
 
+    @classmethod
+    def uniform(cls, rate: float, cap: int | None = None) -> "Accrual":
+        """Gaps between arrivals uniform on (0, 2/rate) (mean 1/rate): the accrual of the
+        BF-BOIN Shiny app and bfboin's default ``accrual = "uniform"``."""
+        return cls("uniform", V.positive(rate, "accrual rate (patients per day)"), cap)
+
     @property
     def mean_gap(self) -> float:
         return self.spacing if self.kind == "fixed" else 1.0 / self.rate
@@ -106,6 +112,8 @@ class Accrual:
         """Days between consecutive arrivals from uniforms ``u``."""
         if self.kind == "fixed":
             return np.full(np.shape(u), self.spacing)
+        if self.kind == "uniform":
+            return np.asarray(u) * (2.0 / self.rate)
         return -np.log1p(-np.asarray(u)) / self.rate
 
     def to_dict(self) -> dict:

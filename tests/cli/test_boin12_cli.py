@@ -136,6 +136,18 @@ def test_backfill_cap_on_the_command_line_is_the_library_backfill():
     assert out["calendar"]["backfilled"]["mean"] > 0
     bad = run(*[a if a != "6" else "-1" for a in args])
     assert bad.exit_code != 0 and "cap_per_dose" in bad.output
+    # BF-BOIN's sample size by default (8 cohorts of escalation, backfilled on top); the
+    # other convention with --backfill-in-max-n
+    esc = out["calendar"]["backfilled"]["escalation"]["mean"]
+    assert esc <= 24 and out["calendar"]["enrolled"]["mean"] > 24
+    fixed = json.loads(ok(*args, "--backfill-in-max-n"))
+    lib2 = simulate(BOIN(target=0.25, num_doses=5, n_cohorts=8).then(Backfill(6, count_in_max_n=True)),
+                    [0.05, 0.1, 0.25, 0.4, 0.55], accrual=Accrual.poisson(rate=4 / 30), dlt_window=28, n_trials=200,
+                    seed=3)
+    assert fixed["calendar"]["enrolled"]["mean"] == pytest.approx(lib2.calendar["enrolled"]["mean"])
+    assert fixed["calendar"]["enrolled"]["mean"] <= 24
+    alone = run(*[a for a in args if a not in ("--backfill-cap", "6")], "--backfill-in-max-n")
+    assert alone.exit_code != 0 and "--backfill-cap" in alone.output and "Traceback" not in alone.output
 
 
 def test_simulate_table_names_the_mtd_and_the_obd_columns_apart():

@@ -135,14 +135,20 @@ def test_max_n_is_capped():
 
 # ---------------------------------------------------------------------------- compare --config
 def test_compare_config_rejects_unknown_keys(tmp_path):
+    """compare --config reads study files: the study loader's messages (the full set, and
+    the same file through `run`, are in tests/cli/test_compare_study.py)."""
+    head = '[doses]\nlabels = ["a", "b", "c"]\n[[designs]]\ntype = "boin"\n[[scenarios]]\nname = "s"\n' \
+           'true_prob_tox = [0.1, 0.3, 0.5]\n'
     cfg = tmp_path / "c.toml"
-    cfg.write_text('n_trails = 50\nscenarios = [[0.1, 0.3, 0.5]]\n[designs.boin]\ndesign = "boin"\ntarget = 0.3\n')
+    cfg.write_text('[study]\ntarget = 0.3\nmax_n = 9\nseed = 1\nn_trails = 50\n' + head)
     msg = one_error_line(invoke("compare", "--config", cfg))
-    assert "unknown key 'n_trails' (did you mean 'n_trials'?); allowed keys: acceptable, designs" in msg
-    cfg.write_text('n_trials = 3.7\nscenarios = [[0.1, 0.3, 0.5]]\n[designs.boin]\ndesign = "boin"\ntarget = 0.3\n')
-    assert "n_trials: n_trials must be a whole number" in one_error_line(invoke("compare", "--config", cfg))
-    cfg.write_text('scenarios = [[0.1, 0.3, 0.5]]\n[designs.boin]\ndesign = "boin"\ntarget = 0.3\nextrasafe = "no"\n')
-    assert "[designs.boin]: extrasafe must be true or false" in one_error_line(invoke("compare", "--config", cfg))
+    assert "study.n_trails: unknown key (did you mean 'n_trials'?); allowed keys: cohort_size" in msg
+    cfg.write_text('[study]\ntarget = 0.3\nmax_n = 9\nseed = 1\nn_trials = 3.7\n' + head)
+    assert "study.n_trials: must be a whole number" in one_error_line(invoke("compare", "--config", cfg))
+    cfg.write_text('[study]\ntarget = 0.3\nmax_n = 9\nseed = 1\nn_trials = 5\n'
+                   + head.replace('type = "boin"', 'type = "boin"\nextrasafe = "no"'))
+    assert "designs[1] (BOIN).extrasafe: extrasafe must be true or false" in one_error_line(
+        invoke("compare", "--config", cfg))
     cfg.write_bytes("n_trials = 5\n".encode("utf-16"))
     assert "is not UTF-8 text" in one_error_line(invoke("compare", "--config", cfg))
     assert "is a folder" in one_error_line(invoke("compare", "--config", tmp_path))
@@ -210,3 +216,21 @@ def test_a_bug_is_an_internal_error_and_debug_shows_it(monkeypatch):
     assert "--debug" in r.stderr and "Traceback" not in r.output
     r = invoke("--debug", "simulate", *BOIN[:4], "--true-tox", "0.1,0.2,0.3")
     assert isinstance(r.exception, RuntimeError)         # the traceback reaches the user
+
+
+def test_closed_pipe_ends_quietly():
+    """`dosefind ... | head` closes the pipe early: no "Error: Broken pipe", Unix's exit code 141."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first line is written
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dosefind.cli", "boundaries", "--target", "0.3",
+                               "--format", "csv"], stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

@@ -15,3 +15,9 @@ def test_cli_reference_is_current():
     assert actual == expected, "docs/cli.md is stale: run python docs/tools/make_cli_reference.py > docs/cli.md"
     for name in module.COMMANDS:
         assert f"## `dosefind {name}`" in actual
+
+
+def test_usage_lines_name_the_program_once():
+    """`Usage: dosefind compare [OPTIONS]`, as a user types it (it read `dosefind dosefind`)."""
+    actual = (ROOT / "docs/cli.md").read_text()
+    assert "dosefind dosefind" not in actual and "Usage: dosefind compare [OPTIONS]" in actual

@@ -76,16 +76,19 @@ def test_user_errors_exit_2_with_one_line(args, message):
     assert message in r.output
 
 
-def test_compare_from_config(tmp_path):
-    cfg = tmp_path / "designs.toml"
+def test_compare_from_a_study_file(tmp_path):
+    """compare --config reads the study file of `dosefind run` (docs/study-file.md); the
+    older [designs.NAME] layout is tested in tests/cli/test_compare_study.py."""
+    cfg = tmp_path / "study.toml"
     cfg.write_text(
-        'n_trials = 2000\nseed = 1\n\n'
-        '[designs.boin]\ndesign = "boin"\ntarget = 0.3\ncohorts = 10\n\n'
-        '[designs.crm]\ndesign = "crm"\ntarget = 0.3\nskeleton = [0.12, 0.2, 0.3, 0.4, 0.5]\ncohort-size = 3\n'
-        'max-n = 30\n\n'
-        '[designs.tpt]\ndesign = "3+3"\n\n'
-        '[scenarios]\nlow = [0.05, 0.10, 0.20, 0.30, 0.45]\nhigh = [0.3, 0.4, 0.5, 0.6, 0.7]\n')
-    r = run(["compare", "--config", str(cfg), "--format", "json", "--target", "0.3"])
+        '[study]\ntarget = 0.3\nmax_n = 30\nn_trials = 2000\nseed = 1\nmethod = "mc"\n\n'
+        '[doses]\nlabels = ["1", "2", "3", "4", "5"]\n\n'
+        '[[designs]]\ntype = "boin"\nlabel = "boin"\nn_cohorts = 10\n\n'
+        '[[designs]]\ntype = "crm"\nlabel = "crm"\nskeleton = [0.12, 0.2, 0.3, 0.4, 0.5]\n\n'
+        '[[designs]]\ntype = "3+3"\nlabel = "tpt"\n\n'
+        '[[scenarios]]\nname = "low"\ntrue_prob_tox = [0.05, 0.10, 0.20, 0.30, 0.45]\n'
+        '[[scenarios]]\nname = "high"\ntrue_prob_tox = [0.3, 0.4, 0.5, 0.6, 0.7]\n')
+    r = run(["compare", "--config", str(cfg), "--format", "json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["designs"] == ["boin", "crm", "tpt"] and len(d["results"]) == 6
@@ -98,8 +101,9 @@ def test_compare_from_config(tmp_path):
 
 def test_compare_config_errors(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text("[designs.x]\ntarget = 0.3\n[scenarios]\na = [0.1, 0.2]\n")
+    bad.write_text('[study]\ntarget = 0.3\nmax_n = 9\nn_trials = 10\nseed = 1\n[doses]\nlabels = ["a", "b"]\n'
+                   '[[designs]]\ntarget = 0.3\n[[scenarios]]\nname = "a"\ntrue_prob_tox = [0.1, 0.2]\n')
     r = CliRunner().invoke(main, ["compare", "--config", str(bad)])
-    assert r.exit_code == 2 and 'needs design = "boin"' in r.output
+    assert r.exit_code == 2 and "designs[1].type: missing" in r.output
     r = CliRunner().invoke(main, ["compare", "--config", str(tmp_path / "none.toml")])
-    assert r.exit_code == 2 and "config file not found" in r.output
+    assert r.exit_code == 2 and "study file not found" in r.output

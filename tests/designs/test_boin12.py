@@ -7,7 +7,9 @@ phi_2 = 1.4 phi_T) and u_b = 70.5.
 
 import math
 
+import pandas as pd
 import pytest
+from scipy.special import betaincc
 
 from dosefind import TrialState
 from dosefind.designs import BOIN12
@@ -239,3 +241,41 @@ def test_every_dose_futile_stop_names_only_the_futile_doses():
     dec = d.decide_counts([9, 9], [0, 0], [0, 0], 1)
     assert dec.stop and dec.code == R.FUTILITY
     assert "too toxic" not in dec.reason and "1, 2 futile" in dec.reason
+
+
+@pytest.mark.parametrize("phi_t", [0.15, 0.2, 0.25, 0.3, 0.35, 0.4])
+def test_closed_form_counts_equal_the_authors_error_minimising_search(phi_t):
+    # The authors' BOIN12 get.boundary picks, for each n, the (m1, m2) minimising
+    # P(y <= m1 or y >= m2 | phi) + P(y > m1 | 0.6 phi) + P(y < m2 | 1.4 phi) (first minimum
+    # in m1 = 0.., m2 = m1 + 1..), then caps m2 by the elimination count, which it searches
+    # from 3 DLTs.  Exact calculation against the design's table.
+    from scipy.stats import binom
+
+    design = BOIN12(phi_t=phi_t, phi_e=0.25, num_doses=3, max_n=60)
+    tab = design.boundaries()
+    for row in tab.itertuples():
+        n = int(row.n)
+        best, m1s, m2s = 3.0, None, None
+        k = range(n + 1)
+        F, F_saf, F_tox = (binom.cdf(k, n, p).tolist() for p in (phi_t, 0.6 * phi_t, 1.4 * phi_t))
+        for m1 in range(n):
+            for m2 in range(m1 + 1, n + 1):
+                err = F[m1] + 1 - F[m2 - 1] + 1 - F_saf[m1] + F_tox[m2 - 1]
+                if err < best:
+                    best, m1s, m2s = err, m1, m2
+        elim = next((k for k in range(3, n + 1) if betaincc(k + 1.0, n - k + 1.0, phi_t) > 0.95), None)
+        if elim is not None:
+            m2s = min(m2s, elim)
+        assert (row.escalate_if_dlt_le, row.deescalate_if_dlt_ge) == (m1s, m2s), n
+        assert (None if row.eliminate_if_dlt_ge is pd.NA else int(row.eliminate_if_dlt_ge)) == elim, n
+
+
+def test_obd_tie_goes_to_the_lower_dose_despite_rounding():
+    # Doses 1 and 3: x = (60 * 9 + 40 * 12) / 100 = 10.2 of 12 and (60 * 7 + 40 * 9) / 100 = 7.8
+    # of 9, posterior means 11.2 / 14 = 8.8 / 11 = 0.8 exactly; in floating point
+    # 100 * 8.8 / 11 comes out above 100 * 11.2 / 14.  The lower dose wins the tie
+    # (which.max in the authors' selection, on the exact values).
+    state = TrialState.from_counts([12, 6, 9, 3, 0], [0, 0, 0, 2, 0], current_dose=4, eff=[9, 4, 7, 1, 0])
+    sel = design(max_n=60).select_obd(state)
+    assert sel.utility[0] == pytest.approx(80) and sel.utility[2] == pytest.approx(80)
+    assert sel.obd_index == 0

@@ -165,7 +165,8 @@ def test_shared_estimates(design):
 DESCRIBE_VARIANTS = {
     "3+3": (dict(expand_lower=False), ["3+3", "declared the maximum tolerated dose (MTD)"]),
     "boin": (dict(target=0.25, extrasafe=True), ["0.25", "extra safety rule", "at most 30 patients"]),
-    "crm": (dict(prior_var=0.75, method="mle"), ["maximum likelihood", "0.05, 0.12, 0.25, 0.4, 0.55", "24"]),
+    # the skeleton at 3 decimals, as the report shows it (dosefind.designs.crm.SKELETON_DECIMALS)
+    "crm": (dict(prior_var=0.75, method="mle"), ["maximum likelihood", "0.050, 0.120, 0.250, 0.400, 0.550", "24"]),
 }
 
 

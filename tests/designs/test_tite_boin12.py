@@ -226,3 +226,48 @@ def test_where_the_comparisons_differ_the_dose_is_eliminated_and_the_decision_ag
                                   lambda: "", None)                       # the rate: not down
                     assert (a.action, a.dose_index, a.code) == (b.action, b.dose_index, b.code), (t, nd, y, d)
     assert found > 0
+
+
+def test_suspension_counts_patients_pending_for_either_outcome_once():
+    # The authors' TITE-BOIN12 program (get.tite.boin12.approx, "Code is the same as in
+    # BOIN12 hereafter") suspends when the number of patients at the current dose with a
+    # DLT *or* a response assessment pending exceeds maxpen times the patients there.
+    # Dose 2: two patients pending for DLT only (responded early), two pending for response
+    # only (DLT window done): 2 of 4 for each outcome, but all 4 have something pending.
+    base = [_p(1), _p(1), _p(1, eff=1, efu=20)]
+    pts = base + [_p(2, fu=10, eff=1, efu=10), _p(2, fu=12, eff=1, efu=12), _p(2, fu=28, efu=30),
+                  _p(2, fu=28, efu=40)]
+    s = effective_summary(pts, 4, 28, 56)
+    assert (s["m_t"][1], s["m_e"][1], s["m_any"][1]) == (2, 2, 4)
+    d = _design().decide(_state(pts))
+    assert (d.action, d.code.value) == ("wait", "wait_pending")
+    assert "4 of 4 patients pending for DLT or response" in d.reason
+    # one of them completes both: 3 of 4 still more than half; two complete: 2 of 4 allowed
+    done = [_p(2, fu=28, eff=1, efu=10)]
+    assert _design().decide(_state(base + done + pts[4:])).action == "wait"
+    assert _design().decide(_state(base + done * 2 + pts[5:])).action == "treat"
+
+
+def test_toxicity_elimination_counts_pending_patients_as_treated_not_by_ess():
+    # The authors' program eliminates for toxicity on the DLTs seen among all patients
+    # treated (Beta(1 + y, 1 + n - y), "don't use ESS because we don't want to accidentally
+    # eliminate doses"), with BOIN12's count table.  Dose 1: 6 patients, 3 DLTs seen, 3
+    # pending at 10% of the DLT window (responses known).  By counts Pr(p > 0.35 | Beta(4, 4))
+    # = 0.80 < 0.95: kept, and 3/ESS = 3/3.3 >= lambda_d with no lower dose: stay.  On the
+    # effective sample size Beta(4, 1.3) gives 0.976 and would stop the trial.
+    pts = [_p(1, dlt=1, fu=5, eff=1, efu=5)] * 3 + [_p(1, fu=2.8, eff=1, efu=5)] * 3
+    assert float(betaincc(4, 4, 0.35)) < 0.95 < float(betaincc(4, 1.3, 0.35))
+    d = _design()
+    s = effective_summary(pts, 4, 28, 56)
+    assert d._effective_elimination(s)[0] == 4          # nothing eliminated
+    dec = d.decide(_state(pts))
+    assert (dec.action, dec.next_dose, dec.code.value) == ("treat", 1, "stay")
+    # the batch path agrees
+    import numpy as np
+    B = 1
+    dose = np.array([[p.dose_index for p in pts]])
+    nxt, action, codes = d.decide_patients_batch(
+        dose, np.array([[p.dlt for p in pts]]), np.array([[p.followup for p in pts]]),
+        np.array([[p.complete for p in pts]]), np.zeros(B, np.int64), eff=np.array([[p.eff for p in pts]]),
+        eff_complete=np.array([[p.eff_complete for p in pts]]), eff_followup=np.array([[p.eff_followup for p in pts]]))
+    assert (int(nxt[0]), int(action[0]), codes[0].value) == (0, 0, "stay")

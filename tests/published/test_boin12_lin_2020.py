@@ -107,3 +107,19 @@ def test_identical_efficacy_still_controls_toxicity():
     pct = _simulate(design, [0.05, 0.15, 0.35, 0.55, 0.70], [0.5] * 5, 2_000, seed=11)
     assert pct[3] + pct[4] < 5
     assert pct[0] + pct[1] > 75  # the two least toxic doses, with the same response, win
+
+
+@pytest.mark.slow
+def test_boin_suite_selection_through_the_simulation_engine():
+    # The same BOIN Suite numbers (escalation issue 8) through dosefind's own Monte Carlo
+    # engine (common random numbers, decision tables, select_obd per final state), 10,000
+    # trials as the app: within 3 standard errors of the difference of two such runs.
+    from dosefind.simulations import simulate
+
+    design = BOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=36, n2=None, n_earlystop=12)
+    oc = simulate(design, [0.03, 0.17, 0.35, 0.50, 0.65], true_prob_eff=[0.12, 0.39, 0.43, 0.55, 0.65],
+                  tox_eff_correlation=0.0, n_trials=10_000, seed=8, method="mc")
+    pct = oc.efficacy["values"]["obd_selection_pct"]
+    for dose, ref in ((2, 57.3), (3, 21.3)):
+        se = math.sqrt(2 * ref * (100 - ref) / 10_000)
+        assert abs(pct[dose - 1] - ref) < 3 * se, (dose, pct[dose - 1], ref)

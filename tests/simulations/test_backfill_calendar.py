@@ -8,9 +8,13 @@ Where the expectations come from:
   stops early; a cap of 3 then leaves no room at any dose (exact), and a cap of 6 at most 3
   backfilled patients per dose (each backfill needs fewer than 6 treated there).
 * The top dose is never below the current dose: nobody is backfilled there.
-* At a fixed total sample size, arrivals that the plain design turns away during a wait are
-  treated instead, so the trial fills its places sooner: a shorter duration (the paper's
-  conclusion; here a difference of many standard errors).
+* At a fixed total sample size (``count_in_max_n=True``), arrivals that the plain design turns
+  away during a wait are treated instead, so the trial fills its places sooner: a shorter
+  duration (here a difference of many standard errors).
+* BF-BOIN's convention (the default, bfboin's ``ncohort``): ``max_n`` counts escalation
+  patients, backfilled ones come on top, and the trial ends (and is analysed) when the last
+  escalation patient's window ends; backfilled patients still in follow-up then are treated
+  but not analysed.
 """
 
 import numpy as np
@@ -61,9 +65,9 @@ def test_backfill_only_below_current_dose_and_within_cap():
     np.testing.assert_array_equal(a6["backfilled"], per.sum(axis=1))
 
 
-def test_backfill_fills_places_sooner():
+def test_backfill_fills_places_sooner_at_a_fixed_total():
     _, plain = run(boin(), n=2000)
-    _, bf = run(boin().then(Backfill(cap_per_dose=12)), n=2000)
+    _, bf = run(boin().then(Backfill(cap_per_dose=12, count_in_max_n=True)), n=2000)
     assert bf["backfilled"].mean() > 5
     assert bf["turned_away"].mean() < plain["turned_away"].mean()
     assert bf["enrolled"].mean() >= plain["enrolled"].mean()
@@ -72,13 +76,30 @@ def test_backfill_fills_places_sooner():
 
 
 def test_backfilled_patients_are_in_the_final_data():
-    # The final selection reads every patient: patients per dose (the tally, built from the
-    # same counts as the selection) add up to everyone enrolled, backfilled included.
-    oc = simulate(boin().then(Backfill(12)), P, n_trials=1000, seed=5, accrual=Accrual.poisson(0.1), dlt_window=30)
+    # With count_in_max_n=True everyone is followed: patients per dose (the tally, built from
+    # the same counts as the selection) add up to everyone enrolled, backfilled included.
+    d = boin().then(Backfill(12, count_in_max_n=True))
+    oc = simulate(d, P, n_trials=1000, seed=5, accrual=Accrual.poisson(0.1), dlt_window=30)
     assert oc.calendar["backfilled"]["mean"] > 5
     assert np.isclose(np.sum(oc.values["patients_mean"]), oc.calendar["enrolled"]["mean"])
+    assert oc.calendar["backfilled"]["unanalysed"]["mean"] == 0
     per = oc.calendar["backfilled"]["per_dose_mean"]
     assert np.isclose(sum(per), oc.calendar["backfilled"]["mean"]) and per[-1] == 0
+
+
+def test_escalation_sample_size_with_backfilled_patients_on_top():
+    # The default (BF-BOIN): max_n = 36 escalation patients whatever the backfilling; the
+    # analysis reads every patient complete when the last escalation window ends, so the
+    # tally = enrolled - backfilled still in follow-up then.
+    t, a = run(boin().then(Backfill(12)), n=1000)
+    assert (a["escalation"] <= 36).all() and (a["escalation"] == 36).mean() > 0.5
+    np.testing.assert_array_equal(a["enrolled"], a["escalation"] + a["backfilled"])
+    assert a["enrolled"].max() > 36 and a["backfilled_unanalysed"].sum() > 0
+    assert (a["backfilled_unanalysed"] <= a["backfilled"]).all()
+    oc = simulate(boin().then(Backfill(12)), P, n_trials=1000, seed=5, accrual=Accrual.poisson(0.1), dlt_window=30)
+    c = oc.calendar
+    assert np.isclose(np.sum(oc.values["patients_mean"]), c["enrolled"]["mean"] - c["backfilled"]["unanalysed"]["mean"])
+    assert np.isclose(c["backfilled"]["escalation"]["mean"] + c["backfilled"]["mean"], c["enrolled"]["mean"])
 
 
 def test_boin12_with_backfill_runs_and_reports():
@@ -97,14 +118,22 @@ def test_escalation_waits_for_its_own_cohort_only():
     # gives exactly 3 patients to each of doses 1-4 (dose 1 while dose 2's cohort is
     # pending, and so on), 12 in all.  With max_n 36 + 12 the escalation cohorts are the
     # plain design's (max_n 36) on the same days, so the trial ends the same day: the
-    # escalation never waits for a backfilled patient's follow-up.
+    # escalation never waits for a backfilled patient's follow-up.  The same holds with the
+    # default convention and max_n 36 escalation patients (the last backfilled patient, at
+    # dose 4 while the 5th cohort is pending, is complete long before the end: all analysed).
     zero = [0.0] * 5
     cs = CalendarSetup(window=30, accrual=Accrual.fixed(1.0), timing=ToxicityTiming.uniform(),
                        manufacturing=Manufacturing())
     _, plain = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=36), cs, zero, 50, 1, ABOVE)
-    _, bf = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=48).then(Backfill(6)), cs, zero, 50, 1, ABOVE)
+    _, bf = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=48).then(Backfill(6, count_in_max_n=True)), cs,
+                              zero, 50, 1, ABOVE)
     np.testing.assert_array_equal(bf["backfilled_at_dose"], np.tile([3.0, 3.0, 3.0, 3.0, 0.0], (50, 1)))
     np.testing.assert_array_equal(bf["duration"], plain["duration"])
+    _, bf2 = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=36).then(Backfill(6)), cs, zero, 50, 1, ABOVE)
+    np.testing.assert_array_equal(bf2["backfilled_at_dose"], bf["backfilled_at_dose"])
+    np.testing.assert_array_equal(bf2["duration"], plain["duration"])
+    np.testing.assert_array_equal(bf2["escalation"], np.full(50, 36.0))
+    np.testing.assert_array_equal(bf2["backfilled_unanalysed"], np.zeros(50))
     # 12 cohorts, each decided at the first arrival after its last patient's 30-day window:
     # cohort k starts on day 32 (k - 1), the last one ends on 32 * 11 + 2 + 30.
     np.testing.assert_array_equal(plain["duration"], np.full(50, 32.0 * 11 + 32))
@@ -133,3 +162,48 @@ def test_tite_design_with_backfill_is_refused():
     d = TITEBOIN(target=0.25, num_doses=5, max_n=36, dlt_window=30).then(Backfill(12))
     with pytest.raises(ValueError, match="count designs"):
         simulate_calendar(d, setup(), P, 10, 1, ABOVE)
+
+
+def test_boin12_cap_zero_is_plain_and_backfilled_patients_enter_the_obd_data():
+    # Phase I/II: cap 0 is plain BOIN12 trial by trial (exact: nobody backfilled, same patients);
+    # with backfilling the OBD selection reads the analysed data, escalation + backfilled
+    # complete at the end (the tally adds up to enrolled - unanalysed).
+    tox, eff = [0.05, 0.1, 0.2, 0.35, 0.5], [0.1, 0.3, 0.5, 0.55, 0.6]
+    b12 = lambda: BOIN12(phi_t=0.35, phi_e=0.25, num_doses=5, cohort_size=3, max_n=30)  # noqa: E731
+    kw = dict(true_prob_eff=eff, tox_eff_correlation=0.0, n_trials=400, seed=3, accrual=Accrual.poisson(0.1),
+              dlt_window=30)
+    plain, zero = simulate(b12(), tox, **kw), simulate(b12().then(Backfill(0, require_response=True)), tox, **kw)
+    np.testing.assert_array_equal(plain.obd_selection_pct, zero.obd_selection_pct)
+    np.testing.assert_array_equal(plain.values["patients_mean"], zero.values["patients_mean"])
+    assert plain.calendar["duration"]["mean"] == zero.calendar["duration"]["mean"]
+    oc = simulate(b12().then(Backfill(9, require_response=True)), tox, **kw)
+    c = oc.calendar
+    assert c["backfilled"]["mean"] > 3 and c["backfilled"]["escalation"]["mean"] <= 30
+    assert np.isclose(np.sum(oc.values["patients_mean"]), c["enrolled"]["mean"] - c["backfilled"]["unanalysed"]["mean"])
+
+
+def test_product_failures_refill_escalation_places_only():
+    # With failed products (20 %, known at the planned infusion 20 days on): replace=False,
+    # a failed escalation patient keeps a place, so exactly max_n = 30 escalation patients
+    # are enrolled in a trial that is not stopped early; replace=True refills failed escalation
+    # places only, so more than 30 are enrolled there.  Backfilled patients never count.
+    for replace in (False, True):
+        cs = CalendarSetup(window=30, accrual=Accrual.poisson(0.5), timing=ToxicityTiming.uniform(),
+                           manufacturing=Manufacturing(failure=0.2, vein_to_vein=20, replace=replace))
+        t, a = simulate_calendar(BOIN(target=0.25, num_doses=5, max_n=30).then(Backfill(12)), cs, P, 300, 3, ABOVE)
+        assert a["backfilled"].mean() > 10
+        np.testing.assert_array_equal(a["enrolled"], a["escalation"] + a["backfilled"])
+        if replace:
+            assert a["escalation"].mean() > 33
+        else:
+            assert a["escalation"].max() == 30 and np.median(a["escalation"]) == 30
+
+
+def test_uniform_accrual_is_bfboins():
+    # bfboin's accrual = "uniform": gaps runif(0, 2 / rate), mean 1 / rate (exact by inverse
+    # transform: u -> 2u / rate).
+    a = Accrual.uniform(3)
+    np.testing.assert_allclose(a.gaps(np.array([0.0, 0.25, 0.5, 1.0])), [0.0, 1 / 6, 1 / 3, 2 / 3])
+    assert a.mean_gap == pytest.approx(1 / 3) and a.to_dict()["accrual"] == "uniform"
+    with pytest.raises(ValueError, match="accrual rate"):
+        Accrual.uniform(0)

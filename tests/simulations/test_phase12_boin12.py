@@ -77,3 +77,19 @@ def test_workers_answer_new_states_with_the_same_results():
         phase12.EffDecider._ask = orig
     assert any(calls)
     assert one.to_dict() == two.to_dict()
+
+
+def test_joint_from_the_authors_association_parameter():
+    # get.joint.p of the BOIN12 / TITE-BOIN12 authors' programs:
+    # P(E=a, T=b) = pE^a (1-pE)^(1-a) pT^b (1-pT)^(1-b) + (-1)^(a+b) pE(1-pE) pT(1-pT) (e^r-1)/(e^r+1).
+    import math
+
+    from dosefind.simulations.joint import JointOutcomes
+
+    pt, pe, r = [0.1, 0.3], [0.4, 0.5], 1.5
+    j = JointOutcomes.from_lin_rho(pt, pe, r)
+    for d in range(2):
+        k = pe[d] * (1 - pe[d]) * pt[d] * (1 - pt[d]) * (math.exp(r) - 1) / (math.exp(r) + 1)
+        want = [(1 - pe[d]) * (1 - pt[d]) + k, (1 - pe[d]) * pt[d] - k, pe[d] * (1 - pt[d]) - k, pe[d] * pt[d] + k]
+        assert list(j.table[d]) == pytest.approx(want, abs=1e-12)     # N, T, E, B
+    assert list(JointOutcomes.from_lin_rho(pt, pe, 0.0).table[1]) == pytest.approx([0.35, 0.15, 0.35, 0.15])

@@ -37,10 +37,13 @@ def test_every_dose_toxic_round_trip():
 
 def test_compare_json_round_trip(tmp_path):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('n_trials = 200\nseed = 3\n[scenarios]\nlow = [0.05, 0.1, 0.3]\nhigh = [0.3, 0.45, 0.6]\n'
-                   '[designs.boin]\ndesign = "boin"\ntarget = 0.3\ncohort_size = 3\nmax_n = 12\n'
-                   '[designs.crm]\ndesign = "crm"\ntarget = 0.3\nskeleton = [0.1, 0.3, 0.5]\ncohort_size = 3\n'
-                   'max_n = 12\n')
+    # the study-file layout `compare --config` reads (docs/study-file.md)
+    cfg.write_text('[study]\ntarget = 0.3\nmax_n = 12\nn_trials = 200\nseed = 3\nmethod = "mc"\n'
+                   '[doses]\nlabels = ["1", "2", "3"]\n'
+                   '[[designs]]\ntype = "boin"\nlabel = "boin"\n'
+                   '[[designs]]\ntype = "crm"\nlabel = "crm"\nskeleton = [0.1, 0.3, 0.5]\n'
+                   '[[scenarios]]\nname = "low"\ntrue_prob_tox = [0.05, 0.1, 0.3]\n'
+                   '[[scenarios]]\nname = "high"\ntrue_prob_tox = [0.3, 0.45, 0.6]\n')
     out = cli(["compare", "--config", str(cfg), "--format", "json"])
     comp = Comparison.from_json(out)
     assert comp.to_dict() == json.loads(out)
