@@ -135,25 +135,15 @@ def run_in_process(case):
 
 
 def run_cli(case, repeats):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    times, loads = [], []
-    for _ in range(repeats + 1):  # the first run warms the disk cache and is not counted
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", "from dosefind.cli import main; main()", *CLI[case]], env=env,
-                             capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
-        loads.append(os.getloadavg()[0])
-        if out.returncode != 0:
-            return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
-    return {"wall_s": min(times[1:]), "median_s": sorted(times[1:])[len(times[1:]) // 2], "load": max(loads)}
+    from _driver import time_cli  # the fresh-process driver shared with bench_cli.py
+
+    return time_cli(CLI[case], repeats)
 
 
 def main(argv):
-    repeats = 5
-    if "--repeats" in argv:
-        i = argv.index("--repeats")
-        repeats = int(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
+    from _driver import repeats_option
+
+    repeats, argv = repeats_option(argv, 5)
     if len(argv) > 1 and argv[1] == "--one":
         print(json.dumps(run_in_process(argv[2])))
         return

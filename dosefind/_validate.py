@@ -12,6 +12,9 @@ from typing import Sequence
 #: The largest trial size (patients) any option may ask for.  No dose-finding trial comes
 #: near it; larger values only make tables and simulations run for hours or exhaust memory.
 MAX_PATIENTS = 10_000
+#: The most simulated trials per design and scenario a study (or ``--n-trials``) may ask
+#: for: 10^9 already takes days; more exhausts memory rather than giving a better answer.
+MAX_N_TRIALS = 10**9
 
 
 def _num(value, name: str) -> float:

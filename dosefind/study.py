@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dosefind._validate import MAX_N_TRIALS as V_MAX_N_TRIALS
 from dosefind._validate import MAX_PATIENTS, boolean
 from dosefind.state import DoseLevels, format_amount
 
@@ -74,9 +75,7 @@ DEFAULT_PRIOR_ENDPOINT = "crs_grade3"
 PRIOR_SUMMARIES = ("mean", "median")
 METHODS = ("auto", "exact", "mc")
 BUNDLED_PRIOR = "bundled"
-#: The most simulated trials per design and scenario a study (or ``--n-trials``) may ask
-#: for: 10^9 already takes days; more exhausts memory rather than giving a better answer.
-MAX_N_TRIALS = 10**9
+MAX_N_TRIALS = V_MAX_N_TRIALS  # dosefind._validate.MAX_N_TRIALS, named here too (study files' limit)
 #: ``prior_var = "least_informative"`` (CRM, TITE-CRM): sigma_LI^2 of the design's own
 #: skeleton (Lee & Cheung 2011; :mod:`dosefind.designs.prior_variance`).
 LEAST_INFORMATIVE = "least_informative"

@@ -178,6 +178,19 @@ def _blrm_text(design, state) -> str:
     return per_dose_text(design.doses.labels, cols)
 
 
+def _estimates_now(design, state):
+    """The per-dose estimates next-dose prints after its decision, as an MTD selection (its
+    estimates, and a model's credible limits in ``details``).  A BOIN's selection adds Beta
+    credible limits that next-dose does not print and that need scipy.special (a few tenths
+    of a second of start-up); its ``tox_estimates`` are the same numbers (the same code),
+    so it gives them alone."""
+    if design.name == "BOIN":
+        from dosefind.state import MTDSelection
+
+        return MTDSelection(None, design.tox_estimates(state), "")
+    return design.select_mtd(state)
+
+
 def _estimates_payload(design, selection) -> dict:
     out = {"estimates": [None if e is None else round(float(e), 6) for e in selection.estimates]}
     for key in ("beta_mean", "beta_var", "lower", "upper"):
@@ -267,7 +280,7 @@ def next_dose(design_name, outcomes, data, n_text, dlt_text, eff_text, current_d
         click.echo("")
         click.echo(_obd_text(design, obd, state))
         return
-    selection = None if design.name == "3+3" or blrm else design.select_mtd(state)
+    selection = None if design.name == "3+3" or blrm else _estimates_now(design, state)
     if fmt == "json":
         payload = decision.to_dict()
         if selection is not None:

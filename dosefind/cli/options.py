@@ -92,12 +92,12 @@ class WholeNumber(click.ParamType):
 
 
 def _n_trials_type():
-    from dosefind.study import MAX_N_TRIALS
+    from dosefind._validate import MAX_N_TRIALS  # not from dosefind.study: that loads TOML and hashing
 
     return WholeNumber("n_trials", 1, MAX_N_TRIALS)
 
 
-#: ``--n-trials``: 1 to :data:`dosefind.study.MAX_N_TRIALS`.
+#: ``--n-trials``: 1 to :data:`dosefind._validate.MAX_N_TRIALS` (also ``dosefind.study.MAX_N_TRIALS``).
 N_TRIALS = _n_trials_type()
 
 
@@ -243,7 +243,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
     ``require_size=False`` lets a CRM be built without ``max_n`` (for deciding the next
     dose of a running trial, where the trial size does not enter the decision).
     """
-    from dosefind.designs import BOIN, CRM, TITEBOIN, TITECRM, ThreePlusThree
+    from dosefind import designs as D  # each design's module loads when it is built
 
     if design_name is None:
         raise ValueError("choose a design with --design boin, crm, 3+3, blrm, tite-boin, tite-crm or boin12")
@@ -287,7 +287,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
             kw["n_cohorts"] = kw.pop("cohorts")
         if "tite_estimator" in kw:
             kw["estimator"] = kw.pop("tite_estimator")
-        return BOIN(**kw) if name == "boin" else TITEBOIN(**kw)
+        return D.BOIN(**kw) if name == "boin" else D.TITEBOIN(**kw)
     if name == "blrm":
         return _build_blrm(given, require_size)
     if name == "3+3":
@@ -298,7 +298,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
             raise ValueError("3+3 needs the number of doses (--num-doses, or --true-tox)")
         if "cohorts" in kw:
             kw["max_n"] = 3 * kw.pop("cohorts")
-        return ThreePlusThree(**kw)
+        return D.ThreePlusThree(**kw)
     # CRM and TITE-CRM
     label = "CRM" if name == "crm" else "TITE-CRM"
     kw = dict(given)
@@ -318,7 +318,7 @@ def build_design(design_name: str | None, *, require_size: bool = True, **option
         raise ValueError(f"{label} needs a trial size: --max-n or --cohorts")
     skeleton = kw.pop("skeleton")
     target = kw.pop("target")
-    return (CRM if name == "crm" else TITECRM)(skeleton, target, **kw)
+    return (D.CRM if name == "crm" else D.TITECRM)(skeleton, target, **kw)
 
 
 #: Order of the four utilities when --utility is a plain list (the BOIN Suite's order).

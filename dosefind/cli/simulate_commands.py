@@ -119,27 +119,30 @@ def _print_oc(oc, fmt):
     elif fmt == "markdown":
         click.echo(oc.to_markdown())
     else:
-        import pandas as pd
+        click.echo(_oc_text(oc))
 
-        head = f"{oc.design} on {list(oc.true_prob_tox)}: " + (
-            "exact" if oc.method == "exact" else f"Monte Carlo, {oc.n_trials} trials, seed {oc.seed}")
-        from dosefind.reports.text import human_frame
 
-        exact = oc.method == "exact"
-        frame = oc.to_frame().drop(columns=["dose"])
-        if "obd_selection_pct" in frame.columns:  # phase I/II: the MTD is the cap the OBD sits under
-            frame = frame.rename(columns={"selection_pct": "MTD selected %", "selection_se": "MTD selected % SE"})
-        frame = human_frame(frame, exact=exact)
-        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
-            click.echo(head)
-            click.echo(frame.to_string())
-            click.echo()
-            click.echo(human_frame(oc.summary(), exact=exact).to_string())
-            if oc.stop_reasons:
-                click.echo()
-                click.echo("stop reasons (% of trials):")
-                for k, v in oc.stop_reasons.items():
-                    click.echo(f"  {v:7.2f}  {_reason_text(k)}")
+def _oc_text(oc) -> str:
+    """The terminal face of one simulation: the per-dose table, the summary and the stop
+    reasons, laid out as pandas prints them (reports.text.frame_text) without loading pandas."""
+    from dosefind.reports.text import human_table
+
+    head = f"{oc.design} on {list(oc.true_prob_tox)}: " + (
+        "exact" if oc.method == "exact" else f"Monte Carlo, {oc.n_trials} trials, seed {oc.seed}")
+    exact = oc.method == "exact"
+    cols = oc.per_dose_columns()
+    del cols["dose"]
+    if "obd_selection_pct" in cols:  # phase I/II: the MTD is the cap the OBD sits under
+        cols = {{"selection_pct": "MTD selected %", "selection_se": "MTD selected % SE"}.get(k, k): v
+                for k, v in cols.items()}
+    rows = oc.summary_rows()
+    lines = [head, human_table(range(1, oc.num_doses + 1), cols, index_name="level", exact=exact), "",
+             human_table(list(rows), {"value": [v for v, _ in rows.values()], "se": [s for _, s in rows.values()]},
+                         exact=exact)]
+    if oc.stop_reasons:
+        lines += ["", "stop reasons (% of trials):"]
+        lines += [f"  {v:7.2f}  {_reason_text(k)}" for k, v in oc.stop_reasons.items()]
+    return "\n".join(lines)
 
 
 @click.command()

@@ -213,10 +213,10 @@ def _owner(cls, name):
 
 def beta_prob_exceeds(n: int, y: int, threshold: float, a: float = 1.0, b: float = 1.0) -> float:
     """Pr(p > threshold) for p ~ Beta(a + y, b + n - y): y DLTs in n patients under a
-    Beta(a, b) prior (the regularised incomplete beta function, no scipy.stats)."""
-    from scipy.special import betaincc
+    Beta(a, b) prior (:mod:`dosefind._beta`: exact for whole-number parameters)."""
+    from dosefind._beta import beta_sf
 
-    return float(betaincc(a + y, b + n - y, threshold))
+    return beta_sf(a + y, b + n - y, threshold)
 
 
 def _trial_size(value, name: str) -> int:

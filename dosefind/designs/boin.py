@@ -154,7 +154,7 @@ def _first_count_exceeding(target: float, ns, cutoff: float) -> np.ndarray:
     get.boundary scans y = 1, 2, ... for every n, O(n^2) in all.  The probability
     1 - I_target(y + 1, n - y + 1) increases with y, so a bisection over y finds the same
     first count with the same comparisons in O(log n) evaluations per n."""
-    from scipy.special import betaincc  # lazy: scipy loads in a fraction of a second, not at import
+    from dosefind._beta import beta_sf  # whole-number parameters: exact, and no scipy at start-up
 
     ns = np.asarray(ns, dtype=np.int64)
     lo, hi = np.ones_like(ns), ns + 1           # the answer lies in [lo, hi]; hi = n + 1: none
@@ -163,7 +163,7 @@ def _first_count_exceeding(target: float, ns, cutoff: float) -> np.ndarray:
         if not active.any():
             return lo
         mid = np.minimum((lo + hi) // 2, ns)
-        ok = betaincc(mid + 1.0, ns - mid + 1.0, target) > cutoff
+        ok = beta_sf(mid + 1, ns - mid + 1, target) > cutoff
         hi = np.where(active & ok, mid, hi)
         lo = np.where(active & ~ok, mid + 1, lo)
 
@@ -302,15 +302,29 @@ class BOIN(Design):
         return beta_prob_exceeds(n, y, self.target)
 
     def tox_estimates(self, state: TrialState) -> tuple[float | None, ...]:
-        """The isotonic DLT estimates of :meth:`select_mtd` (None for untried doses)."""
-        return self.select_mtd(state).estimates
+        """The isotonic DLT estimates of :meth:`select_mtd` (None for untried doses), without
+        its credible limits (so without scipy)."""
+        self._check_state(state)
+        return self._pooled_estimates(np.array(state.n_at_dose, dtype=float), np.array(state.tox_at_dose, dtype=float))
+
+    def _pooled_estimates(self, n, y) -> tuple[float | None, ...]:
+        """``select.mtd``'s per-dose estimates: the isotonic fit of (y + 0.05)/(n + 0.1) over
+        every tried dose (eliminated ones too), to 4 decimals; None for untried doses."""
+        est: list[float | None] = [None] * self.num_doses
+        tried = n > 0
+        if tried.any():
+            yt, nt = y[tried], n[tried]
+            iso_all = pava((yt + 0.05) / (nt + 0.1), 1.0 / _smoothed_var(yt, nt))
+            for k, j in enumerate(np.flatnonzero(tried)):
+                est[j] = round(float(iso_all[k]), 4)
+        return tuple(est)
 
     def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
         """Pr(DLT rate > threshold | data) per tried dose, as the R package escalation's BOIN
         selector gives it (``pava_bb_prob_tox_exceeds``) and as ``select.mtd`` computes its
         overdosing probabilities: the Beta(y + 0.05, n - y + 0.05) tail at each tried dose,
         made non-decreasing by pool-adjacent-violators.  None for untried doses."""
-        from scipy.special import betaincc
+        from dosefind._beta import beta_sf
 
         self._check_state(state)
         threshold = V.probability(threshold, "threshold")
@@ -319,7 +333,7 @@ class BOIN(Design):
         tried = np.flatnonzero(n > 0)
         out: list[float | None] = [None] * self.num_doses
         if tried.size:
-            smooth = pava(betaincc(y[tried] + 0.05, n[tried] - y[tried] + 0.05, threshold))
+            smooth = pava(beta_sf(y[tried] + 0.05, n[tried] - y[tried] + 0.05, threshold))
             for k, j in enumerate(tried):
                 out[j] = float(smooth[k])
         return tuple(out)
@@ -477,7 +491,9 @@ class BOIN(Design):
 
     def select_mtd(self, state: TrialState) -> MTDSelection:
         """MTD as R BOIN 2.7.2's ``select.mtd`` (with ``boundMTD``)."""
-        from scipy.special import betaincc, betaincinv
+        from scipy.special import betaincinv  # credible limits: fractional parameters need scipy
+
+        from dosefind._beta import beta_sf
 
         self._check_state(state)
         n = np.array(state.n_at_dose, dtype=float)
@@ -490,18 +506,16 @@ class BOIN(Design):
             eliminated[:] = True
 
         tried = n > 0
-        est: list[float | None] = [None] * D
+        est = self._pooled_estimates(n, y)
         details: dict = {"eliminated": [to_level(j) for j in np.flatnonzero(eliminated)]}
         if tried.any():
             yt, nt = y[tried], n[tried]
             w = 1.0 / _smoothed_var(yt, nt)
-            iso_all = pava((yt + 0.05) / (nt + 0.1), w)
-            over = pava(betaincc(yt + 0.05, nt - yt + 0.05, t))
+            over = pava(beta_sf(yt + 0.05, nt - yt + 0.05, t))
             lo = pava(betaincinv(yt + 0.05, nt - yt + 0.05, 0.025), w)
             hi = pava(betaincinv(yt + 0.05, nt - yt + 0.05, 0.975), w)
             over_all, lo_all, hi_all = [None] * D, [None] * D, [None] * D
             for k, j in enumerate(np.flatnonzero(tried)):
-                est[j] = round(float(iso_all[k]), 4)
                 over_all[j] = round(float(over[k]), 4)
                 lo_all[j], hi_all[j] = round(float(lo[k]), 4), round(float(hi[k]), 4)
             details.update(prob_overdose=over_all, ci_lower=lo_all, ci_upper=hi_all)
@@ -509,16 +523,16 @@ class BOIN(Design):
         if adm.size == 0:
             why = ("no MTD: the lowest dose is too toxic" if eliminated[0]
                    else "no MTD: no patient was treated at an admissible dose")
-            return MTDSelection(None, tuple(est), why, details)
+            return MTDSelection(None, est, why, details)
         if mtd is None:
-            return MTDSelection(None, tuple(est), f"no MTD: every admissible dose has an isotonic estimate above "
+            return MTDSelection(None, est, f"no MTD: every admissible dose has an isotonic estimate above "
                                                   f"lambda_d = {self.lambda_d:.4f} (bound_mtd)", details)
         k = int(np.flatnonzero(adm == mtd)[0])
         why = (f"MTD is dose {to_level(mtd)}: isotonic DLT estimate {iso_adm[k]:.4f} is the closest to the target "
                f"{t:g} among doses {', '.join(str(to_level(a)) for a in adm)}")
         if self.bound_mtd:
             why += f" with estimate at or below lambda_d = {self.lambda_d:.4f}"
-        return MTDSelection(mtd, tuple(est), why, details)
+        return MTDSelection(mtd, est, why, details)
 
     # ------------------------------------------------------------------ reporting
     def params(self) -> dict:

@@ -191,9 +191,9 @@ def _quasi_count(u: dict, n: int, tox: int, eff: int, both: int) -> float:
 
 def desirability(x: float, n: int, u_b: float) -> float:
     """Pr(utility > u_b | x, n) = 1 - I_{u_b/100}(1 + x, 1 + n - x) (Beta(1, 1) prior)."""
-    from scipy.special import betaincc
+    from dosefind._beta import beta_sf
 
-    return float(betaincc(1.0 + x, 1.0 + n - x, u_b / 100))
+    return beta_sf(1.0 + x, 1.0 + n - x, u_b / 100)
 
 
 def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict | None = None, *,
@@ -206,7 +206,8 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
     Pr(utility > u_b) and its rank among the admissible rows of the whole table (average rank in ties, R's ``rank``); inadmissible rows have no rank
     (the paper prints "E").  Needs an additive utility (the table has marginal counts)."""
     import pandas as pd
-    from scipy.special import betainc, betaincc
+
+    from dosefind._beta import beta_cdf, beta_sf
 
     u = check_utility(utility)
     if not _is_additive(u):
@@ -222,8 +223,8 @@ def desirability_table(sample_sizes, phi_t: float, phi_e: float, utility: dict |
         n = V.integer(n, "sample_sizes", minimum=0)
         for tox in range(n + 1):
             for eff in range(n + 1):
-                ok = n < 3 or (betaincc(tox + 1.0, n - tox + 1.0, phi_t) < c_t
-                               and betainc(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
+                ok = n < 3 or (beta_sf(tox + 1.0, n - tox + 1.0, phi_t) < c_t
+                               and beta_cdf(eff + 1.0, n - eff + 1.0, phi_e) < c_e)
                 x = _quasi_count(u, n, tox, eff, 0)
                 rows.append((n, tox, eff, bool(ok), desirability(x, n, u_b)))
     df = pd.DataFrame(rows, columns=["n", "tox", "eff", "admissible", "prob_utility_exceeds"])
@@ -354,9 +355,9 @@ class BOIN12(Design):
         key = (n, e)
         v = self._fut.get(key)
         if v is None:
-            from scipy.special import betainc
+            from dosefind._beta import beta_cdf
 
-            v = self._fut[key] = bool(n >= 3 and betainc(e + 1.0, n - e + 1.0, self.phi_e) > self.c_e)
+            v = self._fut[key] = bool(n >= 3 and beta_cdf(e + 1.0, n - e + 1.0, self.phi_e) > self.c_e)
         return v
 
     def _desirability(self, n: int, tox: int, eff: int, both: int) -> float:

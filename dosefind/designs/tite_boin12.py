@@ -247,7 +247,7 @@ class TITEBOIN12(BOIN12):
         count as DLT-free, as the authors' TITE-BOIN12 program does, "to not accidentally
         eliminate doses"); futility: on the effective data where responses are pending,
         BOIN12's own rule elsewhere."""
-        from scipy.special import betainc
+        from dosefind._beta import beta_cdf
 
         D = self.num_doses
         n = s["n"].astype(int)
@@ -259,7 +259,7 @@ class TITEBOIN12(BOIN12):
                 continue
             if s["m_e"][j]:
                 ess, y = s["ess_e"][j], s["y_e"][j]
-                futile[j] = bool(betainc(y + 1.0, ess - y + 1.0, self.phi_e) > self.c_e)
+                futile[j] = bool(beta_cdf(y + 1.0, ess - y + 1.0, self.phi_e) > self.c_e)
         return tox_from, futile
 
     # ------------------------------------------------------------------ engine fast path
@@ -326,7 +326,7 @@ class TITEBOIN12(BOIN12):
     def _elimination_batch(self, s):
         """:meth:`_effective_elimination` for arrays of trials (B, D): BOIN's elimination
         table on the counts, the effective-data posteriors where patients are pending."""
-        from scipy.special import betainc
+        from dosefind._beta import beta_cdf
 
         N = s["n"].astype(np.int64)
         D = self.num_doses
@@ -334,7 +334,7 @@ class TITEBOIN12(BOIN12):
         big = N >= 3
         with np.errstate(invalid="ignore"):
             tox = big & (s["y_t"] >= elim[N])
-            futile = big & (betainc(s["y_e"] + 1.0, s["ess_e"] - s["y_e"] + 1.0, self.phi_e) > self.c_e)
+            futile = big & (beta_cdf(s["y_e"] + 1.0, s["ess_e"] - s["y_e"] + 1.0, self.phi_e) > self.c_e)
         tox_from = np.where(tox.any(1), tox.argmax(1), D)
         return tox_from, futile
 

@@ -361,15 +361,14 @@ class OperatingCharacteristics:
         return rows
 
     # ------------------------------------------------------------------ faces
-    def to_frame(self):
-        """Per-dose table (index: 1-based dose level)."""
-        import pandas as pd
-
+    def per_dose_columns(self) -> dict[str, list]:
+        """The per-dose table's columns, name -> one value per dose (the one place they are
+        listed: :meth:`to_frame` and the command line's table both read them)."""
         D = self.num_doses
         above = np.zeros(D, bool)
         if self.true_mtd is not None:
             above[self.true_mtd + 1:] = True
-        df = pd.DataFrame({
+        cols = {
             "dose": list(self.dose_labels),
             "true_prob_tox": list(self.true_prob_tox),
             "correct": [i in self.correct for i in range(D)],
@@ -380,26 +379,36 @@ class OperatingCharacteristics:
             "patients_pct": self.values["patients_pct"],
             "dlt_mean": self.values["dlt_mean"],
             "dlt_se": self.se["dlt_mean"],
-        }, index=pd.RangeIndex(1, D + 1, name="level"))
+        }
         if self.efficacy is not None:
             eff = self.efficacy
-            df["true_prob_eff"] = eff["true_prob_eff"]
-            df["true_utility"] = eff["true_utility"] if eff["true_utility"] is not None else [None] * D
-            df["correct_obd"] = [i + 1 in eff["correct_obd"] for i in range(D)]
-            df["obd_selection_pct"] = eff["values"]["obd_selection_pct"]
-            df["obd_selection_se"] = eff["se"]["obd_selection_pct"]
-            df["responses_mean"] = eff["values"]["responses_mean"]
-            df["responses_se"] = eff["se"]["responses_mean"]
-        return df
+            cols["true_prob_eff"] = eff["true_prob_eff"]
+            cols["true_utility"] = eff["true_utility"] if eff["true_utility"] is not None else [None] * D
+            cols["correct_obd"] = [i + 1 in eff["correct_obd"] for i in range(D)]
+            cols["obd_selection_pct"] = eff["values"]["obd_selection_pct"]
+            cols["obd_selection_se"] = eff["se"]["obd_selection_pct"]
+            cols["responses_mean"] = eff["values"]["responses_mean"]
+            cols["responses_se"] = eff["se"]["responses_mean"]
+        return cols
+
+    def to_frame(self):
+        """Per-dose table (index: 1-based dose level)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.per_dose_columns(), index=pd.RangeIndex(1, self.num_doses + 1, name="level"))
+
+    def summary_rows(self) -> dict[str, tuple]:
+        """Scalar metrics, name -> (value, Monte Carlo standard error): :meth:`summary`'s rows."""
+        rows = {k: (self.values[k], self.se[k]) for k in METRICS}
+        rows.update(self.calendar_rows())
+        rows.update(self.efficacy_rows())
+        return rows
 
     def summary(self):
         """Scalar metrics with Monte Carlo standard errors (DataFrame: value, se)."""
         import pandas as pd
 
-        rows = {k: (self.values[k], self.se[k]) for k in METRICS}
-        rows.update(self.calendar_rows())
-        rows.update(self.efficacy_rows())
-        return pd.DataFrame.from_dict(rows, orient="index", columns=["value", "se"])
+        return pd.DataFrame.from_dict(self.summary_rows(), orient="index", columns=["value", "se"])
 
     def to_dict(self) -> dict:
         """The stable JSON schema (documented in docs/simulation.md)."""
