@@ -130,10 +130,18 @@ def _now() -> str:
 
 
 # ---------------------------------------------------------------------------- scenarios
+def _needs_response(study: Study) -> bool:
+    """A study with a phase I/II design needs response rates from its prior scenarios."""
+    return any(getattr(d.design, "efficacy", False) for d in study.designs)
+
+
 def _bundled_key(spec, study: Study, sampling: dict) -> tuple:
-    """What a bundled prior fit depends on: (endpoint, doses, seed, sampler settings)."""
+    """What a bundled prior fit depends on: (endpoint, doses, seed, sampler settings, with
+    a response model or not: a study with a phase I/II design fits the CD7 reports'
+    response rates beside the toxicity endpoint)."""
     seed = spec.seed if spec.seed is not None else study.seed
-    return spec.endpoint, tuple(float(a) for a in study.doses.amounts), int(seed), tuple(sorted(sampling.items()))
+    return (spec.endpoint, tuple(float(a) for a in study.doses.amounts), int(seed), tuple(sorted(sampling.items())),
+            _needs_response(study))
 
 
 @dataclass
@@ -148,7 +156,7 @@ class BundledFit:
     cpu_seconds: float
 
 
-def fit_bundled(endpoint: str, doses: tuple, seed: int, sampling: tuple) -> BundledFit:
+def fit_bundled(endpoint: str, doses: tuple, seed: int, sampling: tuple, with_response: bool = False) -> BundledFit:
     """The bundled CD7 CAR-T evidence fitted at ``doses`` (``sampling``: sorted items of
     :data:`PRIOR_SAMPLING` or :data:`PRIOR_SAMPLING_QUICK`).  A top-level function of
     plain arguments, so a second process can run it while this one simulates
@@ -158,7 +166,8 @@ def fit_bundled(endpoint: str, doses: tuple, seed: int, sampling: tuple) -> Bund
     t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_dose_response(endpoint=endpoint, doses=list(doses), seed=seed, **dict(sampling))
+        fit = fit_dose_response(endpoint=endpoint, doses=list(doses), seed=seed, with_response=with_response,
+                                **dict(sampling))
         summary = fit.summary()
     return BundledFit(fit, [str(w.message) for w in caught], summary, time.perf_counter() - t0,
                       time.process_time() - c0)
@@ -178,7 +187,8 @@ def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING,
         made = fitted[bkey] if fitted is not None and bkey in fitted else fit_bundled(*bkey)
         fit, notes, summary = made.fit, made.notes, made.summary
         seed = bkey[2]
-        how = (f"bundled CD7 CAR-T evidence, endpoint {spec.endpoint}, fitted at run time "
+        how = (f"bundled CD7 CAR-T evidence, endpoint {spec.endpoint}"
+               + (" and response (CR/CRi)" if bkey[4] else "") + ", fitted at run time "
                f"({sampling['chains']} chains x {sampling['draws']} draws after {sampling['tune']} tuning steps"
                + (f", {sampling['sampler']} sampler" if "sampler" in sampling else "") + f", seed {seed})")
     else:
@@ -208,14 +218,12 @@ def resolve_scenarios(study: Study, *, quick: bool = False,
     with a phase I/II design needs such a fit.  ``fitted``: bundled fits already made
     (:class:`PriorFitsBeside`), else they are fitted here."""
     out, cache, prior_info, notes = [], {}, {}, []
-    needs_response = any(getattr(d.design, "efficacy", False) for d in study.designs)
+    needs_response = _needs_response(study)
     for spec in study.scenarios:
         if not spec.from_prior:
             out.append(ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
                                     true_prob_eff=spec.true_prob_eff, tox_eff_correlation=spec.tox_eff_correlation))
             continue
-        if needs_response and spec.prior == BUNDLED_PRIOR:   # fitted without a response model: say so before fitting
-            raise ValueError(_no_response_message(study, spec))
         fit, how, fit_notes, fit_summary = _prior_fit(spec, study, cache, _sampling(quick), fitted)
         notes.extend(n for n in fit_notes if n not in notes)
         if needs_response and not fit.has_response:
@@ -263,9 +271,6 @@ def _no_response_message(study: Study, spec) -> str:
     doses = ",".join(f"{a:g}" for a in study.doses.amounts) if study.doses.amounts is not None else "D1,D2,..."
     how = (f"fit one with `dosefind priors fit --endpoint {spec.endpoint} --doses {doses} --with-response "
            f"--out prior_response.nc` and name it (prior = \"prior_response.nc\")")
-    if spec.prior == BUNDLED_PRIOR:
-        return (where + "a phase I/II design needs response rates, but prior = \"bundled\" is fitted without a "
-                "response model; " + how + ", or give the scenario true_prob_tox and true_prob_eff")
     return (where + f"a phase I/II design needs response rates, but the fit {spec.prior} has no response model; "
             + how + ", or give the scenario true_prob_tox and true_prob_eff")
 
@@ -415,11 +420,8 @@ def _prepare_report_imports() -> None:
 def _check_bundled_scenarios(study: Study) -> None:
     """Refuse, before simulating anything, a bundled prior scenario the study cannot use
     (the errors :func:`resolve_scenarios` would give after the explicit simulations)."""
-    needs_response = any(getattr(d.design, "efficacy", False) for d in study.designs)
     for spec in study.scenarios:
         if spec.from_prior and spec.prior == BUNDLED_PRIOR:
-            if needs_response:
-                raise ValueError(_no_response_message(study, spec))
             if study.doses.amounts is None:
                 raise ValueError(_no_amounts_message(study, spec))
 

@@ -212,16 +212,6 @@ def test_not_eligible_sentence_keeps_the_design_name(run):
     assert "every scenario; BOIN ranks first" in lines[1]        # not "bOIN"
 
 
-def test_bundled_prior_without_response_model_says_what_to_do():
-    study = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
-                        + BOIN12 + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\nsummary = "median"\n')
-    with pytest.raises(ValueError, match=r"scenario 'p': a phase I/II design needs response rates, but prior = "
-                                         r"\"bundled\" is fitted without a response model; fit one with "
-                                         r"`dosefind priors fit --endpoint crs_grade3 --doses 1e\+06,2e\+06,4e\+06 "
-                                         r"--with-response"):
-        evaluate(study)
-
-
 @pytest.mark.slow
 def test_prior_scenarios_carry_response_rates(tmp_path):
     import warnings
@@ -307,11 +297,36 @@ def test_example_phase12_study_runs_with_the_documented_obds():
     r = evaluate(parse_study(text))
     got = {s.name: run_eff["correct_obd"] for s in r.scenarios
            for run_eff in [r.result("BOIN12", s.name)["efficacy"]]}
+    prior = "Literature prior (median)"
+    assert got.pop(prior) == _obd_by_hand(next(s for s in r.scenarios if s.name == prior))
     assert got == {"Plateau from DL3": [3], "Rising response, MTD at DL3": [3], "Flat response": [1],
                    "All doses too toxic": []}
     truth = _tables(r)["scenarios-efficacy"].display
-    assert truth[truth["Measure"] == "True utility (BOIN12)"]["Correct OBD"].tolist() == [
+    assert truth[truth["Measure"] == "True utility (BOIN12)"]["Correct OBD"].tolist()[:4] == [
         "DL3", "DL3", "DL1", "none (select no dose)"]
+
+
+def _obd_by_hand(scenario):
+    """The paper's default utility with DLT and response independent, 100 pE(1-pT) + 60 pE pT
+    + 40 (1-pE)(1-pT) = 40 + 60 pE - 40 pT, maximised over doses with pT <= phi_t = 0.25."""
+    u = [40 + 60 * e - 40 * t for t, e in zip(scenario.true_prob_tox, scenario.true_prob_eff)]
+    ok = [i for i, t in enumerate(scenario.true_prob_tox) if t <= 0.25]
+    best = max(u[i] for i in ok) if ok else None
+    return [i + 1 for i in ok if abs(u[i] - best) < 1e-9]
+
+
+def test_bundled_prior_in_a_phase12_study_is_fitted_with_response():
+    """prior = "bundled" in a study with a phase I/II design fits the CD7 reports' CR/CRi rates
+    beside the DLT proxy (fit_dose_response(with_response=True)), so the scenario carries both."""
+    from dosefind.runner import _bundled_key, _needs_response
+
+    study = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+                        + BOIN12 + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\nsummary = "median"\n')
+    assert _needs_response(study) and _bundled_key(study.scenarios[0], study, {})[-1] is True
+    phase1 = parse_study(HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+                         + '\n[[scenarios]]\nname = "p"\nprior = "bundled"\n'
+                         'summary = "median"\n')
+    assert not _needs_response(phase1) and _bundled_key(phase1.scenarios[0], phase1, {})[-1] is False
 
 
 def test_results_sentences_give_the_obd_numbers(run, report):
