@@ -159,6 +159,12 @@ class Design(ABC):
         return tuple(None if n == 0 else beta_prob_exceeds(n, y, threshold)
                      for n, y in zip(state.n_at_dose, state.tox_at_dose))
 
+    def prob_tox_exceeds_at(self, state: TrialState, threshold: float, index: int) -> float | None:
+        """:meth:`prob_tox_exceeds` at one dose (0-based ``index``).  A design whose per-dose
+        probabilities are separate integrals (the CRM's) computes only that one; by default
+        it is the whole tuple's entry."""
+        return self.prob_tox_exceeds(state, threshold)[index]
+
     @classmethod
     def from_params(cls, params: dict) -> "Design":
         """Rebuild a design from :meth:`params`, modifiers included: ``cls(**options)``

@@ -650,10 +650,19 @@ class CRM(Design):
     def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
         """Pr(p_i > threshold | data) for every dose under the design's prior on beta
         (the posterior, also with ``method="mle"``)."""
+        return self._exceeds(state, threshold, range(self.num_doses))
+
+    def prob_tox_exceeds_at(self, state: TrialState, threshold: float, index: int) -> float:
+        """Pr(p_index > threshold | data): one dose's integral only (``StopWhenTooToxic`` asks
+        this of every state of a simulation)."""
+        return self._exceeds(state, threshold, (V.integer(index, "index", minimum=0, maximum=self.num_doses - 1),))[0]
+
+    def _exceeds(self, state: TrialState, threshold: float, indices) -> tuple[float, ...]:
         self._check_state(state)
         threshold = V.probability(threshold, "threshold")
         fit = self._fit_arrays([state.n_at_dose], [state.tox_at_dose])
-        return tuple(float(fit["below"](b)[0]) for b in self._b_star(threshold))
+        b_star = self._b_star(threshold)
+        return tuple(float(fit["below"](b_star[i])[0]) for i in indices)
 
     def params(self) -> dict:
         return {"skeleton": list(self.skeleton), "target": self.target, "model": self.model,

@@ -121,6 +121,9 @@ class Modified(Design):
     def prob_tox_exceeds(self, state: TrialState, threshold: float) -> tuple[float | None, ...]:
         return self.parent.prob_tox_exceeds(state, threshold)
 
+    def prob_tox_exceeds_at(self, state: TrialState, threshold: float, index: int) -> float | None:
+        return self.parent.prob_tox_exceeds_at(state, threshold, index)
+
     def params(self) -> dict:
         """The innermost design's options plus ``"modifiers"``: one dict per link, in
         order, with its ``"type"`` and options (rebuild with :meth:`Design.from_params`)."""
@@ -283,7 +286,7 @@ class StopWhenTooToxic(Modifier):
         if self.estimate == "design":
             if design is None:
                 raise ValueError("estimate='design' needs the design whose estimate is asked")
-            return design.prob_tox_exceeds(state, self.threshold)[i]
+            return design.prob_tox_exceeds_at(state, self.threshold, i)
         n, y = state.n_at_dose[i], state.tox_at_dose[i]
         return beta_prob_exceeds(n, y, self.threshold, self.prior_a, self.prior_b)
 

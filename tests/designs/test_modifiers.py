@@ -4,7 +4,7 @@ import pytest
 from scipy.stats import beta
 
 from dosefind import TrialState
-from dosefind.designs import DontSkipDoses, StopAtN, StopWhenNAtDose, StopWhenTooToxic, ThreePlusThree
+from dosefind.designs import BOIN, CRM, DontSkipDoses, StopAtN, StopWhenNAtDose, StopWhenTooToxic, ThreePlusThree
 from dosefind.designs.base import Design
 from dosefind.state import Decision, MTDSelection
 
@@ -187,3 +187,19 @@ def test_stop_when_too_toxic_argument_errors():
         StopWhenTooToxic(threshold=0.3, min_n=-1)
     with pytest.raises(ValueError, match="estimate='design' needs the design"):
         StopWhenTooToxic(threshold=0.3).prob_tox_exceeds(S("1NNN"))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, cohort_size=3, max_n=24),
+    lambda: CRM(skeleton=[0.05, 0.12, 0.25, 0.40, 0.55], target=0.25, model="logistic", cohort_size=3, max_n=24),
+    lambda: BOIN(target=0.25, num_doses=5, max_n=24),
+])
+def test_prob_tox_exceeds_at_one_dose_is_the_tuples_entry(make):
+    """StopWhenTooToxic asks one dose's Pr(p > threshold) (prob_tox_exceeds_at): the same number,
+    bit for bit, as that dose's entry of prob_tox_exceeds, through a modifier chain too."""
+    design = make().then(StopAtN(24))
+    for outcomes in ("1NNN", "1NNT 2NNN", "1NNN 2NTN 3TTN", "1TTT"):
+        state = TrialState.from_outcomes(outcomes, num_doses=5)
+        for thr in (0.25, 0.4):
+            whole = design.prob_tox_exceeds(state, thr)
+            assert [design.prob_tox_exceeds_at(state, thr, i) for i in range(5)] == list(whole)
