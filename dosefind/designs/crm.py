@@ -125,6 +125,7 @@ import math
 import numpy as np
 
 from dosefind import _validate as V
+from dosefind._normal import ndtr, ndtri
 from dosefind.designs.base import Design
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
@@ -171,7 +172,6 @@ _DROP = 60.0            # the posterior grid spans log-density within _DROP of t
 
 def _normal_moments(lo, hi, sd):
     """[mass, first, second] moments of N(0, sd^2) over [lo, hi] (arrays or scalars)."""
-    from scipy.special import ndtr
 
     def pdf(z):
         with np.errstate(invalid="ignore"):
@@ -614,8 +614,6 @@ class CRM(Design):
                                      need=("posterior_mean",))
         beta, var = float(fit["beta"][0]), float(fit["var"][0])
         est = est[0]
-        from scipy.special import ndtri
-
         zc = float(ndtri(0.5 + self.conf_level / 2))
         sd = math.sqrt(var)
         b_star = self._b_star(self.target)
@@ -726,7 +724,6 @@ def _cumulative(b0, h, g, left_mass, cl, sd, z, b_star: float) -> np.ndarray:
     plus the partial cell by Simpson's rule on log g interpolated through three nodes
     (agrees with adaptive quadrature to about 1e-8).  ``left_mass`` is the integral left
     of the grid; for b* left of the grid the prior-tail share ``cl * Phi(b*/sd)`` is used."""
-    from scipy.special import ndtr
 
     T, G = g.shape
     b0, h, left_mass, cl = (np.broadcast_to(np.asarray(v, float), (T,)) for v in (b0, h, left_mass, cl))

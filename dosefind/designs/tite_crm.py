@@ -123,6 +123,7 @@ import math
 import numpy as np
 
 from dosefind import _validate as V
+from dosefind._normal import ndtr, ndtri
 from dosefind.designs.base import Design
 from dosefind.designs.crm import CRM, _Quadrature
 from dosefind.designs.tite_boin import _per_dose
@@ -455,7 +456,6 @@ class TITECRM(Design):
         likelihood on the grid, integrated up to b* (error O(step^4), below 1e-7 here),
         plus the mass left of the grid where the likelihood is at its limit."""
         from scipy.interpolate import CubicSpline  # lazily: keeps CLI start-up fast
-        from scipy.special import ndtr
 
         quad = self._quad
         g = fit["f"] / quad.tw                                   # prior x likelihood / max, (T, G)
@@ -487,8 +487,6 @@ class TITECRM(Design):
         beta, var = float(fit["beta"][0]), float(fit["var"][0])
         est = self._crm.prob_tox(fit["beta"])
         rec = int(self._crm._recommend(est)[0])
-        from scipy.special import ndtri
-
         zc = float(ndtri(0.5 + self.conf_level / 2))
         sd = math.sqrt(var)
         exceeds = self._prob_below(fit, self._b_star(self.target))[0]

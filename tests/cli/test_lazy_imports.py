@@ -1,10 +1,11 @@
-"""The quick commands do not load scipy or pandas (issue 14).
+"""The quick commands do not load scipy or pandas (issue 14): BOIN, 3+3 and CRM.
 
 scipy.special and pandas each cost a few tenths of a second of a command's start-up, more
 than the rest of ``dosefind next-dose`` together.  The commands below need neither: BOIN's
 decision tables and elimination use the exact binomial form of the Beta tail
 (dosefind._beta), its estimates are an isotonic fit in numpy, and simulate's terminal table
-is laid out by reports.text.frame_text.  Each case runs the real command in a fresh Python
+is laid out by reports.text.frame_text; CRM's normal CDF and quantile come from the standard
+library (dosefind._normal).  Each case runs the real command in a fresh Python
 process (``python -m dosefind``), checks its output and then what it imported.  This is a
 behaviour test, not a timing test: an eager import anywhere on these paths fails it.
 """
@@ -34,6 +35,7 @@ print("\n@@" + json.dumps({"code": code, "loaded": loaded}))
 """
 
 TOX = "0.05,0.10,0.20,0.30,0.45"
+SKELETON = "0.12,0.20,0.30,0.40,0.50"
 CASES = {
     "next-dose boin": (["next-dose", "--design", "boin", "--target", "0.3", "--num-doses", "5", "--outcomes",
                         "1NNN 2NTN"], "Next dose: 2"),
@@ -49,6 +51,17 @@ CASES = {
                              "exact"], "exact"),
     "simulate 3+3": (["simulate", "--design", "3+3", "--true-tox", TOX, "--n-trials", "1000", "--method", "mc",
                       "--seed", "1"], "Selected %"),
+    # CRM: the prior tails and credible limits take Phi and Phi^-1 from dosefind._normal
+    "next-dose crm": (["next-dose", "--design", "crm", "--target", "0.3", "--skeleton", SKELETON, "--outcomes",
+                       "1NNN 2NTN"], "Next dose: 2"),
+    "next-dose crm logistic mle json": (["next-dose", "--design", "crm", "--model", "logistic", "--crm-method", "mle",
+                                         "--target", "0.3", "--skeleton", SKELETON, "--outcomes", "1NNN 2NTN 3TT",
+                                         "--format", "json"], '"next_dose"'),
+    "simulate crm table": (["simulate", "--design", "crm", "--target", "0.3", "--skeleton", SKELETON, "--cohorts",
+                            "10", "--true-tox", TOX, "--n-trials", "1000", "--method", "mc", "--seed", "1"],
+                           "Correct selection %"),
+    "simulate crm exact": (["simulate", "--design", "crm", "--target", "0.3", "--skeleton", SKELETON, "--cohorts",
+                            "6", "--prior-var", "25", "--true-tox", TOX, "--method", "exact"], "exact"),
 }
 
 
