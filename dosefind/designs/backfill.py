@@ -71,7 +71,7 @@ from __future__ import annotations
 import numpy as np
 
 from dosefind import _validate as V
-from dosefind.designs.modifiers import MODIFIERS, Modified, Modifier
+from dosefind.designs.modifiers import MODIFIERS, Modified, Modifier, StopAtN
 from dosefind.state import Decision, ReasonCode, TrialState, to_level
 
 __all__ = ["Backfill", "backfill_rule"]
@@ -181,10 +181,22 @@ class Backfill(Modifier):
     # ------------------------------------------------------------------ the escalation
     def decide(self, state: TrialState, decision: Decision, design) -> Decision:
         """BF-BOIN's escalation on all complete data: BOIN's decision unless a lower dose's
-        data disagree with the current dose's, then the pooled rule (module docstring)."""
+        data disagree with the current dose's, then the pooled rule (module docstring).  The
+        pooled rule replaces the wrapped BOIN's own decision, so the links before this one
+        (``StopWhenNAtDose``, ``DontSkipDoses``, ...) are applied again to its answer."""
         if decision.wait or state.current_index is None or getattr(design, "efficacy", False):
             return decision
-        if decision.stop and decision.code is not ReasonCode.N_AT_DOSE:
+        chained = isinstance(design, Modified)
+        own = design.base.decide(state) if chained else design.decide(state)
+        pooled = self._pooled(state, own, design)
+        if pooled is own:
+            return decision
+        return design.redecide(state, pooled) if chained else pooled
+
+    def _pooled(self, state: TrialState, decision: Decision, design) -> Decision:
+        """BF-BOIN's pooled rule on the wrapped BOIN's own ``decision`` (returned as it is
+        when no lower dose disagrees)."""
+        if decision.wait or (decision.stop and decision.code is not ReasonCode.N_AT_DOSE):
             return decision  # max_n, toxicity at the lowest dose, extra safety: BOIN's
         c = state.current_index
         if c == 0:
@@ -241,6 +253,10 @@ class Backfill(Modifier):
         (nobody is backfilled) is the plain design."""
         if self.count_in_max_n or design.max_n is None or self.cap_per_dose == 0:
             return design
+        if isinstance(design, Modified) and any(isinstance(m, StopAtN) for m in design.modifiers):
+            raise ValueError("StopAtN counts every patient treated, backfilled included, but Backfill(count_in_max_n="
+                             "False) puts backfilled patients on top of the escalation's max_n: give the escalation "
+                             "size as the design's max_n without StopAtN, or use Backfill(count_in_max_n=True)")
         base = design.base if isinstance(design, Modified) else design
         params = design.params()
         params["max_n"] = design.max_n + (self.cap_per_dose + 1) * design.num_doses + design.cohort_size

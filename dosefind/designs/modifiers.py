@@ -100,7 +100,14 @@ class Modified(Design):
         return getattr(self.parent, item)
 
     def decide(self, state: TrialState) -> Decision:
-        decision = self.parent.decide(state)
+        return self.redecide(state, self.base.decide(state))
+
+    def redecide(self, state: TrialState, decision: Decision) -> Decision:
+        """The chain's modifiers applied, in order, to ``decision`` as the innermost design's
+        (a modifier that replaces the design's own rule, such as BF-BOIN's pooled escalation,
+        re-runs the links before it on its decision)."""
+        if isinstance(self.parent, Modified):
+            decision = self.parent.redecide(state, decision)
         if decision.wait:  # waiting for follow-up: no modifier applies to a decision not taken yet
             return decision
         return self.modifier.decide(state, decision, self.parent)

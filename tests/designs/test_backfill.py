@@ -206,3 +206,27 @@ def test_escalation_design_lifts_only_the_size_limit():
     assert esc.decide(state) == d.modifiers[-1].decide(state, D._decide(state), D)  # BOIN's rule, then BF-BOIN's
     fixed = D.then(Backfill(12, count_in_max_n=True))
     assert fixed.modifiers[-1].escalation_design(fixed) is fixed
+
+
+def test_pooled_rule_keeps_the_earlier_links_stops():
+    """The pooled rule replaces BOIN's own decision only; StopWhenNAtDose (same reason code as
+    BOIN's n_earlystop) still stops: 6 patients at dose 2 (1/6), 9 at dose 1 (3/9), pooled 4/15
+    says stay at dose 2, where StopWhenNAtDose(6) stops (independent review's case)."""
+    from dosefind.designs import StopWhenNAtDose
+
+    state = TrialState(5, (9, 6, 0, 0, 0), (3, 1, 0, 0, 0), current_index=1)
+    pooled = BOIN(0.25, 5, max_n=30).then(Backfill(12)).decide(state)
+    assert (pooled.next_dose, pooled.code) == (2, ReasonCode.STAY) and "pools doses 1-2" in pooled.reason
+    chained = BOIN(0.25, 5, max_n=30).then(StopWhenNAtDose(6)).then(Backfill(12)).decide(state)
+    assert chained.stop and chained.code is ReasonCode.N_AT_DOSE and "dose 2 already has 6" in chained.reason
+
+
+def test_stop_at_n_with_backfill_on_top_is_refused():
+    """StopAtN counts backfilled patients, which count_in_max_n=False keeps out of max_n."""
+    from dosefind.designs import StopAtN
+
+    design = BOIN(0.25, 5, max_n=30).then(StopAtN(30)).then(Backfill(6))
+    with pytest.raises(ValueError, match="StopAtN counts every patient"):
+        design.modifiers[-1].escalation_design(design)
+    ok = BOIN(0.25, 5, max_n=30).then(StopAtN(30)).then(Backfill(6, count_in_max_n=True))
+    assert ok.modifiers[-1].escalation_design(ok) is ok
