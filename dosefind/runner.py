@@ -177,7 +177,9 @@ def _prior_fit(spec, study: Study, cache: dict, sampling: dict = PRIOR_SAMPLING,
     """The fitted prior a scenario names: the bundled evidence fitted at the study's doses
     (once per run; ``fitted`` holds fits already made, by :func:`_bundled_key`), or a fit
     file made with ``dosefind priors``."""
-    key = (spec.prior, spec.endpoint)
+    # A bundled fit depends on the scenario's seed too (its own ``seed`` or the study's).
+    key = (spec.prior, *_bundled_key(spec, study, sampling)) if spec.prior == BUNDLED_PRIOR and \
+        study.doses.amounts is not None else (spec.prior, spec.endpoint)
     if key in cache:
         return cache[key]
     if spec.prior == BUNDLED_PRIOR:
@@ -362,8 +364,9 @@ class PriorFitsBeside:
     numba's compiler both hold the interpreter lock (docs/benchmarks.md).  Without a
     second process (it cannot start) the fits are made in this one, with the same numbers."""
 
-    def __init__(self, keys: list[tuple]):
+    def __init__(self, keys: list[tuple], while_waiting: Callable | None = None):
         self.keys, self.pool, self.futures, self.waited = keys, None, {}, 0.0
+        self.while_waiting = while_waiting
         if not keys:
             return
         try:
@@ -382,8 +385,8 @@ class PriorFitsBeside:
         t0 = time.perf_counter()
         from concurrent.futures.process import BrokenProcessPool
 
-        if self.futures and not all(f.done() for f in self.futures.values()):
-            _prepare_report_imports()
+        if self.while_waiting is not None and self.futures and not all(f.done() for f in self.futures.values()):
+            self.while_waiting()
         out = {}
         for k in self.keys:
             try:
@@ -395,12 +398,21 @@ class PriorFitsBeside:
         return out
 
     def close(self) -> None:
+        """Stop the second process: a fit still running when the run ends early (an error,
+        Ctrl-C) is ended, so the process exits at once instead of at the fit's end."""
         if self.pool is not None:
+            unfinished = any(not f.done() for f in self.futures.values())
+            # The pool forgets its processes on shutdown; Python 3.14's terminate_workers() is
+            # the public form of what follows.
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if unfinished:
+                for proc in procs:
+                    proc.terminate()
             self.pool = None
 
 
-def _prepare_report_imports() -> None:
+def prepare_report_imports() -> None:
     """Import what the report writer will need (matplotlib with its Agg backend,
     python-docx, the report modules: about 1-2 s) while this process would otherwise wait
     for the prior fit.  Imports only: nothing is drawn or computed."""
@@ -431,7 +443,8 @@ def _expected_scenarios(study: Study) -> int:
     return sum(spec.draws if spec.from_prior and spec.summary is None else 1 for spec in study.scenarios)
 
 
-def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1, quick: bool = False) -> RunResult:
+def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1, quick: bool = False,
+             while_waiting: Callable | None = None) -> RunResult:
     """Simulate every design of ``study`` on every scenario (no files written).
 
     ``progress(phase, done, total, label)`` is called as the run goes: phase
@@ -444,7 +457,9 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     (:class:`PriorFitsBeside`); its scenarios are simulated when it is ready (label
     "waiting for the prior fit" meanwhile).  Results do not depend on that order: every
     simulation starts from the study's seed.  ``quick=True`` fits with
-    :data:`PRIOR_SAMPLING_QUICK` and says so in the run's warnings.
+    :data:`PRIOR_SAMPLING_QUICK` and says so in the run's warnings.  ``while_waiting()``
+    is called once if this process would otherwise wait for that fit (``dosefind run``
+    imports its report writer then: :func:`prepare_report_imports`).
     """
     from dosefind.simulations import shared_obd_truth, simulate
 
@@ -458,7 +473,7 @@ def evaluate(study: Study, *, progress: Callable | None = None, workers: int = 1
     _check_bundled_scenarios(study)
     keys = _bundled_fits_needed(study, quick)
     tell("scenarios", 0, 1, "starting the prior fit" if keys else "preparing scenarios")
-    beside = PriorFitsBeside(keys)
+    beside = PriorFitsBeside(keys, while_waiting)
     try:
         if keys:
             explicit = [ScenarioInfo(spec.name, spec.true_prob_tox, "explicit", spec.description,
@@ -608,7 +623,7 @@ def run_study(study: Study, out, *, force: bool = False, progress: Callable | No
     """Evaluate ``study`` and write its report folder to ``out``; returns both.  The
     output is checked and locked before anything is simulated."""
     with output_target(out, force=force, study=study, note=note) as target:
-        run = evaluate(study, progress=progress, workers=workers)
+        run = evaluate(study, progress=progress, workers=workers, while_waiting=prepare_report_imports)
         if load_seconds:
             run.timings = {"load_study": load_seconds, **run.timings}
         path = write_report(run, out, force=force, target=target, progress=progress)

@@ -37,7 +37,7 @@ QUICK_TRIALS = 200
               help=f"A quick look: Monte Carlo with {QUICK_TRIALS} trials per design and scenario (unless "
                    "--method/--n-trials say otherwise), and a prior fitted at run time with "
                    "fewer MCMC draws. The report says so; not for a protocol.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes for Monte Carlo simulation.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes for Monte Carlo simulation.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress, no warnings and no summary line.")
 def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, quiet):
     """Evaluate every design of a study file on every scenario and write the report.
@@ -53,7 +53,7 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
     import warnings
 
     from dosefind.cli.progress import Progress
-    from dosefind.runner import evaluate, output_target, write_report
+    from dosefind.runner import evaluate, output_target, prepare_report_imports, write_report
     from dosefind.study import default_study, load_study
 
     if quiet:
@@ -74,7 +74,8 @@ def run(study, out, force, fmt, n_trials, seed, method, draws, quick, workers, q
 
     target = output_target(out, force=force, study=spec, note=note) if write else contextlib.nullcontext()
     with target as locked, Progress(enabled=not quiet) as progress:
-        result = evaluate(spec, progress=progress, workers=workers, quick=quick)
+        result = evaluate(spec, progress=progress, workers=workers, quick=quick,
+                          while_waiting=prepare_report_imports if write else None)
         result.timings = {"load_study": load_seconds, **result.timings}
         path = write_report(result, out, force=force, target=locked, progress=progress) if write else None
     elapsed = time.perf_counter() - t0

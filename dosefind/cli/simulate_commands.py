@@ -159,7 +159,7 @@ def _oc_text(oc) -> str:
 @click.option("--seed", type=int, default=None, help="Random seed (default: fresh; reported in the output).")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
               help="Exact probability propagation, Monte Carlo, or exact when the state space is small.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (identical result for any N).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes (identical result for any N).")
 @click.option("--acceptable", default=None, help="Band 'low,high' of true DLT rates counted as correct.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar of the simulated trials on stderr (default: for 100,000 trials or more on a "
@@ -250,7 +250,7 @@ def _comparison(run):
               help="Override the study's engine (mc: every design sees the same simulated patients).")
 @click.option("--draws", type=int, default=None,
               help="Curves drawn by each prior scenario that draws curves (its draws = N; 1 to 20).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (identical result for any N).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes (identical result for any N).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress lines on stderr (default: once a phase has run a few seconds; --progress: from the "
                    "start).")

@@ -59,7 +59,7 @@ def test_prior_fitted_beside_gives_the_numbers_of_fitting_in_process(monkeypatch
     assert beside.timings["prior_fit"] > 0 and "prior_fit_wait" in beside.timings
 
     class InProcess(runner.PriorFitsBeside):          # no second process: fitted when asked
-        def __init__(self, keys):
+        def __init__(self, keys, while_waiting=None):
             super().__init__([])
             self.keys = keys
 
@@ -105,3 +105,19 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n").count("ran True") == 1
+
+
+def test_closing_early_ends_the_fit_in_the_second_process():
+    """A run that ends before its prior fit is made (an error, Ctrl-C) ends the second process
+    too, instead of the interpreter waiting at exit for the whole fit (review finding)."""
+    study = parse_study(STUDY.encode())
+    keys = runner._bundled_fits_needed(study, quick=False)
+    beside = runner.PriorFitsBeside(keys)
+    if beside.pool is None:
+        pytest.skip("no second process could be started here")
+    procs = list(beside.pool._processes.values())
+    assert procs and all(p.is_alive() for p in procs)
+    beside.close()
+    for p in procs:
+        p.join(timeout=10)
+    assert not any(p.is_alive() for p in procs)

@@ -373,3 +373,22 @@ def test_results_sentence_with_designs_of_different_truths():
     v = r.result("B12b", "s1")["efficacy"]["values"]["pct_correct_obd"]
     assert "BOIN12" in line and "(correct OBD DL2)" in line
     assert f"B12b {v:.1f}% (correct OBD DL1)" in line and "BOIN " not in line    # BOIN has no truth here
+
+
+def test_bundled_scenarios_with_their_own_seeds_get_their_own_fits():
+    """Two bundled scenarios with different seeds name two fits (review finding): the run-time
+    cache is keyed like the fits made beside the run (_bundled_key), not by endpoint alone."""
+    from types import SimpleNamespace
+
+    from dosefind.runner import BundledFit, _bundled_key, _prior_fit
+
+    text = (HEAD.replace('labels = ["A", "B", "C"]', 'amounts = [1e6, 2e6, 4e6]\nunit = "cells/kg"')
+            + '\n[[scenarios]]\nname = "a"\nprior = "bundled"\nsummary = "median"\n'
+            + '\n[[scenarios]]\nname = "b"\nprior = "bundled"\nsummary = "median"\nseed = 7\n')
+    study = parse_study(text)
+    sampling = {"chains": 1, "draws": 10, "tune": 10}
+    fitted = {_bundled_key(s, study, sampling): BundledFit(SimpleNamespace(doses=(1e6, 2e6, 4e6), seed=s.seed),
+                                                          [], {}, 0.0, 0.0) for s in study.scenarios}
+    cache = {}
+    fits = [_prior_fit(s, study, cache, sampling, fitted)[0] for s in study.scenarios]
+    assert [f.seed for f in fits] == [None, 7] and len(cache) == 2
