@@ -293,6 +293,9 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
     summary = result.to_frame()
     cols = ["scenario", "design", "pcs", "overdose_selection_pct", "overdose_patients_pct", "no_selection_pct",
             "n_mean", "dlt_total_mean"]
+    phase12 = any(oc.efficacy is not None for oc in run.results.values())
+    if phase12:   # scenarios with response rates: the OBD figures beside the MTD's
+        cols[2:2] = ["pct_correct_obd", "utility_selected_mean"]
     sel = result.selection_frame()
     if fmt == "csv":
         click.echo(summary.merge(sel, on=["scenario", "design"]).to_csv(index=False), nl=False)
@@ -300,6 +303,9 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
         click.echo(_md_table(summary[cols[:2] + ["method"] + cols[2:]]))   # method: exact or mc, per row
         click.echo()
         click.echo(_md_table(sel))
+        if phase12:
+            click.echo()
+            click.echo(_md_table(result.efficacy_frame()))
     else:
         from dosefind.reports.text import human_frame
 
@@ -307,7 +313,10 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
         two = "{:.2f}".format   # fixed decimals: exact results have tiny values pandas would print as 1e-05
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             click.echo(_engine_line(run))
-            click.echo(human_frame(_with_se(summary, cols), exact=exact).to_string(index=False, float_format=two))
+            table = human_frame(_with_se(summary, cols), exact=exact)
+            if phase12:   # both selections are shown: say which one "correct selection" is
+                table = table.rename(columns={"Correct selection %": "Correct MTD %"})
+            click.echo(table.to_string(index=False, float_format=two))
             if not exact:
                 mixed = {oc.method for oc in run.results.values()} != {"mc"}
                 click.echo("Monte Carlo standard errors in parentheses"
@@ -317,6 +326,14 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
             sel = sel.rename(columns=lambda c: f"DL{c[5:]} %" if c.startswith("dose_") else
                              "No MTD %" if c == "none" else c)
             click.echo(human_frame(sel, exact=exact).to_string(index=False, float_format=two))
+            if phase12:
+                obd = result.efficacy_frame()
+                obd = obd[["scenario", "design"] + [c for c in obd.columns if c.startswith("obd_")]].rename(
+                    columns=lambda c: f"DL{c[9:]} %" if c.startswith("obd_dose_") else "No OBD %" if c == "obd_none"
+                    else c)
+                click.echo()
+                click.echo("OBD selection % per dose (a phase I design's MTD taken as its OBD):")
+                click.echo(human_frame(obd, exact=exact).to_string(index=False, float_format=two))
         for line in _decision_lines(run):
             click.echo()
             click.echo(textwrap.fill(line, width=100))

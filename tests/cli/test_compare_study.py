@@ -239,3 +239,53 @@ def test_progress_lines_when_not_a_terminal(tmp_path):
     assert json.loads(r.stdout)["designs"] == ["3+3", "BOIN", "CRM"]        # stdout stays JSON
     assert invoke("compare", "--config", study, "--format", "json").stderr == ""
     assert invoke("compare", "--config", study, "--progress", "-q").stderr == ""
+
+
+PHASE12 = '''
+[study]
+target = 0.3
+max_n = 12
+cohort_size = 3
+n_trials = 300
+seed = 5
+method = "mc"
+
+[doses]
+labels = ["A", "B", "C"]
+
+[[designs]]
+type = "boin"
+label = "BOIN"
+
+[[designs]]
+type = "boin12"
+label = "BOIN12"
+phi_t = 0.35
+phi_e = 0.25
+
+[[scenarios]]
+name = "s1"
+true_prob_tox = [0.05, 0.20, 0.45]
+true_prob_eff = [0.10, 0.40, 0.60]
+'''
+
+
+def test_phase12_study_shows_the_obd_beside_the_mtd(tmp_path):
+    """A study with response rates: compare's table gives correct OBD % (the JSON's
+    pct_correct_obd) beside the MTD's, and the OBD selection per dose (review finding: it showed
+    the MTD figures only, under a title about the OBD)."""
+    path = tmp_path / "p12.toml"
+    path.write_text(PHASE12)
+    js = json.loads(invoke("compare", "--config", path, "--format", "json", "--quiet").output)
+    r = invoke("compare", "--config", path, "--quiet")
+    assert r.exit_code == 0, r.output
+    header = next(line for line in r.output.splitlines() if "Scenario" in line)
+    assert "Correct OBD %" in header and "Correct MTD %" in header and "Correct selection %" not in header
+    for res in js["results"]:
+        row = next(line for line in r.output.splitlines() if re.match(rf"\s*s1\s+{res['design']}\s", line))
+        assert f"{res['efficacy']['values']['pct_correct_obd']:.2f}" == row.split()[2]
+    obd = r.output.split("OBD selection % per dose")[1].splitlines()
+    boin12 = next(line for line in obd if re.match(r"\s*s1\s+BOIN12\s", line)).split()[2:]
+    got = [float(v) for v in boin12]
+    b12 = next(res for res in js["results"] if res["design"] == "BOIN12")["efficacy"]["values"]
+    assert got == [round(v, 2) for v in b12["obd_selection_pct"]] + [round(b12["obd_no_selection_pct"], 2)]
