@@ -223,7 +223,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     table = _tables.table_for(design, use_batch)
     done = 0
     if table is not None:
-        counts = np.zeros(table.size, np.int64)
+        counts = None
         budget = _decision_budget(design, use_batch)
         state_budget = _tables.LARGE_SPACE_STATES if table._keyed else None
         n_trials = sum(size for _, size in chunks)
@@ -232,9 +232,12 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
                 # The first chunk probes the state space (see _decision_budget).
                 final = walk_chunk(table, p, seed, index, size, jit=jit, max_new=None if done else budget,
                                    max_new_states=None if done else state_budget)
-                if counts.size < table.size:
-                    counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
-                counts += np.bincount(final, minlength=counts.size)
+                if counts is None:  # the first chunk (the only one of a 10^4-trial call)
+                    counts = np.bincount(final, minlength=table.size).astype(np.int64, copy=False)
+                else:
+                    if counts.size < table.size:
+                        counts = np.concatenate([counts, np.zeros(table.size - counts.size, np.int64)])
+                    counts += np.bincount(final, minlength=counts.size)
                 done += 1
                 if done == 1 and table._keyed and n_trials >= _tables.COMPLETE_AFTER_TRIALS:
                     # Keyed decisions are cheap: fill the table now, so the later chunks of a
@@ -246,6 +249,8 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
             _tables.mark_too_large(design, use_batch)
             table = None
         else:
+            if counts is None:  # no chunk at all
+                counts = np.zeros(table.size, np.int64)
             total = _tally_table(table, counts, above_mask)
             if n_trials >= _tables.COMPLETE_AFTER_TRIALS:
                 try:

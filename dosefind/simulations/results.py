@@ -123,8 +123,11 @@ def correct_doses(true_prob_tox, target=None, acceptable=None) -> tuple[int, ...
     return tuple(int(i) for i in allowed[dist <= dist.min() + 1e-12])
 
 
-def true_mtd_index(true_prob_tox, target=None, acceptable=None) -> int | None:
-    correct = correct_doses(true_prob_tox, target, acceptable)
+def true_mtd_index(true_prob_tox, target=None, acceptable=None, *, correct=None) -> int | None:
+    """0-based true MTD (see the module docstring; -1: every dose is above it; None: no
+    target).  ``correct``: the scenario's :func:`correct_doses`, when already known."""
+    if correct is None:
+        correct = correct_doses(true_prob_tox, target, acceptable)
     if correct:
         return max(correct)
     limit = acceptable[1] if acceptable is not None else target
@@ -134,8 +137,14 @@ def true_mtd_index(true_prob_tox, target=None, acceptable=None) -> int | None:
     return max(ok) if ok else -1
 
 
-def above_mtd_mask(true_prob_tox, target=None, acceptable=None) -> np.ndarray:
-    mtd = true_mtd_index(true_prob_tox, target, acceptable)
+_UNKNOWN = object()
+
+
+def above_mtd_mask(true_prob_tox, target=None, acceptable=None, *, mtd=_UNKNOWN) -> np.ndarray:
+    """Doses above the true MTD.  ``mtd``: the scenario's :func:`true_mtd_index`, when
+    already known."""
+    if mtd is _UNKNOWN:
+        mtd = true_mtd_index(true_prob_tox, target, acceptable)
     mask = np.zeros(len(true_prob_tox), bool)
     if mtd is not None:
         mask[mtd + 1:] = True
@@ -244,8 +253,8 @@ class OperatingCharacteristics:
         p = tuple(float(v) for v in true_prob_tox)
         D = len(p)
         correct = correct_doses(p, target, acceptable)
-        mtd = true_mtd_index(p, target, acceptable)
-        above = above_mtd_mask(p, target, acceptable)
+        mtd = true_mtd_index(p, target, acceptable, correct=correct)
+        above = above_mtd_mask(p, target, acceptable, mtd=mtd)
         has_truth = mtd is not None
         none_correct = none_is_correct(p, target, acceptable)
         w = float(tally.w)

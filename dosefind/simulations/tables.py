@@ -26,8 +26,8 @@ exact engine both read them.  States are indexed by id (found through a checked 
 hash of the count row, per depth), not by a mixed-radix key, so any number of doses and
 cohorts can be tabulated; a keyed design whose state space keeps growing (20 cohorts) runs
 on the general engine instead (:data:`LARGE_SPACE_STATES`).  For Monte Carlo the table
-also keeps each final state's scenario-free tally row, so a call's tally is one matrix
-product.
+tallies a call from the count rows of the final states its trials met (one weighted Gram
+matrix, :meth:`DecisionTable.tally_counts`).
 
 Tables are shared through :func:`table_for`, keyed on the design's configuration (type,
 ``repr`` and every public attribute of the design and of each link of a modifier chain),
@@ -130,7 +130,6 @@ class DecisionTable:
             self._select_batch = design.select_mtd_batch
         self.decide_calls = 0
         self.select_calls = 0
-        self._feat = None  # per-final-state tally rows (Monte Carlo), grown by _features
         # A plain design's decide_batch, when its scalar decide is the same rule on one state
         # (see _ask_batch); reason labels per (batch code, direction).
         self._decide_batch, self._batch_params, self._batch_labels = None, [], {}
@@ -397,7 +396,7 @@ class DecisionTable:
         final = np.flatnonzero(self.status[:self.size] == STOP)
         if (self.sel[final] == -2).sum() + spent > max_new:
             return False
-        self._features(final)
+        self.select(final)
         return True
 
     def select(self, ids) -> None:
@@ -424,77 +423,60 @@ class DecisionTable:
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
 
     # ------------------------------------------------------------------ Monte Carlo tallies
-    def _features(self, ids) -> np.ndarray:
-        """Rows of the per-final-state sums of :class:`~._kernel.Tally` that do not depend on
-        the scenario (n, y, n^2, y^2, n*N per dose; N, N^2, Y, Y^2, early stop; selected
-        dose, D for none), computed once per final state and kept, so a call tallies its
-        trials with one matrix product instead of a dozen passes over its final states."""
-        if self._feat is None:
-            self._fidx = np.full(self.capacity, -1, np.int32)
-            # Whole numbers below 2**53 (counts are at most MAX_PATIENTS), kept as doubles for
-            # the matrix product of tally_counts.
-            self._feat = np.zeros((1024, 5 * self.D + 6), np.float64)
-            self._nfeat = 0
-        if self._fidx.size < self.capacity:
-            self._fidx = np.concatenate([self._fidx, np.full(self.capacity - self._fidx.size, -1, np.int32)])
-        new = ids[self._fidx[ids] < 0]
-        if new.size:
-            self.select(new)
-            D, max_n = self.D, self.design.max_n
-            n = self.rows[new, :D].astype(np.int64)
-            y = self.rows[new, D:2 * D].astype(np.int64)
-            N, Y = n.sum(axis=1), y.sum(axis=1)
-            early = (N < max_n) if max_n is not None else np.zeros(N.shape, bool)
-            sel = self.sel[new].astype(np.int64)
-            f = np.column_stack([n, y, n * n, y * y, n * N[:, None], N, N * N, Y, Y * Y,
-                                 early.astype(np.int64), np.where(sel < 0, D, sel)])
-            end = self._nfeat + new.size
-            if end > self._feat.shape[0]:
-                grown = np.zeros((max(end, 2 * self._feat.shape[0]), f.shape[1]), np.float64)
-                grown[:self._nfeat] = self._feat[:self._nfeat]
-                self._feat = grown
-            self._feat[self._nfeat:end] = f
-            self._fidx[new] = np.arange(self._nfeat, end, dtype=np.int32)
-            self._nfeat = end
-        return self._feat[self._fidx[ids]]
-
     def tally_counts(self, counts, above_mask):
         """Tally of Monte Carlo trials from ``counts`` (trials ending in each state id): the
         same integers as :meth:`tally` (every sum is over integers, so the order does not
-        matter), from the kept per-state rows of :meth:`_features`."""
+        matter).  Every sum of the tally is a weighted first or second moment of the final
+        states' count rows x = (n | y) and of three sums per row (N, Y and the patients above
+        the MTD), so a call reads only the compact count rows of the states its trials
+        ended in (a few matrix-vector products over them)."""
         from dosefind.simulations._kernel import Tally
 
         ids = np.flatnonzero(counts > 0)  # a bool scan: several times quicker than on int64
         c = counts[ids].astype(np.int64)
-        f = self._features(ids)
+        self.select(ids)  # no-op once complete() has selected every final state
         D = self.D
-        tally = Tally(D)
+        w = int(c.sum())
         # Every product and partial sum is a whole number below 2**53 (at most 10**9 trials
-        # times at most MAX_PATIENTS**2), so the floating-point product is exact and equal to
-        # the integer one, several times quicker; beyond that bound, integers.
-        exact_float = int(c.sum()) * max(1, int(self.cap)) ** 2 < 2 ** 53
-        if not exact_float:  # pragma: no cover - beyond 10**9 trials of huge designs
-            f = f.astype(np.int64)
-        w = c.astype(f.dtype)
-        sums = np.rint(w @ f[:, :5 * D + 5]).astype(np.int64)
-        tally.n_sum += sums[:D]
-        tally.y_sum += sums[D:2 * D]
-        tally.n_sq += sums[2 * D:3 * D]
-        tally.y_sq += sums[3 * D:4 * D]
-        tally.n_cross += sums[4 * D:5 * D]
-        tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.early = (np.int64(v) for v in sums[5 * D:])
-        tally.w = np.int64(c.sum())
-        tally.sel += np.bincount(f[:, -1].astype(np.intp), weights=c, minlength=D + 1).round().astype(np.int64)
-        N = f[:, 5 * D]
-        above = f[:, :D] @ above_mask.astype(f.dtype)
+        # times at most MAX_PATIENTS**2, all terms >= 0), so the floating-point products
+        # are exact and equal to the integer ones, several times quicker; beyond that
+        # bound, integers.
+        exact_float = w * max(1, int(self.cap)) ** 2 < 2 ** 53
+        dt = np.float64 if exact_float else np.int64
+        x = self.rows.take(ids, axis=0)[:, :2 * D].astype(dt)
+        cw = c.astype(dt)
+        m = above_mask.astype(dt)
+        k = np.zeros((2 * D, 3), dt)  # row sums: N, Y, patients above the MTD
+        k[:D, 0], k[D:, 1], k[:D, 2] = 1, 1, m
+        s = x @ k
+        N, above = s[:, 0], s[:, 2]
+        first = cw @ x
+        sq = cw @ (x * x)
+        cross = (cw * N) @ x[:, :D]
+        moments = s.T @ (cw[:, None] * s)  # sums of N^2, Y^2, above^2, above*N, ...
+        as_int = (lambda a: np.rint(a).astype(np.int64)) if exact_float else (lambda a: np.asarray(a, np.int64))
+        tally = Tally(D)
+        tally.n_sum += as_int(first[:D])
+        tally.y_sum += as_int(first[D:])
+        tally.n_sq += as_int(sq[:D])
+        tally.y_sq += as_int(sq[D:])
+        tally.n_cross += as_int(cross)
+        (tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.above_sum, tally.above_sq,
+         tally.above_cross) = (np.int64(v) for v in as_int(
+            [first[:D].sum(), moments[0, 0], first[D:].sum(), moments[1, 1], first[:D] @ m, moments[2, 2],
+             moments[2, 0]]))
+        tally.w = np.int64(w)
         max_n = self.design.max_n
-        ref = N if max_n is None else np.full_like(N, max_n)
-        tally.above_sum, tally.above_sq, tally.above_cross, tally.od60, tally.od80 = (
-            np.int64(round(v)) for v in w @ np.column_stack(
-                [above, above * above, above * N, above > 0.6 * ref, above > 0.8 * ref]).astype(f.dtype))
+        if max_n is not None:
+            tally.early = np.int64(c[N < max_n].sum())
+        ref = N if max_n is None else max_n
+        tally.od60 = np.int64(c[above > 0.6 * ref].sum())
+        tally.od80 = np.int64(c[above > 0.8 * ref].sum())
+        sel = self.sel[ids].astype(np.intp)
+        tally.sel += np.bincount(np.where(sel < 0, D, sel), weights=c, minlength=D + 1).round().astype(np.int64)
         reasons = np.bincount(self.code[ids], weights=c, minlength=len(self.labels)).round().astype(np.int64)
-        for k in np.flatnonzero(reasons).tolist():
-            tally.reasons[self.labels[k]] = int(reasons[k])
+        for j in np.flatnonzero(reasons).tolist():
+            tally.reasons[self.labels[j]] = int(reasons[j])
         return tally
 
     def tally(self, ids, weights, above_mask, exact: bool = False):
