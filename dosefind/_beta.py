@@ -51,8 +51,8 @@ def beta_cdf(a, b, x):
 
 
 def _exact_ok(a: float, b: float, x: float) -> bool:
-    return (a >= 1 and b >= 1 and a == int(a) and b == int(b) and a + b - 1 <= EXACT_MAX_TRIALS
-            and 0.0 <= x <= 1.0)
+    return (math.isfinite(a) and math.isfinite(b) and a >= 1 and b >= 1 and a == int(a) and b == int(b)
+            and a + b - 1 <= EXACT_MAX_TRIALS and 0.0 <= x <= 1.0)
 
 
 def _binomial_le(k: int, m: int, x: float) -> tuple[int, int]:

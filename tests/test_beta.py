@@ -86,3 +86,13 @@ def test_boin_elimination_counts_are_the_scipy_ones(cutoff):
             assert (None if elim[n] == _NONE else elim[n]) == want_elim, (target, n)
             if want_elim is not None:
                 assert (None if stop[n] == _NONE else stop[n]) == want_stop, (target, n)
+
+
+def test_infinite_parameters_go_to_scipy_not_an_overflow():
+    """int(inf) would raise OverflowError on the exact path (review finding): such parameters
+    take scipy's path and give its answer."""
+    from scipy.special import betaincc
+
+    from dosefind._beta import beta_sf
+
+    assert beta_sf(float("inf"), 1, 0.3) == betaincc(float("inf"), 1, 0.3)

@@ -177,7 +177,8 @@ def design_options(func):
                      help="BOIN12: drop a dose when Pr(response rate < phi_e) exceeds this (0.9)."),
         click.option("--backfill-cap", type=int, default=None,
                      help="BOIN, BOIN12 in calendar time: backfill arriving patients at cleared doses below the "
-                          "current one while its cohort is pending, at most this many per dose (BF-BOIN). "
+                          "current one while its cohort is pending, at most this many treated per dose (BF-BOIN; bfboin's "
+                          "n.cap = k is --backfill-cap k+1). "
                           "Backfilled patients come on top of --max-n/--cohorts (the escalation)."),
         click.option("--backfill-in-max-n/--backfill-on-top", default=None,
                      help="With --backfill-cap: count backfilled patients in --max-n (they take places from the "

@@ -45,8 +45,10 @@ elimination boundary).  Elimination, the extra safety rule and ``n_earlystop`` a
 Parameters
 ----------
 cap_per_dose : int >= 0
-    Close a dose for backfilling once this many patients have been treated there (bfboin's
-    ``n.cap``, default 12).  0 turns backfilling off (the plain design, trial by trial).
+    Close a dose for backfilling once this many patients have been treated there.  bfboin's
+    ``n.cap`` counts differently: it keeps a dose open while it has at most ``n.cap``
+    patients, so bfboin's default ``n.cap = 12`` is ``cap_per_dose=13`` here
+    (docs/designs/backfill.md).  0 turns backfilling off (the plain design, trial by trial).
 require_response : bool
     Open a dose only after a response there (needs a run with responses).
 count_in_max_n : bool

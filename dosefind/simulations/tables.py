@@ -191,7 +191,15 @@ class DecisionTable:
             return (rows.astype(np.uint64) * self._mult[:rows.shape[1]]).sum(axis=1, dtype=np.uint64)
 
     def _rehash(self) -> None:
-        """New multipliers after a hash collision; the open levels are indexed again."""
+        """New multipliers after a hash collision; the open levels are indexed again (with
+        yet other multipliers if they collide too)."""
+        while True:
+            try:
+                return self._rehash_once()
+            except _Collision:
+                continue
+
+    def _rehash_once(self) -> None:
         self._salt += 1
         self._mult = _multipliers(self._salt, self._mult.size)
         for dp in list(self._index):

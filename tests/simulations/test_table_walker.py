@@ -272,3 +272,4 @@ def test_the_general_engine_with_decision_keys_equals_one_decision_per_state(nam
     chunks = [(0, 700), (1, 500)]
     _same(run_block(plain, p, 21, chunks, p > 0.3), run_block(keyed, p, 21, chunks, p > 0.3))
     assert keyed.decide_calls < plain.decide_calls
+
