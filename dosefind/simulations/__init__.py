@@ -196,6 +196,8 @@ def simulate(design: Design, true_prob_tox=None, *, n_trials: int = 10_000, seed
         # A scenario's response rates are reported where the engine can; a phase I design
         # that cannot carry them (history designs; calendar time, for now) runs without.
         joint = None
+    if not calendar:
+        _warn_backfill_needs_calendar(design)
     if calendar:
         return _simulate_calendar(design, scenario, components, n_trials=n_trials, seed=seed, method=method,
                                   workers=workers, progress=progress, target=target, acceptable=acceptable,
@@ -286,6 +288,21 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
         n_trials=n_trials if mc else None, seed=seed if mc else None, target=target, acceptable=acceptable,
         scenario=scenario.name, dose_labels=tuple(design.doses.labels),
         efficacy=efficacy_block(tallies[1], setup, exact=not mc))
+
+
+def _warn_backfill_needs_calendar(design) -> None:
+    """Backfilling treats patients who arrive during a wait; without arrivals (no accrual)
+    nobody arrives, so the trials are the plain design's: say so rather than be silent."""
+    from dosefind.designs.backfill import backfill_rule
+
+    rule = backfill_rule(design)
+    if rule is not None and rule.cap_per_dose > 0:
+        import warnings
+
+        warnings.warn("backfilling has no effect without calendar time: nobody arrives while a cohort is "
+                      "followed, so these are the plain design's trials; give accrual and a DLT window "
+                      "(accrual=..., dlt_window=...; the study file's [trial] table; the CLI's --accrual-rate "
+                      "and --dlt-window)", UserWarning, stacklevel=3)
 
 
 def calendar_setup(design, components=None, *, accrual=None, timing=None, manufacturing=None, dlt_window=None):

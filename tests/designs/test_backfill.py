@@ -230,3 +230,15 @@ def test_stop_at_n_with_backfill_on_top_is_refused():
         design.modifiers[-1].escalation_design(design)
     ok = BOIN(0.25, 5, max_n=30).then(StopAtN(30)).then(Backfill(6, count_in_max_n=True))
     assert ok.modifiers[-1].escalation_design(ok) is ok
+
+
+def test_backfill_without_calendar_time_warns_and_runs_the_plain_design():
+    """No arrivals, nobody to backfill: the trials are the plain design's, and the user is told
+    (review finding: it was silent)."""
+    from dosefind.simulations import simulate
+
+    p = [0.05, 0.10, 0.20, 0.30, 0.45]
+    plain = simulate(BOIN(0.25, 5, max_n=18), p, method="exact")
+    with pytest.warns(UserWarning, match="backfilling has no effect without calendar time"):
+        oc = simulate(BOIN(0.25, 5, max_n=18).then(Backfill(6)), p, method="exact")
+    assert list(oc.values["selection_pct"]) == list(plain.values["selection_pct"])
