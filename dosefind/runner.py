@@ -555,8 +555,8 @@ def _grid_note(study: Study) -> list[str]:
     """A grid file run as a study: say that its [grid] table was not evaluated."""
     if not study.has_grid:
         return []
-    return [f"{study.source} has a [grid] table: `dosefind run` evaluated the study at the values written in its "
-            f"tables; evaluate the grid with `dosefind grid {study.source}` (docs/grid.md)"]
+    return [f"{study.source} has a [grid] table: the study was evaluated at the values written in its tables, "
+            f"the grid was not expanded; evaluate the grid with `dosefind grid {study.source}` (docs/grid.md)"]
 
 
 def _scenario_notes(scenarios) -> list[str]:

@@ -278,13 +278,9 @@ def compare(config_path, true_tox, scenarios_csv, n_trials, seed, method, draws,
     if not quiet:
         from dosefind.cli.run_commands import n_trials_note, prior_lines
 
-        from dosefind.runner import _grid_note
-
         for line in prior_lines(run) + n_trials_note(run, n_trials):
             click.echo(line, err=True)
-        grid = set(_grid_note(study))   # the runner words it for `dosefind run`
         for w in run.warnings:
-            w = w.replace("`dosefind run`", "`dosefind compare`") if w in grid else w
             click.echo(f"Warning: {w}", err=True)
     result = _comparison(run)
     if fmt == "json":

@@ -226,7 +226,7 @@ def test_a_grid_file_is_compared_at_the_values_in_its_tables(tmp_path):
     r = invoke("compare", "--config", study, "--format", "json")
     assert r.exit_code == 0, r.output
     assert all(x["max_n"] == 9 for x in json.loads(r.stdout)["results"] if x["design"] == "BOIN")
-    assert f"Warning: {study} has a [grid] table: `dosefind compare` evaluated the study" in r.stderr
+    assert f"Warning: {study} has a [grid] table: the study was evaluated at the values written" in r.stderr
 
 
 def test_progress_lines_when_not_a_terminal(tmp_path):
