@@ -42,6 +42,10 @@ CASES = {
 def main(argv):
     repeats, argv = repeats_option(argv, 7)
     cases = argv[1:] or [*CASES, "python-numpy"]
+    unknown = [c for c in cases if c not in CASES and c != "python-numpy"]
+    if unknown:
+        sys.exit(f"usage: bench_cli.py [--repeats N] [CASE ...]; unknown case(s) {', '.join(unknown)}; "
+                 f"cases: {', '.join([*CASES, 'python-numpy'])}")
     print(f"<!-- python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}; "
           f"{repeats} fresh processes per case after one uncounted run -->")
     print("| case | wall min (s) | wall median (s) | CPU min (s) | load (1 min) |")
