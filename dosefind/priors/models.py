@@ -449,8 +449,9 @@ def _fit_block(rows, e, x_new, reference_dose, X, priors, s, seed_offset=0):
     return out, diverging, [str(t) for t in trials]
 
 
-def _sample_pymc_block(rows, e, t_idx, num_trials, kernel, X, priors, s):
-    """PyMC's NUTS on the padded PyMC model: (draws by name, divergence flags)."""
+def _pymc_block(rows, e, t_idx, num_trials, kernel, X, priors):
+    """The padded PyMC model of one endpoint's block with these rows' data set in it
+    (what PyMC's sampler runs, and what tests compare the numba density with)."""
     m, rows_pad, trials_pad = len(rows), _padded(len(rows)), _padded(num_trials)
 
     def pad(a, dtype=float):
@@ -471,6 +472,12 @@ def _sample_pymc_block(rows, e, t_idx, num_trials, kernel, X, priors, s):
     pm = _pymc()
     with model:
         pm.set_data(data)
+    return model
+
+
+def _sample_pymc_block(rows, e, t_idx, num_trials, kernel, X, priors, s):
+    """PyMC's NUTS on the padded PyMC model: (draws by name, divergence flags)."""
+    model = _pymc_block(rows, e, t_idx, num_trials, kernel, X, priors)
     tree = _sample(model, s)
     post = tree["posterior"].to_dataset()
     names = ("alpha", "slope_raw", "tau", "z", "z_new") + (("gamma",) if X is not None else ())

@@ -35,26 +35,8 @@ def _priors(**kw):
 def _pymc_logp_and_grad(rows, e, X, priors):
     """PyMC's logp and gradient functions of the reference model fed these rows."""
     trials, t_idx, kernel = M._block_data(rows, e, REF, X, priors)
-    m, rows_pad, trials_pad = len(rows), M._padded(len(rows)), M._padded(len(trials))
-    model = M._block_model(rows_pad, trials_pad, X is not None)
-    pm = M._pymc()
-
-    def pad(a, dtype=float):
-        out = np.zeros((rows_pad,) + np.shape(a)[1:], dtype=dtype)
-        out[:m] = a
-        return out
-
-    data = dict(n=pad(rows["n"].to_numpy(int), "int64"), y=pad(rows[e].to_numpy(int), "int64"),
-                t_idx=pad(t_idx, "int64"), x_low=pad(kernel.x_low), x_high=pad(kernel.x_high),
-                positive_slope=float(e != "response"),
-                **{k: priors[k] for k in ("intercept_mean", "intercept_sd", "slope_sd", "tau_scale",
-                                          "pooled_weight")})
-    if X is not None:
-        Xp = np.zeros((m, len(M.COVARIATES)))
-        Xp[:, :X.shape[1]] = X
-        data.update(X=pad(Xp), covariate_sd=priors["covariate_sd"])
-    with model:
-        pm.set_data(data)
+    trials_pad = M._padded(len(trials))
+    model = M._pymc_block(rows, e, t_idx, len(trials), kernel, X, priors)
     return model, kernel, len(trials), trials_pad, model.compile_logp(), model.compile_dlogp()
 
 
