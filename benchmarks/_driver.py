@@ -58,3 +58,26 @@ def time_process(command: list, repeats: int = 5) -> dict:
             return {"error": lines[-1] if lines else f"exit status {out.returncode}"}
     return {"wall_s": min(walls[1:]), "median_s": statistics.median(walls[1:]), "cpu_s": min(cpus[1:]),
             "load": max(loads)}
+
+
+def one_case(argv: list, run_case) -> bool:
+    """The child side of :func:`case_in_fresh_process`: with ``--one CASE`` in ``argv``,
+    print ``run_case(CASE)`` as one JSON line and return True (the script then exits)."""
+    if len(argv) > 2 and argv[1] == "--one":
+        import json
+
+        print(json.dumps(run_case(argv[2])))
+        return True
+    return False
+
+
+def case_in_fresh_process(script: str, case: str) -> dict:
+    """Run ``script --one CASE`` in a new interpreter (this checkout first on the path) and
+    return the JSON it printed last, or ``{"error": last stderr line}`` when it failed."""
+    import json
+
+    out = subprocess.run([sys.executable, script, "--one", case], env=cli_env(), capture_output=True, text=True)
+    if out.returncode != 0:
+        lines = out.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit status {out.returncode}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -14,11 +14,9 @@ the TITE designs (TITEBOIN, TITECRM) are importable from ``dosefind.designs``.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 
@@ -76,16 +74,19 @@ def run_case(case: str) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1 and argv[1] == "--one":
-        print(json.dumps(run_case(argv[2])))
+    from _driver import case_in_fresh_process, one_case  # the fresh-process driver of every benchmark
+
+    if one_case(argv, run_case):
         return
     cases = argv[1:] or list(CASES)
     print(f"# python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"{'case':22} {'trials':>8} {'workers':>7} {'seconds':>8} {'cpu s':>6} {'trials/s':>9} {'peak MB':>8} {'target s':>8} "
           f"{'PCS %':>6} {'days':>7}")
     for case in cases:
-        res = subprocess.run([sys.executable, __file__, "--one", case], capture_output=True, text=True, check=True)
-        r = json.loads(res.stdout.strip().splitlines()[-1])
+        r = case_in_fresh_process(__file__, case)
+        if "error" in r:
+            print(f"{case}: {r['error']}")
+            continue
         if "skipped" in r:
             print(f"{case:22} skipped: {r['skipped']}")
             continue

@@ -12,11 +12,9 @@ printed table gives wall time, trials per second (Monte Carlo) or states per sec
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 
@@ -70,16 +68,19 @@ def run_case(case: str) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1 and argv[1] == "--one":
-        print(json.dumps(run_case(argv[2])))
+    from _driver import case_in_fresh_process, one_case  # the fresh-process driver of every benchmark
+
+    if one_case(argv, run_case):
         return
     cases = argv[1:] or list(CASES)
     print(f"# python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"{'case':22} {'method':6} {'trials':>9} {'workers':>7} {'seconds':>8} {'trials/s':>10} "
           f"{'states/s':>9} {'peak MB':>8} {'target s':>8}")
     for case in cases:
-        res = subprocess.run([sys.executable, __file__, "--one", case], capture_output=True, text=True, check=True)
-        r = json.loads(res.stdout.strip().splitlines()[-1])
+        r = case_in_fresh_process(__file__, case)
+        if "error" in r:
+            print(f"{case}: {r['error']}")
+            continue
         print(f"{r['case']:22} {r['method']:6} {r['n_trials'] or '-':>9} {r['workers']:>7} {r['seconds']:>8.2f} "
               f"{r.get('trials_per_second') or '-':>10} {r.get('states_per_second') or '-':>9} "
               f"{r['peak_rss_mb']:>8.0f} {r['target_seconds'] or '-':>8}")

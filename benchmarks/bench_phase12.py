@@ -15,11 +15,9 @@ the machine is shared).
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 
@@ -60,8 +58,9 @@ def run_case(case: str) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1 and argv[1] == "--one":
-        print(json.dumps(run_case(argv[2])))
+    from _driver import case_in_fresh_process, one_case  # the fresh-process driver of every benchmark
+
+    if one_case(argv, run_case):
         return
     cases = argv[1:] or list(CASES)
     print(f"# python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
@@ -69,9 +68,11 @@ def main(argv):
           f"{'target s':>8} {'correct OBD %':>13}")
     for case in cases:
         t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, __file__, "--one", case], capture_output=True, text=True, check=True)
+        r = case_in_fresh_process(__file__, case)
         whole = time.perf_counter() - t0
-        r = json.loads(res.stdout.strip().splitlines()[-1])
+        if "error" in r:
+            print(f"{case}: {r['error']}")
+            continue
         print(f"{r['case']:26} {r['n_trials']:>8} {r['workers']:>7} {whole:>9.2f} {r['seconds']:>10.2f} "
               f"{r['cpu_seconds']:>6.1f} {r['peak_rss_mb']:>8.0f} {r['target_seconds'] or '-':>8} "
               f"{r['pct_correct_obd'] if r['pct_correct_obd'] is not None else '-':>13}")

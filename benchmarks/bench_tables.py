@@ -18,11 +18,9 @@ one uncounted run).
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 
@@ -141,18 +139,16 @@ def run_cli(case, repeats):
 
 
 def main(argv):
-    from _driver import repeats_option
+    from _driver import case_in_fresh_process, one_case, repeats_option
 
     repeats, argv = repeats_option(argv, 5)
-    if len(argv) > 1 and argv[1] == "--one":
-        print(json.dumps(run_in_process(argv[2])))
+    if one_case(argv, run_in_process):
         return
     cases = argv[1:] or [*IN_PROCESS, *CLI]
     print(f"<!-- python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}; "
           f"minimum of {repeats} fresh processes per in-process case -->")
     print("| case | figure | load (1 min) | peak MB |")
     print("|---|---|---:|---:|")
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for case in cases:
         if case in CLI:
             r = run_cli(case, repeats)
@@ -161,13 +157,10 @@ def main(argv):
             continue
         best = None
         for _ in range(max(1, repeats // 2) if "15" not in case else 1):
-            res = subprocess.run([sys.executable, __file__, "--one", case], capture_output=True, text=True,
-                                 env=env)
-            if res.returncode != 0:
-                lines = res.stderr.strip().splitlines()
-                best = {"error": lines[-1] if lines else f"exit status {res.returncode}"}
+            r = case_in_fresh_process(__file__, case)
+            if "error" in r:
+                best = r
                 break
-            r = json.loads(res.stdout.strip().splitlines()[-1])
             key = "warm_s" if "warm_s" in r else "many_s"
             if best is None or r[key] < best[key]:
                 best = r
