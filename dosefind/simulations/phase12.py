@@ -255,22 +255,16 @@ def efficacy_metrics(t: EfficacyTally, exact: bool = False) -> tuple[dict, dict]
         se = {k: (None if x is None else (np.zeros(D) if isinstance(x, np.ndarray) else 0.0)) for k, x in v.items()}
         return v, se
 
+    from dosefind.simulations.results import se_mean, se_proportion, se_ratio
+
     def prop(pct):
-        q = np.asarray(pct, float) / 100
-        return 100 * np.sqrt(q * (1 - q) / w)
+        return se_proportion(pct, w)
 
     def mean(s, sq, k=w):
-        s, sq = f(s), f(sq)
-        var = np.maximum(sq - s * s / k, 0) / (k - 1)
-        return np.sqrt(var / k)
+        return se_mean(s, sq, k)
 
     def ratio(a, a_sq, a_cross):
-        a, a_sq, a_cross = float(a), float(a_sq), float(a_cross)
-        if not N_sum:
-            return 0.0
-        r = a / N_sum
-        resid = max(a_sq - 2 * r * a_cross + r * r * float(t.N_sq), 0.0)
-        return float(100 * np.sqrt(resid / ((w - 1) * w)) / (N_sum / w))
+        return float(se_ratio(a, a_sq, a_cross, N_sum, t.N_sq, w))
 
     se = {k: None for k in v}
     se["obd_selection_pct"] = prop(v["obd_selection_pct"])

@@ -216,6 +216,33 @@ def _r(x, digits=6):
     return round(float(x), digits)
 
 
+# ---------------------------------------------------------------------- Monte Carlo errors
+# One statement of each standard error, for the phase I block here and the phase I/II block
+# (simulations.phase12): ``w`` trials, sums ``s`` and sums of squares ``sq`` over them.
+def se_proportion(pct, w: float):
+    """Standard error of a percentage of ``w`` trials: 100 sqrt(q (1 - q) / w)."""
+    q = np.asarray(pct, dtype=float) / 100
+    return 100 * np.sqrt(q * (1 - q) / w)
+
+
+def se_mean(s, sq, w: float):
+    """Standard error of a per-trial mean from its sum ``s`` and sum of squares ``sq``."""
+    s, sq = np.asarray(s, dtype=float), np.asarray(sq, dtype=float)
+    var = np.maximum(sq - s * s / w, 0) / (w - 1)
+    return np.sqrt(var / w)
+
+
+def se_ratio(a, a_sq, a_cross, N_sum: float, N_sq: float, w: float):
+    """Standard error (delta method) of 100 sum(a) / sum(N), a ratio of per-trial totals:
+    ``a_sq`` = sum a^2, ``a_cross`` = sum a N, ``N_sq`` = sum N^2."""
+    a, a_sq, a_cross = (np.asarray(x, dtype=float) for x in (a, a_sq, a_cross))
+    if not N_sum:
+        return np.zeros_like(a)
+    r = a / N_sum
+    resid = np.maximum(a_sq - 2 * r * a_cross + r * r * float(N_sq), 0)
+    return 100 * np.sqrt(resid / ((w - 1) * w)) / (N_sum / w)
+
+
 @dataclass
 class OperatingCharacteristics:
     """Operating characteristics of one design on one scenario.
@@ -282,21 +309,13 @@ class OperatingCharacteristics:
                   for k, val in v.items()}
         else:
             def prop(pct):
-                q = pct / 100
-                return 100 * np.sqrt(q * (1 - q) / w)
+                return se_proportion(pct, w)
 
             def mean(s, sq):
-                s, sq = f(s), f(sq)
-                var = np.maximum(sq - s * s / w, 0) / (w - 1)
-                return np.sqrt(var / w)
+                return se_mean(s, sq, w)
 
             def ratio(a, a_sq, a_cross):
-                a, a_sq, a_cross = f(a), f(a_sq), f(a_cross)
-                if not N_sum:
-                    return np.zeros_like(a)
-                r = a / N_sum
-                resid = np.maximum(a_sq - 2 * r * a_cross + r * r * float(tally.N_sq), 0)
-                return 100 * np.sqrt(resid / ((w - 1) * w)) / (N_sum / w)
+                return se_ratio(a, a_sq, a_cross, N_sum, tally.N_sq, w)
 
             se = {
                 "selection_pct": prop(v["selection_pct"]),
