@@ -130,6 +130,24 @@ class Design(ABC):
         """What :meth:`_decide` reads (see :meth:`decision_key`); None: anything."""
         return None
 
+    def decision_key_layout(self):
+        """How :meth:`_decision_key` builds its rows, as a
+        :class:`~dosefind.designs.keys.DoseKeyLayout`, for engines that compute keys in
+        compiled code; None when the design does not describe its key that way (or a
+        subclass changed the rule or the key after the layout was written).  The full key
+        is :meth:`decision_key`'s: a phase column (0 during the trial, 1 before the first
+        cohort, 2 at ``max_n``), then the layout's columns, zeroed outside phase 0."""
+        owner = _owner(type(self), "_decision_key_layout")
+        if any(not issubclass(owner, _owner(type(self), m)) for m in ("decide", "_decide", "_decision_key")):
+            return None
+        if self.max_n is None:
+            return None
+        return self._decision_key_layout()
+
+    def _decision_key_layout(self):
+        """:meth:`_decision_key` as a layout (see :meth:`decision_key_layout`); None: not described."""
+        return None
+
     @abstractmethod
     def _decide(self, state: TrialState) -> Decision:
         """The design's own rule, for a state with at least one cohort and below max_n."""

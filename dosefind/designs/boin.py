@@ -349,14 +349,15 @@ class BOIN(Design):
     def _decision_key(self, n_at_dose, tox_at_dose, current_index, last_cohort_tox):
         """What :meth:`_decide` reads: the current dose and its counts, the lowest eliminated
         dose (each dose's elimination asked of :meth:`_eliminated_from` for its own counts)
-        and, with ``extrasafe``, dose 1's counts."""
-        n, y = np.asarray(n_at_dose), np.asarray(tox_at_dose)
-        d = np.maximum(np.asarray(current_index), 0)
-        rows = np.arange(n.shape[0])
-        cols = [d, n[rows, d], y[rows, d], self._first_eliminated_rows(n, y)]
-        if self.extrasafe:
-            cols += [n[:, 0], y[:, 0]]
-        return np.column_stack(cols)
+        and, with ``extrasafe``, dose 1's counts (:meth:`_decision_key_layout`)."""
+        return self._decision_key_layout().columns(n_at_dose, tox_at_dose, current_index)
+
+    def _decision_key_layout(self):
+        """:meth:`_decision_key` as a :class:`~dosefind.designs.keys.DoseKeyLayout`: the
+        flag of a dose is its elimination (:meth:`_eliminated_pairs`)."""
+        from dosefind.designs.keys import DoseKeyLayout
+
+        return DoseKeyLayout(self.num_doses, self.max_n, self._eliminated_pairs, self.extrasafe)
 
     def _decide(self, state: TrialState) -> Decision:
         n_all, y_all = state.n_at_dose, state.tox_at_dose
@@ -409,9 +410,11 @@ class BOIN(Design):
         return Decision.treat(nxt, why, code)
 
     # ------------------------------------------------------------------ MTD
-    def _first_eliminated_rows(self, n, y) -> np.ndarray:
-        """:meth:`_eliminated_from` of each row of counts (num_doses if none), asking it
-        once per distinct (n, y) of one dose: a dose's elimination reads its own counts."""
+    def _eliminated_pairs(self, n, y) -> np.ndarray:
+        """Whether :meth:`_eliminated_from` eliminates a dose with ``n`` patients and ``y``
+        DLTs (arrays of one shape), asking it once per distinct (n, y): a dose's
+        elimination reads its own counts."""
+        n, y = np.asarray(n, dtype=np.int64), np.asarray(y, dtype=np.int64)
         span = self.max_n + 1
         if self._gone is None:  # answers of the scalar rule per (n, y), -1 until asked
             self._gone = np.full(span * span if span <= 2048 else 0, -1, np.int8)
@@ -422,13 +425,14 @@ class BOIN(Design):
                 for v in np.unique(pair[gone < 0]).tolist():
                     self._gone[v] = self._eliminated_from((v // span,), (v % span,)) == 0
                 gone = self._gone[pair]
-            gone = gone.view(bool)
-        else:
-            pairs, inverse = np.unique(pair, return_inverse=True)
-            flags = [self._eliminated_from((v // span,), (v % span,)) == 0 for v in pairs.tolist()]
-            gone = np.array(flags, dtype=bool)[inverse.reshape(n.shape)]
-        first = gone.argmax(axis=1)
-        return np.where(gone[np.arange(n.shape[0]), first], first, self.num_doses)
+            return gone.view(bool)
+        pairs, inverse = np.unique(pair, return_inverse=True)
+        flags = [self._eliminated_from((v // span,), (v % span,)) == 0 for v in pairs.tolist()]
+        return np.array(flags, dtype=bool)[inverse.reshape(n.shape)]
+
+    def _first_eliminated_rows(self, n, y) -> np.ndarray:
+        """:meth:`_eliminated_from` of each row of counts (num_doses if none)."""
+        return self._decision_key_layout().lowest_flagged(n, y)
 
     def _select_rows(self, n_at_dose, tox_at_dose) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The selection rule of ``select.mtd`` for rows of counts (the one place it is
@@ -484,9 +488,16 @@ class BOIN(Design):
         Y = np.asarray(tox_at_dose, dtype=np.int64).reshape(N.shape)
         if not N.shape[0]:
             return np.full(0, -1, dtype=np.int64)
-        rows = np.ascontiguousarray(np.hstack([N, Y]))
-        _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True,
-                                      return_inverse=True)
+        span = self.max_n + 1
+        if float(span) ** (2 * self.num_doses) < 2.0 ** 62 and int(N.max()) < span:
+            # One integer per row (mixed radix): sorting integers is several times quicker.
+            key = np.zeros(N.shape[0], np.int64)
+            for col in (*N.T, *Y.T):
+                key = key * span + col
+        else:
+            rows = np.ascontiguousarray(np.hstack([N, Y]))
+            key = rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         return self._select_rows(N[first], Y[first])[0].astype(np.int64)[inverse.ravel()]
 
     def select_mtd(self, state: TrialState) -> MTDSelection:

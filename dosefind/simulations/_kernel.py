@@ -259,6 +259,9 @@ class Decider:
     def _new_frame(self, lo, hi) -> None:
         if self._seen is not None:  # the keys seen so far, not the last frame's room
             lo, hi = np.minimum(lo, self._seen[0]), np.maximum(hi, self._seen[1])
+        if self._key_rows:  # and every key answered (the keyed walker asks through _ask_key too)
+            known = np.array(self._key_rows, np.int64)
+            lo, hi = np.minimum(lo, known.min(axis=0)), np.maximum(hi, known.max(axis=0))
         self._seen = (lo, hi)
         span = hi - lo + 1
         span = span + (span + 1) // 2  # room to grow before the next frame

@@ -33,6 +33,7 @@ from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
 from dosefind.simulations.tables import MAX_PATIENTS, CONTINUE, NO_ROOM, STOP, UNDECIDED, TableTooLarge
 from dosefind.simulations.tables import patient_cap as _patient_cap
+from dosefind.simulations.keyed_walker import KEYED_JIT_MIN_TRIALS, keyed_walker_for
 from dosefind.simulations.walker import use_jit, walk
 
 __all__ = ["simulate_mc", "run_chunk", "MAX_PATIENTS"]
@@ -216,9 +217,12 @@ def _tally_table(table, counts: np.ndarray, above_mask) -> Tally:
     return table.tally_counts(counts, above_mask)
 
 
-def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=None) -> Tally:
+def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=None, keyed=None) -> Tally:
     """Tally of the seed chunks ``chunks`` [(index, size), ...]: on the design's decision
-    table when it has one, on the general engine otherwise (same numbers either way)."""
+    table when it has one; otherwise on the keyed walker when the design describes its
+    decision key (:mod:`~dosefind.simulations.keyed_walker`; ``keyed``: True, False, or
+    None for runs of at least :data:`~.keyed_walker.KEYED_JIT_MIN_TRIALS` trials), or on
+    the general engine (same numbers on every path)."""
     total = Tally(design.num_doses)
     table = _tables.table_for(design, use_batch)
     done = 0
@@ -261,8 +265,14 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
         # A partial table is discarded: the chunks walked so far are simulated again below
         # (identical numbers), so no half-filled table is ever read.
         done = 0
+    rest = chunks[done:]
+    if keyed is None:
+        keyed = sum(size for _, size in rest) >= KEYED_JIT_MIN_TRIALS
+    walker = keyed_walker_for(design, use_batch) if keyed and rest else None
+    if walker is not None:
+        return total.merge(walker.run(p, seed, rest, above_mask, on_chunk=on_block))
     decider = Decider.shared(design, use_batch)
-    for block in _blocks(chunks[done:]):
+    for block in _blocks(rest):
         total.merge(run_block(decider, p, seed, block, above_mask))
         if on_block is not None:
             on_block(sum(size for _, size in block))
@@ -327,9 +337,9 @@ def _worker_init(parent_pid: int) -> None:
     _watch_parent(parent_pid)
 
 
-def _run_task(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit) -> Tally:
+def _run_task(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit, keyed) -> Tally:
     # The decision table (or Decider) is shared per worker process, so it serves all tasks.
-    return _run_chunks(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit)
+    return _run_chunks(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit, keyed=keyed)
 
 
 def _mp_context():
@@ -365,6 +375,9 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     workers = int(workers) if workers else 1
     if workers > 1:
         workers = max(1, min(workers, len(chunks), os.cpu_count() or 1))
+    # The keyed walker (designs too large to tabulate) is compiled code too: chosen like the
+    # table walker when asked, by the run's size otherwise.
+    keyed = jit if jit is not None else n_trials >= KEYED_JIT_MIN_TRIALS
     if jit is None:
         jit = use_jit(n_trials)
     show = _show_progress(progress, n_trials)
@@ -379,7 +392,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     try:
         if workers == 1:
             if use_table:
-                total = _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step)
+                total = _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=step, keyed=keyed)
             else:
                 decider = Decider.shared(design, use_batch)
                 for block in _blocks(chunks):
@@ -391,7 +404,8 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
                 # The first chunk in this process grows the decision table before the workers
                 # fork, so they inherit it instead of each building their own (same numbers:
                 # tallies are integer sums over chunks).
-                total.merge(_run_chunks(design, p, seed, chunks[:1], above_mask, use_batch, jit, on_block=step))
+                total.merge(_run_chunks(design, p, seed, chunks[:1], above_mask, use_batch, jit, on_block=step,
+                                        keyed=keyed))
                 chunks = chunks[1:]
             # Contiguous groups of chunks, a few per worker (for the progress bar).
             n_tasks = min(len(chunks), workers * 4)
@@ -402,7 +416,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
             task = _run_task if use_table else _run_general_task
             with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_worker_init,
                                      initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(task, design, p, seed, g, above_mask, use_batch, jit): g for g in groups}
+                futures = {pool.submit(task, design, p, seed, g, above_mask, use_batch, jit, keyed): g for g in groups}
                 for fut in as_completed(futures):
                     # Integer tallies: the sum does not depend on the order tasks finish in.
                     total.merge(fut.result())
@@ -414,7 +428,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     return total
 
 
-def _run_general_task(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit) -> Tally:
+def _run_general_task(design, true_prob_tox, seed, chunks, above_mask, use_batch, jit, keyed) -> Tally:
     decider = Decider.shared(design, use_batch)
     tally = Tally(design.num_doses)
     for block in _blocks(chunks):

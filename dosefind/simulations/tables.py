@@ -96,6 +96,22 @@ def patient_cap(design) -> int:
     return design.max_n if design.max_n is not None else MAX_PATIENTS
 
 
+def cohort_rows(design) -> tuple[np.ndarray, np.ndarray]:
+    """Patients treated before the cohort of each depth, and that cohort's size (the last
+    cohort is cut to max_n, as in BOIN's get.oc and the general engine); the last depth is
+    the one with no room (size <= 0 or beyond the patient cap)."""
+    cap = patient_cap(design)
+    row0, msize, treated = [], [], 0
+    while True:
+        m = design.cohort_size if design.max_n is None else min(design.cohort_size, design.max_n - treated)
+        row0.append(treated)
+        msize.append(m)
+        if m <= 0 or treated + m > cap:
+            break
+        treated += m
+    return np.array(row0, np.int64), np.array(msize, np.int64)
+
+
 class DecisionTable:
     """Lazily grown table of a count design's decisions (see the module docstring)."""
 
@@ -107,18 +123,7 @@ class DecisionTable:
         self.M = design.cohort_size
         self.cap = patient_cap(design)
         self.max_states = int(TABLE_MAX_STATES if max_states is None else max_states)
-        # Patients treated before the cohort of each depth, and that cohort's size (the last
-        # cohort is cut to max_n, as in BOIN's get.oc and the general engine).
-        row0, msize, treated = [], [], 0
-        while True:
-            m = self.M if design.max_n is None else min(self.M, design.max_n - treated)
-            row0.append(treated)
-            msize.append(m)
-            if m <= 0 or treated + m > self.cap:
-                break
-            treated += m
-        self.row0 = np.array(row0, np.int64)
-        self.msize = np.array(msize, np.int64)
+        self.row0, self.msize = cohort_rows(design)
         self.labels: list[str] = []
         self._label_code: dict[str, int] = {}
         self._select_batch = None
