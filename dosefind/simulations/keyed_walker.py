@@ -64,10 +64,9 @@ def _compiled():
         except ImportError:  # pragma: no cover - numba is a dependency
             return None
 
-        @numba.njit(cache=True, nogil=True)
-        def _slot(code, shift):  # pragma: no cover - compiled
-            return np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
-
+        # Slots: Fibonacci hashing of the key code (the top bits of code * 2^64 / golden
+        # ratio), written out in both functions: a jitted helper captured by the closure
+        # would keep numba from caching them on disk.
         @numba.njit(cache=True, nogil=True)
         def _build(codes, bits):  # pragma: no cover - compiled
             size = 1 << bits
@@ -76,7 +75,7 @@ def _compiled():
             shift = 64 - bits
             mask = size - 1
             for j in range(codes.shape[0]):
-                h = _slot(codes[j], shift)
+                h = np.int64((np.uint64(codes[j]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
                 while keys[h] != -1:
                     h = (h + 1) & mask
                 keys[h] = codes[j]
@@ -110,7 +109,7 @@ def _compiled():
                         code = ((c * span + n[t, c]) * span + y[t, c]) * (D + 1) + low
                         if extra:
                             code = (code * span + n[t, 0]) * span + y[t, 0]
-                    h = _slot(code, shift)
+                    h = np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
                     while hkeys[h] != code and hkeys[h] != -1:
                         h = (h + 1) & mask
                     if hkeys[h] == -1:
