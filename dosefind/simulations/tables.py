@@ -25,7 +25,8 @@ the states it visits; the Monte Carlo walker (:mod:`~dosefind.simulations.walker
 exact engine both read them.  States are indexed by id (found through a checked 64-bit
 hash of the count row, per depth), not by a mixed-radix key, so any number of doses and
 cohorts can be tabulated; a keyed design whose state space keeps growing (20 cohorts) runs
-on the general engine instead (:data:`LARGE_SPACE_STATES`).  For Monte Carlo the table
+on the keyed walker (:mod:`~dosefind.simulations.keyed_walker`) or the general engine
+instead (:data:`LARGE_SPACE_STATES`).  For Monte Carlo the table
 tallies a call from the count rows of the final states its trials met (one weighted Gram
 matrix, :meth:`DecisionTable.tally_counts`).
 
@@ -59,7 +60,8 @@ TABLE_MAX_STATES = 1_000_000
 LARGE_SPACE_DECISIONS = 40_000
 
 #: New states a run's first chunk may add to the table of a design that keys its
-#: decisions (``Design.decision_key``) before the run goes to the general engine, which
+#: decisions (``Design.decision_key``) before the run goes to the keyed walker or the
+#: general engine, which
 #: then asks the scalar rule once per distinct key: its trials keep meeting new states
 #: (BOIN with 20 cohorts of 3: about 170,000 in the first 10,000 trials, millions in all),
 #: and tabulating each costs more than the general engine's key look-ups.  (BOIN with 10
