@@ -110,6 +110,7 @@ IN_PROCESS = {
     "boin-6-doses-mc-1m": lambda: mc_case("boin", 1_000_000, num_doses=6),
     "boin-10-doses-mc-1m": lambda: mc_case("boin", 1_000_000, num_doses=10),
     "boin-20-cohorts-mc-1m": lambda: mc_case("boin", 1_000_000, n_cohorts=20),
+    "boin-10-doses-20-cohorts-mc-1m": lambda: mc_case("boin", 1_000_000, num_doses=10, n_cohorts=20),
     "boin-exact": lambda: exact_case("boin"),
     "crm-exact": lambda: exact_case("crm"),
     "boin-exact-15-cohorts": lambda: exact_case("boin", n_cohorts=15, repeats=1),

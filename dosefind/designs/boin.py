@@ -128,6 +128,7 @@ import warnings
 import numpy as np
 
 from dosefind import _validate as V
+from dosefind._rows import distinct_rows
 from dosefind.designs.base import Design, beta_prob_exceeds
 from dosefind.designs.isotonic import pava, pava_rows
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
@@ -488,16 +489,7 @@ class BOIN(Design):
         Y = np.asarray(tox_at_dose, dtype=np.int64).reshape(N.shape)
         if not N.shape[0]:
             return np.full(0, -1, dtype=np.int64)
-        span = self.max_n + 1
-        if float(span) ** (2 * self.num_doses) < 2.0 ** 62 and int(N.max()) < span:
-            # One integer per row (mixed radix): sorting integers is several times quicker.
-            key = np.zeros(N.shape[0], np.int64)
-            for col in (*N.T, *Y.T):
-                key = key * span + col
-        else:
-            rows = np.ascontiguousarray(np.hstack([N, Y]))
-            key = rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        first, inverse = distinct_rows(np.hstack([N, Y]))
         return self._select_rows(N[first], Y[first])[0].astype(np.int64)[inverse.ravel()]
 
     def select_mtd(self, state: TrialState) -> MTDSelection:

@@ -27,6 +27,7 @@ import os
 
 import numpy as np
 
+from dosefind._rows import distinct_rows
 from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import PatientUniforms, chunk_seed
 from dosefind.simulations.tables import cohort_rows, patient_cap
@@ -268,17 +269,9 @@ class KeyedWalker:
         if not self._select_reads_counts_only:
             tally.add(n, y, decider.select(n, y, cur, last), reason, decider.labels, above_mask, self.design.max_n)
             return tally
-        span = self.span
-        if float(span) ** (2 * D) < 2.0 ** 62:
-            key = np.zeros(n.shape[0], np.int64)
-            for col in (*n.T, *y.T):
-                key = key * span + col
-        else:
-            rows = np.ascontiguousarray(np.hstack([n, y]))
-            key = rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        first, inverse = distinct_rows(np.hstack([n, y]))
         L = len(decider.labels) + 1
-        combo, counts = np.unique(inverse.ravel() * L + reason, return_counts=True)
+        combo, counts = np.unique(inverse * L + reason, return_counts=True)
         mtd = decider.select(n[first], y[first], cur[first], last[first])[combo // L]
         rows = first[combo // L]
         tally.add(n[rows], y[rows], mtd, combo % L, decider.labels, above_mask, self.design.max_n,
