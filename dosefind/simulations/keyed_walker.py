@@ -92,10 +92,16 @@ def _compiled():
             width = D * span * span * (D + 1)
             if extra:
                 width = width * span * span
+            # Trials advance in step, one cohort depth at a time: every trial at a depth
+            # reads the same rows of u, so the reads run along memory.
+            lo = msize.shape[0]
             for t in range(n.shape[0]):
-                if status[t] != 0:
-                    continue
-                while True:
+                if status[t] == 0 and depth[t] < lo:
+                    lo = depth[t]
+            for level in range(lo, msize.shape[0]):
+                for t in range(n.shape[0]):
+                    if status[t] != 0 or depth[t] != level:
+                        continue
                     c = cur[t]
                     if c < 0:
                         code = width  # phase 1: before the first cohort
@@ -116,22 +122,22 @@ def _compiled():
                     if hkeys[h] == -1:
                         status[t] = 2
                         miss[t] = code
-                        break
+                        continue
                     a = hvals[h]
                     d = ans_nxt[a]
                     if d < 0:
                         status[t] = 1
                         reason[t] = ans_code[a]
-                        break
+                        continue
                     dp = depth[t]
                     m = msize[dp]
                     r = row0[dp]
                     if m <= 0 or r + m > cap:
                         status[t] = 4
-                        break
+                        continue
                     if r + m > R:
                         status[t] = 3
-                        break
+                        continue
                     q = p[d]
                     k = 0
                     for i in range(m):
