@@ -48,7 +48,7 @@ RUNNING, STOPPED, NEW_KEY, NEED_ROWS, NO_ROOM = 0, 1, 2, 3, 4
 FIRST_ROWS = 64
 
 #: Trials whose final states are tallied together (distinct states selected once per block).
-BLOCK_TRIALS = 200_000
+BLOCK_TRIALS = 100_000
 
 _JIT = None
 
@@ -233,8 +233,8 @@ class KeyedWalker:
         D, decider = self.D, self.decider
         patients = PatientUniforms(chunk_seed(seed, index), size)
         u = patients.next(min(self.cap, FIRST_ROWS))
-        n = np.zeros((size, D), np.int64)
-        y = np.zeros((size, D), np.int64)
+        n = np.zeros((size, D), np.int16)  # counts stay below max_n <= 10,000 (memory of big blocks)
+        y = np.zeros((size, D), np.int16)
         cur = np.full(size, -1, np.int64)
         last = np.full(size, -1, np.int64)
         depth = np.zeros(size, np.int64)
