@@ -235,16 +235,18 @@ class Decider:
             missing = answer < 0
             if missing.any():
                 for i in np.flatnonzero(missing)[np.unique(code[missing], return_index=True)[1]].tolist():
-                    dense[code[i]] = self._ask_key(K[i], n[i], y[i], cur[i], last[i])
+                    dense[code[i]] = self.ask_key(K[i], n[i], y[i], cur[i], last[i])
                 answer = dense[code]
         else:
             uniq, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-            answer = np.array([self._ask_key(K[i], n[i], y[i], cur[i], last[i]) for i in first.tolist()],
+            answer = np.array([self.ask_key(K[i], n[i], y[i], cur[i], last[i]) for i in first.tolist()],
                               np.int64)[inverse.ravel()]
         return self._key_nxt[answer], self._key_code[answer]
 
-    def _ask_key(self, key_row, n, y, cur, last) -> int:
-        """Index of the answer for one decision key, asking the scalar rule if it is new."""
+    def ask_key(self, key_row, n, y, cur, last) -> int:
+        """Index of the answer for one decision key (a :meth:`Design.decision_key` row of
+        the state n, y, cur, last), asking the scalar rule if it is new; the answers are
+        :meth:`key_answers`."""
         key = key_row.tobytes()
         j = self._key_index.get(key)
         if j is None:
@@ -256,10 +258,14 @@ class Decider:
             self._key_code = np.append(self._key_code, self.code(decision.code.value))
         return j
 
+    def key_answers(self, index) -> tuple[np.ndarray, np.ndarray]:
+        """(next dose, -1 to stop; reason code) of the answers ``index`` of :meth:`ask_key`."""
+        return self._key_nxt[index], self._key_code[index]
+
     def _new_frame(self, lo, hi) -> None:
         if self._seen is not None:  # the keys seen so far, not the last frame's room
             lo, hi = np.minimum(lo, self._seen[0]), np.maximum(hi, self._seen[1])
-        if self._key_rows:  # and every key answered (the keyed walker asks through _ask_key too)
+        if self._key_rows:  # and every key answered (the keyed walker asks through ask_key too)
             known = np.array(self._key_rows, np.int64)
             lo, hi = np.minimum(lo, known.min(axis=0)), np.maximum(hi, known.max(axis=0))
         self._seen = (lo, hi)

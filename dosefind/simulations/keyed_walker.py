@@ -197,7 +197,7 @@ class KeyedWalker:
         new = [i for i in first.tolist() if codes[i] not in self._known]
         if not new:  # pragma: no cover - the walker pauses only on unknown keys
             raise RuntimeError(f"{self.design.name}: the keyed walker paused on a known key")
-        ask = self.decider._ask_key
+        ask = self.decider.ask_key
         answers = [ask(K[i], n[i], y[i], cur[i], last[i]) for i in new]
         self.codes = np.concatenate([self.codes, codes[new]])
         self._answer = np.concatenate([self._answer, np.array(answers, np.int64)])
@@ -247,7 +247,7 @@ class KeyedWalker:
             keys, vals, shift = self._table()
             self._walk(u, p, n, y, cur, last, depth, ntot, status, reason, miss, self.row0, self.msize,
                        self.cap, max_n, self.flag, self.span, self.layout.first_dose_counts, keys, vals, shift,
-                       decider._key_nxt[self._answer], decider._key_code[self._answer])
+                       *decider.key_answers(self._answer))
             if (status == STOPPED).all():
                 return n, y, cur, last, reason
             bad = np.flatnonzero(status == NO_ROOM)
