@@ -32,12 +32,24 @@ from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import PatientUniforms, chunk_seed
 from dosefind.simulations.tables import cohort_rows, patient_cap
 
-__all__ = ["KeyedWalker", "keyed_walker_for", "KEYED_JIT_MIN_TRIALS"]
+__all__ = ["KeyedWalker", "keyed_walker_for", "use_keyed", "KEYED_JIT_MIN_TRIALS"]
 
-#: Runs of at least this many trials take the keyed walker by default: loading the compiled
-#: code costs about half a second, and the general engine needs about 4 us per trial of 20
-#: cohorts, so the walker repays itself beyond about 10^5 trials.
+#: The keyed walker is used by default once a process has simulated this many trials in
+#: all (one large run, or the many small runs of a grid): loading the compiled code costs
+#: about half a second, and the general engine needs about 4 us per trial of 20 cohorts,
+#: so the walker repays itself beyond about 10^5 trials.
 KEYED_JIT_MIN_TRIALS = 100_000
+
+_trials_seen = 0
+
+
+def use_keyed(n_trials: int) -> bool:
+    """Whether a run of ``n_trials`` should take the keyed walker where a design allows it:
+    yes once the compiled code is loaded or this process has simulated (or is about to)
+    :data:`KEYED_JIT_MIN_TRIALS` trials in all."""
+    global _trials_seen
+    _trials_seen += int(n_trials)
+    return _JIT not in (None, False) or _trials_seen >= KEYED_JIT_MIN_TRIALS
 
 #: Largest count (max_n) the walker's flag table covers ((max_n + 1)^2 bytes).
 MAX_SPAN = 1024

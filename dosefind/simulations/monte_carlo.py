@@ -33,7 +33,7 @@ from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import CHUNK_SIZE, PatientUniforms, chunk_seed, chunk_sizes
 from dosefind.simulations.tables import MAX_PATIENTS, CONTINUE, NO_ROOM, STOP, UNDECIDED, TableTooLarge
 from dosefind.simulations.tables import patient_cap as _patient_cap
-from dosefind.simulations.keyed_walker import KEYED_JIT_MIN_TRIALS, keyed_walker_for
+from dosefind.simulations.keyed_walker import keyed_walker_for, use_keyed
 from dosefind.simulations.walker import use_jit, walk
 
 __all__ = ["simulate_mc", "run_chunk", "MAX_PATIENTS"]
@@ -221,7 +221,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
     """Tally of the seed chunks ``chunks`` [(index, size), ...]: on the design's decision
     table when it has one; otherwise on the keyed walker when the design describes its
     decision key (:mod:`~dosefind.simulations.keyed_walker`; ``keyed``: True, False, or
-    None for runs of at least :data:`~.keyed_walker.KEYED_JIT_MIN_TRIALS` trials), or on
+    None for :func:`~.keyed_walker.use_keyed` to choose by the trials simulated), or on
     the general engine (same numbers on every path)."""
     total = Tally(design.num_doses)
     table = _tables.table_for(design, use_batch)
@@ -267,7 +267,7 @@ def _run_chunks(design, p, seed, chunks, above_mask, use_batch, jit, on_block=No
         done = 0
     rest = chunks[done:]
     if keyed is None:
-        keyed = sum(size for _, size in rest) >= KEYED_JIT_MIN_TRIALS
+        keyed = use_keyed(sum(size for _, size in rest))
     walker = keyed_walker_for(design, use_batch) if keyed and rest else None
     if walker is not None:
         return total.merge(walker.run(p, seed, rest, above_mask, on_chunk=on_block))
@@ -377,7 +377,7 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
         workers = max(1, min(workers, len(chunks), os.cpu_count() or 1))
     # The keyed walker (designs too large to tabulate) is compiled code too: chosen like the
     # table walker when asked, by the run's size otherwise.
-    keyed = jit if jit is not None else n_trials >= KEYED_JIT_MIN_TRIALS
+    keyed = jit if jit is not None else use_keyed(n_trials)
     if jit is None:
         jit = use_jit(n_trials)
     show = _show_progress(progress, n_trials)
