@@ -431,18 +431,30 @@ class DecisionTable:
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
 
     # ------------------------------------------------------------------ Monte Carlo tallies
-    def tally_counts(self, counts, above_mask):
+    def tally_counts(self, counts, above_mask, jit: bool | None = None):
         """Tally of Monte Carlo trials from ``counts`` (trials ending in each state id): the
         same integers as :meth:`tally` (every sum is over integers, so the order does not
         matter).  Every sum of the tally is a weighted first or second moment of the final
         states' count rows x = (n | y) and of three sums per row (N, Y and the patients above
         the MTD), so a call reads only the compact count rows of the states its trials
-        ended in (a few matrix-vector products over them)."""
-        from dosefind.simulations._kernel import Tally
+        ended in.  ``jit`` (default: when the compiled walker is loaded in this process)
+        forms the sums in one compiled pass (:func:`~.walker.jit_tally`); otherwise a few
+        matrix-vector products over the rows give the same integers."""
+        from dosefind.simulations import walker
 
         ids = np.flatnonzero(counts > 0)  # a bool scan: several times quicker than on int64
-        c = counts[ids].astype(np.int64)
         self.select(ids)  # no-op once complete() has selected every final state
+        kernel = walker.jit_tally() if jit is None or jit else None
+        if kernel is not None:
+            D = self.D
+            out = kernel(ids, counts.astype(np.int64, copy=False), self.rows, self.sel, self.code,
+                         np.asarray(above_mask, dtype=np.bool_), D, len(self.labels),
+                         -1 if self.design.max_n is None else int(self.design.max_n))
+            return self._tally_from(out[:5 * D].reshape(5, D), out[5 * D:6 * D + 1], out[6 * D + 1:6 * D + 12],
+                                    out[6 * D + 12:])
+        return self._tally_numpy(ids, counts[ids].astype(np.int64), above_mask)
+
+    def _tally_numpy(self, ids, c, above_mask):
         D = self.D
         w = int(c.sum())
         # Every product and partial sum is a whole number below 2**53 (at most 10**9 trials
@@ -463,26 +475,29 @@ class DecisionTable:
         cross = (cw * N) @ x[:, :D]
         moments = s.T @ (cw[:, None] * s)  # sums of N^2, Y^2, above^2, above*N, ...
         as_int = (lambda a: np.rint(a).astype(np.int64)) if exact_float else (lambda a: np.asarray(a, np.int64))
-        tally = Tally(D)
-        tally.n_sum += as_int(first[:D])
-        tally.y_sum += as_int(first[D:])
-        tally.n_sq += as_int(sq[:D])
-        tally.y_sq += as_int(sq[D:])
-        tally.n_cross += as_int(cross)
-        (tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.above_sum, tally.above_sq,
-         tally.above_cross) = (np.int64(v) for v in as_int(
-            [first[:D].sum(), moments[0, 0], first[D:].sum(), moments[1, 1], first[:D] @ m, moments[2, 2],
-             moments[2, 0]]))
-        tally.w = np.int64(w)
+        per_dose = np.stack([as_int(first[:D]), as_int(sq[:D]), as_int(cross), as_int(first[D:]), as_int(sq[D:])])
         max_n = self.design.max_n
-        if max_n is not None:
-            tally.early = np.int64(c[N < max_n].sum())
         ref = N if max_n is None else max_n
-        tally.od60 = np.int64(c[above > 0.6 * ref].sum())
-        tally.od80 = np.int64(c[above > 0.8 * ref].sum())
+        scalars = [*as_int([first[:D].sum(), moments[0, 0], first[D:].sum(), moments[1, 1], first[:D] @ m,
+                            moments[2, 2], moments[2, 0]]),
+                   c[above > 0.6 * ref].sum(), c[above > 0.8 * ref].sum(),
+                   0 if max_n is None else c[N < max_n].sum(), w]
         sel = self.sel[ids].astype(np.intp)
-        tally.sel += np.bincount(np.where(sel < 0, D, sel), weights=c, minlength=D + 1).round().astype(np.int64)
+        sel = np.bincount(np.where(sel < 0, D, sel), weights=c, minlength=D + 1).round().astype(np.int64)
         reasons = np.bincount(self.code[ids], weights=c, minlength=len(self.labels)).round().astype(np.int64)
+        return self._tally_from(per_dose, sel, scalars, reasons)
+
+    def _tally_from(self, per_dose, sel, scalars, reasons):
+        """A Tally from its integer sums: per dose (n, n^2, n N, y, y^2), the selections
+        (last: none), the scalars (N, N^2, Y, Y^2, above, above^2, above N, overdosed 60%
+        and 80%, stopped early, trials) and trials per reason code."""
+        from dosefind.simulations._kernel import Tally
+
+        tally = Tally(self.D)
+        tally.n_sum, tally.n_sq, tally.n_cross, tally.y_sum, tally.y_sq = (np.array(a, np.int64) for a in per_dose)
+        tally.sel = np.array(sel, np.int64)
+        (tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.above_sum, tally.above_sq, tally.above_cross,
+         tally.od60, tally.od80, tally.early, tally.w) = (np.int64(v) for v in scalars)
         for j in np.flatnonzero(reasons).tolist():
             tally.reasons[self.labels[j]] = int(reasons[j])
         return tally
