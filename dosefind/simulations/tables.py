@@ -528,15 +528,27 @@ class DecisionTable:
 
 # ---------------------------------------------------------------------- shared cache
 _TABLES: "OrderedDict[tuple, DecisionTable | None]" = OrderedDict()
+_MISSING = object()
+
+
+#: Types described by (type name, value) directly: the common leaves of a configuration.
+_LEAVES = frozenset({bool, int, float, str, bytes, type(None)})
+_CONFIG_TYPES: tuple = ()
 
 
 def _fingerprint(obj, depth=0):
     """A hashable description of a design's configuration (public attributes, recursively)."""
-    from dosefind.designs.base import Design
-    from dosefind.designs.modifiers import Modifier
-
+    global _CONFIG_TYPES
     if depth > 6:
         raise TypeError("configuration nested too deeply")
+    t = type(obj)
+    if t in _LEAVES:  # most leaves: no isinstance chain
+        return (t.__name__, obj)
+    if not _CONFIG_TYPES:
+        from dosefind.designs.base import Design
+        from dosefind.designs.modifiers import Modifier
+
+        _CONFIG_TYPES = (Design, Modifier)
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return (type(obj).__name__, obj)
     if isinstance(obj, np.generic):
@@ -544,12 +556,12 @@ def _fingerprint(obj, depth=0):
     if isinstance(obj, np.ndarray):
         return ("ndarray", obj.dtype.str, obj.shape, obj.tobytes())
     if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__, tuple(_fingerprint(v, depth + 1) for v in obj))
+        return (type(obj).__name__, tuple([_fingerprint(v, depth + 1) for v in obj]))
     if isinstance(obj, dict):
         return ("dict", tuple(sorted((repr(k), _fingerprint(v, depth + 1)) for k, v in obj.items())))
-    if isinstance(obj, (Design, Modifier)) or hasattr(obj, "__dataclass_fields__"):
+    if isinstance(obj, _CONFIG_TYPES) or hasattr(obj, "__dataclass_fields__"):
         attrs = vars(obj) if hasattr(obj, "__dict__") else {}
-        public = tuple(sorted((k, _fingerprint(v, depth + 1)) for k, v in attrs.items() if not k.startswith("_")))
+        public = tuple(sorted([(k, _fingerprint(v, depth + 1)) for k, v in attrs.items() if k[:1] != "_"]))
         return (type(obj).__module__, type(obj).__qualname__, public)
     raise TypeError(f"cannot fingerprint {type(obj).__name__}")
 
@@ -571,12 +583,10 @@ def table_for(design, use_batch: bool = True) -> DecisionTable | None:
     if design.memory != "counts":
         return None
     key = design_key(design, use_batch)
-    if key in _TABLES:
+    table = _TABLES.get(key, _MISSING)
+    if table is not _MISSING:
         _TABLES.move_to_end(key)
-        table = _TABLES[key]
-        if table is not None and table.design is not design and key[3][0] == "id":
-            table = None
-        else:
+        if table is None or table.design is design or key[3][0] != "id":
             return table
     table = DecisionTable(design, use_batch=use_batch)
     _TABLES[key] = table
