@@ -84,8 +84,37 @@ class _Collision(Exception):
 
 
 def _multipliers(salt: int, width: int) -> np.ndarray:
-    """Odd random 64-bit multipliers of the row hash (fixed for a salt: tables are reproducible)."""
-    return np.random.default_rng([20_261_202, salt]).integers(0, 2 ** 63, size=width, dtype=np.uint64) * 2 + 1
+    """Odd pseudo-random 64-bit multipliers of the row hash, fixed for a salt (tables are
+    reproducible): SplitMix64 from a seed made of the salt.  Written in Python integers
+    so that an exact run does not import numpy.random (about 10 ms in a fresh process).
+    State ids do not depend on the multipliers (they are numbered in order of first
+    appearance); only the chance of a hash collision, always checked, does."""
+    mask, golden = 2 ** 64 - 1, 0x9E3779B97F4A7C15
+    x = (20_261_202 * golden ^ (salt + 1) * 0xD1B54A32D192ED03) & mask
+    out = []
+    for _ in range(width):
+        x = (x + golden) & mask
+        z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out.append((z ^ (z >> 31)) | 1)
+    return np.array(out, dtype=np.uint64)
+
+
+def _unique_first(h):
+    """``np.unique(h, return_index=True, return_inverse=True)`` of a 1-d integer array (the
+    same three arrays), by an unstable sort and the least index per group: several times
+    quicker than the stable sort np.unique needs for first indices."""
+    order = np.argsort(h)
+    hs = h[order]
+    new = np.empty(h.size, bool)
+    if h.size:
+        new[0] = True
+        np.not_equal(hs[1:], hs[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    first = np.minimum.reduceat(order, starts) if h.size else np.empty(0, np.intp)
+    inverse = np.empty(h.size, np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return hs[starts], first, inverse
 
 
 class TableTooLarge(Exception):
@@ -174,13 +203,15 @@ class DecisionTable:
             setattr(self, name, arr)
         self.capacity = capacity
 
-    def _add(self, rows, depth) -> np.ndarray:
+    def _add(self, rows, depth, hashes=None) -> np.ndarray:
         """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones (numbered in
-        order of first appearance, lower depths first)."""
+        order of first appearance, lower depths first).  ``hashes``: a function giving the
+        rows' :meth:`_hash` under the current multipliers more cheaply (see :meth:`_children`)."""
         rows = np.ascontiguousarray(rows, dtype=self.rows.dtype)
         while True:
             try:
-                return self._add_hashed(rows, np.asarray(depth))
+                h = self._hash(rows) if hashes is None else hashes()
+                return self._add_hashed(rows, np.asarray(depth), h)
             except _Collision:
                 self._rehash()
 
@@ -210,15 +241,13 @@ class DecisionTable:
                 raise _Collision
             self._index[dp] = (h[order], ids[order].astype(np.int32))
 
-    def _add_hashed(self, rows, depth) -> np.ndarray:
-        h = self._hash(rows)
+    def _add_hashed(self, rows, depth, h) -> np.ndarray:
         ids = np.empty(rows.shape[0], np.int32)
         new, size = [], self.size
         levels = np.unique(depth).tolist()
         for dp in levels:
             where = np.arange(rows.shape[0]) if len(levels) == 1 else np.flatnonzero(depth == dp)
-            uh, first, inverse = np.unique(h[where], return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
+            uh, first, inverse = _unique_first(h[where])
             if not (rows[where] == rows[where[first[inverse]]]).all():
                 raise _Collision
             keys, kid = self._index.get(dp, (np.empty(0, np.uint64), np.empty(0, np.int32)))
@@ -229,13 +258,13 @@ class DecisionTable:
             if found.any() and not (self.rows[uid[found]] == rows[where[first[found]]]).all():
                 raise _Collision
             fresh = np.flatnonzero(~found)
-            fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first appearance
+            fresh = fresh[np.argsort(first[fresh])]  # in order of first appearance (no ties)
             start = size + sum(part.size for part in new)
             uid[fresh] = start + np.arange(fresh.size)
             new.append(where[first[fresh]])
             if fresh.size:
                 allk, alli = np.concatenate([keys, uh[fresh]]), np.concatenate([kid, uid[fresh].astype(np.int32)])
-                order = np.argsort(allk, kind="stable")
+                order = np.argsort(allk)  # distinct hashes: no ties
                 self._index[dp] = (allk[order], alli[order])
             ids[where] = uid[inverse]
         new = np.concatenate(new) if new else np.empty(0, np.int64)
@@ -377,13 +406,23 @@ class DecisionTable:
         for m in np.unique(msize).tolist():
             sel = msize == m
             p, d = parents[sel], doses[sel]
-            base = self.rows[p].astype(np.int64)
+            base = self.rows[p]  # a copy, in the table's small integer type
             base[np.arange(p.size), d] += m
             base[:, 2 * D] = d
-            kids = np.repeat(base[:, None, :], m + 1, axis=1)  # (B, m+1, row)
-            kids[:, :, 2 * D + 1] = np.arange(m + 1)
-            kids[np.arange(p.size)[:, None], np.arange(m + 1)[None, :], (D + d)[:, None]] += np.arange(m + 1)
-            cid = self._add(kids.reshape(-1, 2 * D + 2), np.repeat(self.depth[p] + 1, m + 1))
+            base[:, 2 * D + 1] = 0
+            ks = np.arange(m + 1)
+            kids = np.repeat(base, m + 1, axis=0)  # (B * (m+1), row): parent-major
+            kids[:, 2 * D + 1] = np.tile(ks, p.size)
+            kids[np.arange(kids.shape[0]), np.repeat(D + d, m + 1)] += kids[:, 2 * D + 1]
+
+            def hashes(base=base, d=d, ks=ks):
+                # The row hash is linear in the row: a kid's is its base row's (k = 0) plus
+                # k times the multipliers of its dose's DLT count and of the last cohort's.
+                step = self._mult[D + d] + self._mult[2 * D + 1]
+                with np.errstate(over="ignore"):
+                    return (self._hash(base)[:, None] + step[:, None] * ks.astype(np.uint64)).ravel()
+
+            cid = self._add(kids, np.repeat(self.depth[p] + 1, m + 1), hashes)
             self.child[p, :m + 1] = cid.reshape(p.size, m + 1)
 
     def complete(self, max_new: int) -> bool:
