@@ -485,8 +485,16 @@ class BOIN(Design):
         if not N.shape[0]:
             return np.full(0, -1, dtype=np.int64)
         rows = np.ascontiguousarray(np.hstack([N, Y]))
-        _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True,
-                                      return_inverse=True)
+        top = int(rows.max()) + 1
+        if rows.min() >= 0 and top ** rows.shape[1] < 2 ** 62:
+            # Counts as one integer per row (base top): equal rows, equal numbers.  Equal
+            # rows select alike, so any row of each group stands for it.
+            _, inverse = np.unique(rows @ top ** np.arange(rows.shape[1], dtype=np.int64), return_inverse=True)
+            first = np.empty(int(inverse.max()) + 1, np.intp)
+            first[inverse] = np.arange(inverse.size)
+        else:
+            _, first, inverse = np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel(), return_index=True,
+                                          return_inverse=True)
         return self._select_rows(N[first], Y[first])[0].astype(np.int64)[inverse.ravel()]
 
     def select_mtd(self, state: TrialState) -> MTDSelection:

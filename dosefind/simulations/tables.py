@@ -117,6 +117,22 @@ def _unique_first(h):
     return hs[starts], first, inverse
 
 
+def _packed(keys):
+    """Rows of small integers as one int64 each (mixed radix over each column's range:
+    equal rows, equal numbers, and only they), or None when they do not fit in 63 bits."""
+    if not keys.shape[0]:
+        return None
+    lo, hi = keys.min(axis=0), keys.max(axis=0)
+    span = (hi - lo + 1).tolist()
+    total = 1
+    for v in span:
+        total *= v
+    if total >= 2 ** 62:
+        return None
+    strides = np.cumprod([1] + span[:-1]).astype(np.int64)
+    return (keys - lo) @ strides
+
+
 class TableTooLarge(Exception):
     """Internal: the design's reachable state space outgrew :data:`TABLE_MAX_STATES`."""
 
@@ -347,8 +363,12 @@ class DecisionTable:
         else:
             keys = np.ascontiguousarray(keys, dtype=np.int64)
             view = keys.view(np.dtype((np.void, 8 * keys.shape[1]))).ravel()
-            _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
+            packed = _packed(keys)
+            if packed is None:
+                _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
+                inverse = inverse.ravel()
+            else:  # the same groups and first indices (the order of the groups is not used)
+                _, ask, inverse = _unique_first(packed)
         stop = np.empty(ask.size, bool)
         nxt = np.empty(ask.size, np.int64)
         code = np.empty(ask.size, np.int32)
