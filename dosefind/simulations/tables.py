@@ -123,7 +123,7 @@ def _packed(keys):
     if not keys.shape[0]:
         return None
     lo, hi = keys.min(axis=0), keys.max(axis=0)
-    span = (hi - lo + 1).tolist()
+    span = [b - a + 1 for a, b in zip(lo.tolist(), hi.tolist())]  # Python integers: no overflow
     total = 1
     for v in span:
         total *= v

@@ -286,3 +286,17 @@ def test_unique_first_is_numpy_unique_with_first_indices():
         got = _unique_first(h)
         for a, b in zip(want, got):
             assert np.array_equal(a.ravel(), b)
+
+
+def test_packed_keys_tell_rows_apart_or_decline():
+    from dosefind.simulations.tables import _packed
+
+    rng = np.random.default_rng(4)
+    keys = rng.integers(-3, 40, size=(3000, 5))
+    packed = _packed(keys)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    _, pfirst, pinverse = np.unique(packed, return_index=True, return_inverse=True)
+    assert sorted(first.tolist()) == sorted(pfirst.tolist())  # the same groups
+    assert np.array_equal(keys[pfirst[pinverse]], keys)
+    wide = np.array([[0, 2 ** 62], [-2 ** 62, 0]], np.int64)  # ranges past 63 bits: no packing
+    assert _packed(wide) is None
