@@ -231,10 +231,10 @@ def _calendar_takes_joint() -> bool:
 
 
 def _joint_input(joint, true_prob_eff):
-    from dosefind.simulations.joint import JointOutcomes
-
     if joint is None:
         return None
+    from dosefind.simulations.joint import JointOutcomes
+
     if true_prob_eff is not None:
         raise ValueError("give either joint (the per-dose N/T/E/B table) or true_prob_eff (with "
                          "tox_eff_correlation), not both")
@@ -248,8 +248,6 @@ def _joint_input(joint, true_prob_eff):
 def _resolve_joint(design, scenario, true_prob_eff, correlation, joint):
     """The joint DLT/response truth of a run, or None for a phase I run without responses."""
     import numpy as np
-
-    from dosefind.simulations.joint import JointOutcomes
 
     if joint is not None:
         if joint.num_doses != design.num_doses:
@@ -268,6 +266,8 @@ def _resolve_joint(design, scenario, true_prob_eff, correlation, joint):
         return None
     if isinstance(eff, (str, bytes)):
         raise ValueError(f"true_prob_eff must be a list of probabilities, got {eff!r}")
+    from dosefind.simulations.joint import JointOutcomes  # phase I/II runs only
+
     return JointOutcomes(scenario.true_prob_tox, list(eff), correlation)
 
 
@@ -293,6 +293,10 @@ def _simulate_phase12(design, scenario, joint, *, n_trials, seed, method, worker
 def _warn_backfill_needs_calendar(design) -> None:
     """Backfilling treats patients who arrive during a wait; without arrivals (no accrual)
     nobody arrives, so the trials are the plain design's: say so rather than be silent."""
+    import sys
+
+    if "dosefind.designs.backfill" not in sys.modules:
+        return  # no design holds a Backfill link before its module is loaded (and its import costs)
     from dosefind.designs.backfill import backfill_rule
 
     rule = backfill_rule(design)

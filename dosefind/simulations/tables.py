@@ -41,6 +41,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from dosefind._rows import odd_multipliers as _multipliers, packed_rows as _packed, unique_first as _unique_first
 from dosefind.simulations._kernel import count_state
 
 __all__ = ["DecisionTable", "TableTooLarge", "table_for", "clear_tables", "design_key",
@@ -83,11 +84,6 @@ MAX_PATIENTS = 1000
 
 class _Collision(Exception):
     """Internal: two distinct count states share a row hash (new multipliers are drawn)."""
-
-
-def _multipliers(salt: int, width: int) -> np.ndarray:
-    """Odd random 64-bit multipliers of the row hash (fixed for a salt: tables are reproducible)."""
-    return np.random.default_rng([20_261_202, salt]).integers(0, 2 ** 63, size=width, dtype=np.uint64) * 2 + 1
 
 
 class TableTooLarge(Exception):
@@ -181,13 +177,15 @@ class DecisionTable:
             setattr(self, name, arr)
         self.capacity = capacity
 
-    def _add(self, rows, depth) -> np.ndarray:
+    def _add(self, rows, depth, hashes=None) -> np.ndarray:
         """Ids of ``rows`` (count-state rows n|y|cur|last), adding the new ones (numbered in
-        order of first appearance, lower depths first)."""
+        order of first appearance, lower depths first).  ``hashes``: a function giving the
+        rows' :meth:`_hash` under the current multipliers more cheaply (see :meth:`_children`)."""
         rows = np.ascontiguousarray(rows, dtype=self.rows.dtype)
         while True:
             try:
-                return self._add_hashed(rows, np.asarray(depth))
+                h = self._hash(rows) if hashes is None else hashes()
+                return self._add_hashed(rows, np.asarray(depth), h)
             except _Collision:
                 self._rehash()
 
@@ -217,15 +215,13 @@ class DecisionTable:
                 raise _Collision
             self._index[dp] = (h[order], ids[order].astype(np.int32))
 
-    def _add_hashed(self, rows, depth) -> np.ndarray:
-        h = self._hash(rows)
+    def _add_hashed(self, rows, depth, h) -> np.ndarray:
         ids = np.empty(rows.shape[0], np.int32)
         new, size = [], self.size
         levels = np.unique(depth).tolist()
         for dp in levels:
             where = np.arange(rows.shape[0]) if len(levels) == 1 else np.flatnonzero(depth == dp)
-            uh, first, inverse = np.unique(h[where], return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
+            uh, first, inverse = _unique_first(h[where])
             if not (rows[where] == rows[where[first[inverse]]]).all():
                 raise _Collision
             keys, kid = self._index.get(dp, (np.empty(0, np.uint64), np.empty(0, np.int32)))
@@ -236,13 +232,13 @@ class DecisionTable:
             if found.any() and not (self.rows[uid[found]] == rows[where[first[found]]]).all():
                 raise _Collision
             fresh = np.flatnonzero(~found)
-            fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first appearance
+            fresh = fresh[np.argsort(first[fresh])]  # in order of first appearance (no ties)
             start = size + sum(part.size for part in new)
             uid[fresh] = start + np.arange(fresh.size)
             new.append(where[first[fresh]])
             if fresh.size:
                 allk, alli = np.concatenate([keys, uh[fresh]]), np.concatenate([kid, uid[fresh].astype(np.int32)])
-                order = np.argsort(allk, kind="stable")
+                order = np.argsort(allk)  # distinct hashes: no ties
                 self._index[dp] = (allk[order], alli[order])
             ids[where] = uid[inverse]
         new = np.concatenate(new) if new else np.empty(0, np.int64)
@@ -325,8 +321,12 @@ class DecisionTable:
         else:
             keys = np.ascontiguousarray(keys, dtype=np.int64)
             view = keys.view(np.dtype((np.void, 8 * keys.shape[1]))).ravel()
-            _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
+            packed = _packed(keys)
+            if packed is None:
+                _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
+                inverse = inverse.ravel()
+            else:  # the same groups and first indices (the order of the groups is not used)
+                _, ask, inverse = _unique_first(packed)
         stop = np.empty(ask.size, bool)
         nxt = np.empty(ask.size, np.int64)
         code = np.empty(ask.size, np.int32)
@@ -384,13 +384,23 @@ class DecisionTable:
         for m in np.unique(msize).tolist():
             sel = msize == m
             p, d = parents[sel], doses[sel]
-            base = self.rows[p].astype(np.int64)
+            base = self.rows[p]  # a copy, in the table's small integer type
             base[np.arange(p.size), d] += m
             base[:, 2 * D] = d
-            kids = np.repeat(base[:, None, :], m + 1, axis=1)  # (B, m+1, row)
-            kids[:, :, 2 * D + 1] = np.arange(m + 1)
-            kids[np.arange(p.size)[:, None], np.arange(m + 1)[None, :], (D + d)[:, None]] += np.arange(m + 1)
-            cid = self._add(kids.reshape(-1, 2 * D + 2), np.repeat(self.depth[p] + 1, m + 1))
+            base[:, 2 * D + 1] = 0
+            ks = np.arange(m + 1)
+            kids = np.repeat(base, m + 1, axis=0)  # (B * (m+1), row): parent-major
+            kids[:, 2 * D + 1] = np.tile(ks, p.size)
+            kids[np.arange(kids.shape[0]), np.repeat(D + d, m + 1)] += kids[:, 2 * D + 1]
+
+            def hashes(base=base, d=d, ks=ks):
+                # The row hash is linear in the row: a kid's is its base row's (k = 0) plus
+                # k times the multipliers of its dose's DLT count and of the last cohort's.
+                step = self._mult[D + d] + self._mult[2 * D + 1]
+                with np.errstate(over="ignore"):
+                    return (self._hash(base)[:, None] + step[:, None] * ks.astype(np.uint64)).ravel()
+
+            cid = self._add(kids, np.repeat(self.depth[p] + 1, m + 1), hashes)
             self.child[p, :m + 1] = cid.reshape(p.size, m + 1)
 
     def complete(self, max_new: int) -> bool:
@@ -438,18 +448,30 @@ class DecisionTable:
             self.sel[i] = -1 if s.mtd_index is None else int(s.mtd_index)
 
     # ------------------------------------------------------------------ Monte Carlo tallies
-    def tally_counts(self, counts, above_mask):
+    def tally_counts(self, counts, above_mask, jit: bool | None = None):
         """Tally of Monte Carlo trials from ``counts`` (trials ending in each state id): the
         same integers as :meth:`tally` (every sum is over integers, so the order does not
         matter).  Every sum of the tally is a weighted first or second moment of the final
         states' count rows x = (n | y) and of three sums per row (N, Y and the patients above
         the MTD), so a call reads only the compact count rows of the states its trials
-        ended in (a few matrix-vector products over them)."""
-        from dosefind.simulations._kernel import Tally
+        ended in.  ``jit`` (default: when the compiled walker is loaded in this process)
+        forms the sums in one compiled pass (:func:`~.walker.jit_tally`); otherwise a few
+        matrix-vector products over the rows give the same integers."""
+        from dosefind.simulations import walker
 
         ids = np.flatnonzero(counts > 0)  # a bool scan: several times quicker than on int64
-        c = counts[ids].astype(np.int64)
         self.select(ids)  # no-op once complete() has selected every final state
+        kernel = walker.jit_tally() if jit is None or jit else None
+        if kernel is not None:
+            D = self.D
+            out = kernel(ids, counts.astype(np.int64, copy=False), self.rows, self.sel, self.code,
+                         np.asarray(above_mask, dtype=np.bool_), D, len(self.labels),
+                         -1 if self.design.max_n is None else int(self.design.max_n))
+            return self._tally_from(out[:5 * D].reshape(5, D), out[5 * D:6 * D + 1], out[6 * D + 1:6 * D + 12],
+                                    out[6 * D + 12:])
+        return self._tally_numpy(ids, counts[ids].astype(np.int64), above_mask)
+
+    def _tally_numpy(self, ids, c, above_mask):
         D = self.D
         w = int(c.sum())
         # Every product and partial sum is a whole number below 2**53 (at most 10**9 trials
@@ -470,26 +492,29 @@ class DecisionTable:
         cross = (cw * N) @ x[:, :D]
         moments = s.T @ (cw[:, None] * s)  # sums of N^2, Y^2, above^2, above*N, ...
         as_int = (lambda a: np.rint(a).astype(np.int64)) if exact_float else (lambda a: np.asarray(a, np.int64))
-        tally = Tally(D)
-        tally.n_sum += as_int(first[:D])
-        tally.y_sum += as_int(first[D:])
-        tally.n_sq += as_int(sq[:D])
-        tally.y_sq += as_int(sq[D:])
-        tally.n_cross += as_int(cross)
-        (tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.above_sum, tally.above_sq,
-         tally.above_cross) = (np.int64(v) for v in as_int(
-            [first[:D].sum(), moments[0, 0], first[D:].sum(), moments[1, 1], first[:D] @ m, moments[2, 2],
-             moments[2, 0]]))
-        tally.w = np.int64(w)
+        per_dose = np.stack([as_int(first[:D]), as_int(sq[:D]), as_int(cross), as_int(first[D:]), as_int(sq[D:])])
         max_n = self.design.max_n
-        if max_n is not None:
-            tally.early = np.int64(c[N < max_n].sum())
         ref = N if max_n is None else max_n
-        tally.od60 = np.int64(c[above > 0.6 * ref].sum())
-        tally.od80 = np.int64(c[above > 0.8 * ref].sum())
+        scalars = [*as_int([first[:D].sum(), moments[0, 0], first[D:].sum(), moments[1, 1], first[:D] @ m,
+                            moments[2, 2], moments[2, 0]]),
+                   c[above > 0.6 * ref].sum(), c[above > 0.8 * ref].sum(),
+                   0 if max_n is None else c[N < max_n].sum(), w]
         sel = self.sel[ids].astype(np.intp)
-        tally.sel += np.bincount(np.where(sel < 0, D, sel), weights=c, minlength=D + 1).round().astype(np.int64)
+        sel = np.bincount(np.where(sel < 0, D, sel), weights=c, minlength=D + 1).round().astype(np.int64)
         reasons = np.bincount(self.code[ids], weights=c, minlength=len(self.labels)).round().astype(np.int64)
+        return self._tally_from(per_dose, sel, scalars, reasons)
+
+    def _tally_from(self, per_dose, sel, scalars, reasons):
+        """A Tally from its integer sums: per dose (n, n^2, n N, y, y^2), the selections
+        (last: none), the scalars (N, N^2, Y, Y^2, above, above^2, above N, overdosed 60%
+        and 80%, stopped early, trials) and trials per reason code."""
+        from dosefind.simulations._kernel import Tally
+
+        tally = Tally(self.D)
+        tally.n_sum, tally.n_sq, tally.n_cross, tally.y_sum, tally.y_sq = (np.array(a, np.int64) for a in per_dose)
+        tally.sel = np.array(sel, np.int64)
+        (tally.N_sum, tally.N_sq, tally.Y_sum, tally.Y_sq, tally.above_sum, tally.above_sq, tally.above_cross,
+         tally.od60, tally.od80, tally.early, tally.w) = (np.int64(v) for v in scalars)
         for j in np.flatnonzero(reasons).tolist():
             tally.reasons[self.labels[j]] = int(reasons[j])
         return tally
@@ -520,15 +545,27 @@ class DecisionTable:
 
 # ---------------------------------------------------------------------- shared cache
 _TABLES: "OrderedDict[tuple, DecisionTable | None]" = OrderedDict()
+_MISSING = object()
+
+
+#: Types described by (type name, value) directly: the common leaves of a configuration.
+_LEAVES = frozenset({bool, int, float, str, bytes, type(None)})
+_CONFIG_TYPES: tuple = ()
 
 
 def _fingerprint(obj, depth=0):
     """A hashable description of a design's configuration (public attributes, recursively)."""
-    from dosefind.designs.base import Design
-    from dosefind.designs.modifiers import Modifier
-
+    global _CONFIG_TYPES
     if depth > 6:
         raise TypeError("configuration nested too deeply")
+    t = type(obj)
+    if t in _LEAVES:  # most leaves: no isinstance chain
+        return (t.__name__, obj)
+    if not _CONFIG_TYPES:
+        from dosefind.designs.base import Design
+        from dosefind.designs.modifiers import Modifier
+
+        _CONFIG_TYPES = (Design, Modifier)
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return (type(obj).__name__, obj)
     if isinstance(obj, np.generic):
@@ -536,12 +573,12 @@ def _fingerprint(obj, depth=0):
     if isinstance(obj, np.ndarray):
         return ("ndarray", obj.dtype.str, obj.shape, obj.tobytes())
     if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__, tuple(_fingerprint(v, depth + 1) for v in obj))
+        return (type(obj).__name__, tuple([_fingerprint(v, depth + 1) for v in obj]))
     if isinstance(obj, dict):
         return ("dict", tuple(sorted((repr(k), _fingerprint(v, depth + 1)) for k, v in obj.items())))
-    if isinstance(obj, (Design, Modifier)) or hasattr(obj, "__dataclass_fields__"):
+    if isinstance(obj, _CONFIG_TYPES) or hasattr(obj, "__dataclass_fields__"):
         attrs = vars(obj) if hasattr(obj, "__dict__") else {}
-        public = tuple(sorted((k, _fingerprint(v, depth + 1)) for k, v in attrs.items() if not k.startswith("_")))
+        public = tuple(sorted([(k, _fingerprint(v, depth + 1)) for k, v in attrs.items() if k[:1] != "_"]))
         return (type(obj).__module__, type(obj).__qualname__, public)
     raise TypeError(f"cannot fingerprint {type(obj).__name__}")
 
@@ -563,12 +600,10 @@ def table_for(design, use_batch: bool = True) -> DecisionTable | None:
     if design.memory != "counts":
         return None
     key = design_key(design, use_batch)
-    if key in _TABLES:
+    table = _TABLES.get(key, _MISSING)
+    if table is not _MISSING:
         _TABLES.move_to_end(key)
-        table = _TABLES[key]
-        if table is not None and table.design is not design and key[3][0] == "id":
-            table = None
-        else:
+        if table is None or table.design is design or key[3][0] != "id":
             return table
     table = DecisionTable(design, use_batch=use_batch)
     _TABLES[key] = table

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-__all__ = ["walk", "walk_numpy", "jit_walker", "use_jit", "JIT_MIN_TRIALS"]
+__all__ = ["walk", "walk_numpy", "jit_walker", "jit_tally", "use_jit", "JIT_MIN_TRIALS"]
 
 #: The compiled walker is loaded once a process has simulated this many trials in all:
 #: importing numba and loading the cached machine code costs about half a second, which
@@ -32,6 +32,7 @@ __all__ = ["walk", "walk_numpy", "jit_walker", "use_jit", "JIT_MIN_TRIALS"]
 JIT_MIN_TRIALS = 2_000_000
 
 _JIT = None  # the compiled walker once loaded; False when unavailable
+_TALLY = None  # the compiled tally kernel once loaded; False when unavailable
 
 
 def walk_numpy(u, p, state, status, nxt, child, depth, row0, msize) -> None:
@@ -106,6 +107,73 @@ def _compiled():
 
         _JIT = _walk
     return _JIT
+
+
+def _compiled_tally():
+    global _TALLY
+    if _TALLY is None:
+        _TALLY = False
+        if not _compiled():
+            return _TALLY
+        import numba
+
+        @numba.njit(cache=True, nogil=True)
+        def _tally(ids, counts, rows, sel, code, above, D, n_labels, max_n):  # pragma: no cover - compiled
+            # Integer sums over the final states ``ids`` weighted by their trial counts, laid
+            # out as in DecisionTable._tally_fields.
+            out = np.zeros(6 * D + 1 + 11 + n_labels, np.int64)
+            for i in range(ids.shape[0]):
+                s = ids[i]
+                c = counts[s]
+                N = 0
+                Y = 0
+                a = 0
+                for j in range(D):
+                    nj = np.int64(rows[s, j])
+                    N += nj
+                    Y += np.int64(rows[s, D + j])
+                    if above[j]:
+                        a += nj
+                for j in range(D):
+                    nj = np.int64(rows[s, j])
+                    yj = np.int64(rows[s, D + j])
+                    out[j] += c * nj
+                    out[D + j] += c * nj * nj
+                    out[2 * D + j] += c * nj * N
+                    out[3 * D + j] += c * yj
+                    out[4 * D + j] += c * yj * yj
+                m = sel[s]
+                out[5 * D + (D if m < 0 else m)] += c
+                b = 6 * D + 1
+                out[b] += c * N
+                out[b + 1] += c * N * N
+                out[b + 2] += c * Y
+                out[b + 3] += c * Y * Y
+                out[b + 4] += c * a
+                out[b + 5] += c * a * a
+                out[b + 6] += c * a * N
+                ref = N if max_n < 0 else max_n
+                if a > 0.6 * ref:
+                    out[b + 7] += c
+                if a > 0.8 * ref:
+                    out[b + 8] += c
+                if max_n >= 0 and N < max_n:
+                    out[b + 9] += c
+                out[b + 10] += c
+                out[b + 11 + code[s]] += c
+            return out
+
+        _TALLY = _tally
+    return _TALLY
+
+
+def jit_tally():
+    """The compiled Monte Carlo tally kernel (:meth:`~.tables.DecisionTable.tally_counts`),
+    once the compiled walker is loaded in this process; None otherwise (the numpy tally,
+    which gives the same integers, is used then)."""
+    if _JIT in (None, False):
+        return None
+    return _compiled_tally() or None
 
 
 def jit_walker():
