@@ -23,14 +23,13 @@ numba (or with ``DOSEFIND_NO_JIT=1``) the general engine itself is the fallback.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from dosefind._rows import distinct_rows
 from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import PatientUniforms, chunk_seed
 from dosefind.simulations.tables import cohort_rows, patient_cap
+from dosefind.simulations.walker import numba_or_none
 
 __all__ = ["KeyedWalker", "keyed_walker_for", "use_keyed", "KEYED_JIT_MIN_TRIALS"]
 
@@ -70,11 +69,8 @@ def _compiled():
     global _JIT
     if _JIT is None:
         _JIT = False
-        if os.environ.get("DOSEFIND_NO_JIT", "") not in ("", "0"):
-            return None
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is a dependency
+        numba = numba_or_none()
+        if numba is None:
             return None
 
         # Slots: Fibonacci hashing of the key code (the top bits of code * 2^64 / golden

@@ -75,15 +75,24 @@ def use_jit(n_trials: int) -> bool:
     return _trials_seen >= JIT_MIN_TRIALS
 
 
+def numba_or_none():
+    """The numba module, or None when it is missing or ``DOSEFIND_NO_JIT=1`` is set (every
+    compiled kernel of the engines asks here, so the switch is one)."""
+    if os.environ.get("DOSEFIND_NO_JIT", "") not in ("", "0"):
+        return None
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+    return numba
+
+
 def _compiled():
     global _JIT
     if _JIT is None:
         _JIT = False
-        if os.environ.get("DOSEFIND_NO_JIT", "") not in ("", "0"):
-            return _JIT
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is a dependency
+        numba = numba_or_none()
+        if numba is None:
             return _JIT
 
         @numba.njit(cache=True, nogil=True)

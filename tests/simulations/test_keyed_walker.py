@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tally_checks import assert_same_tally as _same
 
 from dosefind.designs import BOIN, CRM
 from dosefind.designs.keys import DoseKeyLayout
@@ -24,13 +25,6 @@ from dosefind.simulations.monte_carlo import simulate_mc
 ROOT = str(Path(__file__).resolve().parents[2])
 
 pytestmark = pytest.mark.skipif(keyed_walker._compiled() is None, reason="numba unavailable (DOSEFIND_NO_JIT)")
-
-
-def _same(a, b):
-    for f in a.FIELDS:
-        assert np.array_equal(getattr(a, f), getattr(b, f)), f
-    assert a.reasons == b.reasons
-    assert all(isinstance(v, int) for v in b.reasons.values())
 
 
 @pytest.fixture(autouse=True)

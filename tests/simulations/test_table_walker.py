@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tally_checks import assert_same_tally as _same
 from toy_designs import LastCohortRule, NoReturnRule
 
 from dosefind.designs import BOIN, CRM, ThreePlusThree
@@ -56,13 +57,6 @@ DESIGNS = {
         StopWhenTooToxic(0.3, confidence=0.7), DontSkipDoses()),
     "toy rule": lambda: LastCohortRule(num_doses=5, cohort_size=3, max_n=22),
 }
-
-
-def _same(a, b):
-    for f in a.FIELDS:
-        assert np.array_equal(getattr(a, f), getattr(b, f)), f
-    assert a.reasons == b.reasons
-    assert all(isinstance(v, int) for v in b.reasons.values())
 
 
 @pytest.fixture(autouse=True)
