@@ -77,6 +77,7 @@ def packed_rows(keys):
     equal rows, equal numbers, and only they), or None when they do not fit in 63 bits."""
     if not keys.shape[0]:
         return None
+    keys = np.asarray(keys, dtype=np.int64)  # small integer types would wrap in keys - lo
     lo, hi = keys.min(axis=0), keys.max(axis=0)
     span = [b - a + 1 for a, b in zip(lo.tolist(), hi.tolist())]  # Python integers: no overflow
     total = 1

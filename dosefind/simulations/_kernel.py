@@ -130,6 +130,19 @@ class Decider:
         self.decide_calls = 0
         self.select_calls = 0
 
+    @property
+    def keyed(self) -> bool:
+        """Whether decisions are asked once per decision key (``Design.decision_key``)."""
+        return self._keyed
+
+    @property
+    def selects_from_counts(self) -> bool:
+        """Whether final selections go through the design's ``select_mtd_batch`` reading
+        only counts (per-dose n and DLTs, their totals, the highest dose tried): equal count
+        rows then select alike, whatever the current dose or last cohort."""
+        return self.select_batch is not None and set(self._select_params) <= {
+            "n_at_dose", "tox_at_dose", "n_total", "max_tried_index"}
+
     @classmethod
     def shared(cls, design: Design, use_batch: bool = True) -> "Decider":
         """The process-wide Decider of ``design`` (keyed on its configuration, as the

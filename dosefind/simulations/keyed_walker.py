@@ -93,13 +93,16 @@ def _compiled():
 
         @numba.njit(cache=True, nogil=True)
         def _walk(u, p, n, y, cur, last, depth, ntot, status, reason, miss, row0, msize, cap, max_n,
-                  flag, span, extra, hkeys, hvals, shift, ans_nxt, ans_code):  # pragma: no cover - compiled
+                  flag, span, rad, hkeys, hvals, shift, ans_nxt, ans_code):  # pragma: no cover - compiled
+            # The key code is KeyedWalker.key_codes' mixed radix over ``rad`` (the phase's
+            # radix, then the layout's), its columns those of DoseKeyLayout.columns.
             R = u.shape[0]
             D = n.shape[1]
             mask = hkeys.shape[0] - 1
-            width = D * span * span * (D + 1)
-            if extra:
-                width = width * span * span
+            extra = rad.shape[0] > 5
+            width = 1
+            for i in range(1, rad.shape[0]):
+                width = width * rad[i]
             # Trials advance in step, one cohort depth at a time: every trial at a depth
             # reads the same rows of u, so the reads run along memory.
             lo = msize.shape[0]
@@ -121,9 +124,9 @@ def _compiled():
                             if flag[n[t, j] * span + y[t, j]] != 0:
                                 low = j
                                 break
-                        code = ((c * span + n[t, c]) * span + y[t, c]) * (D + 1) + low
+                        code = ((c * rad[2] + n[t, c]) * rad[3] + y[t, c]) * rad[4] + low
                         if extra:
-                            code = (code * span + n[t, 0]) * span + y[t, 0]
+                            code = (code * rad[5] + n[t, 0]) * rad[6] + y[t, 0]
                     h = np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
                     while hkeys[h] != code and hkeys[h] != -1:
                         h = (h + 1) & mask
@@ -254,7 +257,7 @@ class KeyedWalker:
         while True:
             keys, vals, shift = self._table()
             self._walk(u, p, n, y, cur, last, depth, ntot, status, reason, miss, self.row0, self.msize,
-                       self.cap, max_n, self.flag, self.span, self.layout.first_dose_counts, keys, vals, shift,
+                       self.cap, max_n, self.flag, self.span, self._radices, keys, vals, shift,
                        *decider.key_answers(self._answer))
             if (status == STOPPED).all():
                 return n, y, cur, last, reason
@@ -280,7 +283,7 @@ class KeyedWalker:
         n, y, cur, last, reason = (np.concatenate(parts) for parts in zip(*block))
         decider, D = self.decider, self.D
         tally = Tally(D)
-        if not self._select_reads_counts_only:
+        if not decider.selects_from_counts:
             tally.add(n, y, decider.select(n, y, cur, last), reason, decider.labels, above_mask, self.design.max_n)
             return tally
         first, inverse = distinct_rows(np.hstack([n, y]))
@@ -291,12 +294,6 @@ class KeyedWalker:
         tally.add(n[rows], y[rows], mtd, combo % L, decider.labels, above_mask, self.design.max_n,
                   weights=counts.astype(np.int64))
         return tally
-
-    @property
-    def _select_reads_counts_only(self) -> bool:
-        d = self.decider
-        return d.select_batch is not None and set(d._select_params) <= {"n_at_dose", "tox_at_dose", "n_total",
-                                                                        "max_tried_index"}
 
 
 _WALKERS: dict = {}
@@ -311,8 +308,10 @@ def keyed_walker_for(design, use_batch: bool = True) -> KeyedWalker | None:
     layout = design.decision_key_layout()
     if layout is None or layout.max_n + 1 > MAX_SPAN:
         return None
+    if float(np.prod([3.0] + layout.radices())) >= 2.0 ** 62:
+        return None  # key codes would not fit an int64 (thousands of doses)
     decider = Decider.shared(design, use_batch)
-    if not decider._keyed:
+    if not decider.keyed:
         return None
     fns = _compiled()
     if fns is None:

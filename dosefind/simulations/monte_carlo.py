@@ -365,9 +365,13 @@ def simulate_mc(design, true_prob_tox, n_trials: int, seed: int, above_mask, *, 
     """Tally of ``n_trials`` simulated trials; identical for any number of ``workers``.
 
     ``use_table=False`` forces the general engine (the reference the table walker is tested
-    against); ``jit`` chooses the compiled walker (default: for runs of at least
-    :data:`~dosefind.simulations.walker.JIT_MIN_TRIALS` trials in this process, unless
-    ``DOSEFIND_NO_JIT=1``; both walkers give the same numbers).
+    against); ``jit`` chooses the compiled walkers: the table walker's (default: once this
+    process has simulated :data:`~dosefind.simulations.walker.JIT_MIN_TRIALS` trials) and,
+    for designs too large to tabulate, the keyed walker (default: once it has simulated
+    :data:`~dosefind.simulations.keyed_walker.KEYED_JIT_MIN_TRIALS`), never with
+    ``DOSEFIND_NO_JIT=1``.  Every path gives the same numbers.  (The final tally of a
+    table run is compiled whenever the compiled walker is loaded in the process: the same
+    integers.)
     """
     p = np.asarray(true_prob_tox, dtype=np.float64)
     above_mask = np.asarray(above_mask, dtype=bool)

@@ -41,7 +41,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from dosefind._rows import odd_multipliers as _multipliers, packed_rows as _packed, unique_first as _unique_first
+from dosefind._rows import distinct_rows, odd_multipliers as _multipliers, unique_first as _unique_first
 from dosefind.simulations._kernel import count_state
 
 __all__ = ["DecisionTable", "TableTooLarge", "table_for", "clear_tables", "design_key",
@@ -320,13 +320,9 @@ class DecisionTable:
             inverse = ask
         else:
             keys = np.ascontiguousarray(keys, dtype=np.int64)
-            view = keys.view(np.dtype((np.void, 8 * keys.shape[1]))).ravel()
-            packed = _packed(keys)
-            if packed is None:
-                _, ask, inverse = np.unique(view, return_index=True, return_inverse=True)
-                inverse = inverse.ravel()
-            else:  # the same groups and first indices (the order of the groups is not used)
-                _, ask, inverse = _unique_first(packed)
+            view = keys.view(np.dtype((np.void, 8 * keys.shape[1]))).ravel()  # the by-key cache's keys
+            # First indices per distinct key (the order of the groups is not used).
+            ask, inverse = distinct_rows(keys)
         stop = np.empty(ask.size, bool)
         nxt = np.empty(ask.size, np.int64)
         code = np.empty(ask.size, np.int32)

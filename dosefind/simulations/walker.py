@@ -129,7 +129,7 @@ def _compiled_tally():
         @numba.njit(cache=True, nogil=True)
         def _tally(ids, counts, rows, sel, code, above, D, n_labels, max_n):  # pragma: no cover - compiled
             # Integer sums over the final states ``ids`` weighted by their trial counts, laid
-            # out as in DecisionTable._tally_fields.
+            # out as in DecisionTable._tally_from.
             out = np.zeros(6 * D + 1 + 11 + n_labels, np.int64)
             for i in range(ids.shape[0]):
                 s = ids[i]

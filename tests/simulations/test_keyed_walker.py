@@ -62,6 +62,7 @@ def test_keyed_walker_tallies_equal_the_general_engine(name, monkeypatch):
     # the same shared Decider, whose key answers the walker filled.
     chunks = [(i, 1000) for i in range(4)]
     walked = walker.run(p, 17, chunks, p > 0.3)
+    _kernel._DECIDERS.clear()  # the general engine asks every key itself
     general = simulate_mc(design, p, use_table=False, **kw)
     _same(general, walked)
     # Through simulate_mc: the table probe gives up (its first chunk meets more than
@@ -127,16 +128,25 @@ def test_a_subclass_that_changes_the_rule_loses_the_layout():
     assert BOIN(target=0.3, num_doses=4, max_n=60).decision_key_layout() is not None
 
 
-def test_without_the_jit_twenty_cohorts_run_on_the_general_engine():
+def test_without_the_jit_twenty_cohorts_run_on_the_general_engine(monkeypatch):
+    # LARGE_SPACE_STATES scaled down (from 50,000 at 10^4 trials a chunk) so that this small
+    # run gives up the table, as a full-size one does.
     code = ("import numpy as np; from dosefind.designs import BOIN; "
-            "from dosefind.simulations import keyed_walker; "
-            "from dosefind.simulations.monte_carlo import simulate_mc; "
+            "from dosefind.simulations import keyed_walker, monte_carlo, tables; "
+            "tables.LARGE_SPACE_STATES = 300; calls = []; run_block = monte_carlo.run_block; "
+            "monte_carlo.run_block = lambda *a: calls.append(1) or run_block(*a); "
             "d = BOIN(target=0.3, num_doses=5, cohort_size=3, n_cohorts=20); p = np.linspace(0.05, 0.5, 5); "
-            "t = simulate_mc(d, p, 1200, 4, p > 0.3, chunk_size=600, jit=True); "
-            "print(keyed_walker.keyed_walker_for(d) is None, t.sel.tolist())")
+            "t = monte_carlo.simulate_mc(d, p, 1200, 4, p > 0.3, chunk_size=600, jit=True); "
+            "print(keyed_walker.keyed_walker_for(d) is None, len(calls) > 0, t.sel.tolist())")
     env = {**os.environ, "DOSEFIND_NO_JIT": "1", "PYTHONPATH": ROOT}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    monkeypatch.setattr(tables, "LARGE_SPACE_STATES", 300)
+    calls = []
+    original = keyed_walker.KeyedWalker.walk_chunk
+    monkeypatch.setattr(keyed_walker.KeyedWalker, "walk_chunk",
+                        lambda self, *a: calls.append(a) or original(self, *a))
     d = BOIN(target=0.3, num_doses=5, cohort_size=3, n_cohorts=20)
     p = np.linspace(0.05, 0.5, 5)
     expected = simulate_mc(d, p, 1200, 4, p > 0.3, chunk_size=600, jit=True).sel.tolist()
-    assert out.stdout.split(" ", 1) == ["True", f"{expected}\n"]
+    assert calls  # here the keyed walker ran; there the general engine, with the same numbers
+    assert out.stdout.split(" ", 2) == ["True", "True", f"{expected}\n"]

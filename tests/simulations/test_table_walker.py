@@ -266,31 +266,3 @@ def test_the_general_engine_with_decision_keys_equals_one_decision_per_state(nam
     chunks = [(0, 700), (1, 500)]
     _same(run_block(plain, p, 21, chunks, p > 0.3), run_block(keyed, p, 21, chunks, p > 0.3))
     assert keyed.decide_calls < plain.decide_calls
-
-
-
-def test_unique_first_is_numpy_unique_with_first_indices():
-    # The tables' quick np.unique(return_index, return_inverse): same three arrays.
-    from dosefind._rows import unique_first as _unique_first
-
-    rng = np.random.default_rng(3)
-    for h in (np.empty(0, np.uint64), np.array([5], np.uint64), rng.integers(0, 50, 2000).astype(np.uint64),
-              rng.integers(0, 2 ** 63, 500, dtype=np.uint64)):
-        want = np.unique(h, return_index=True, return_inverse=True)
-        got = _unique_first(h)
-        for a, b in zip(want, got):
-            assert np.array_equal(a.ravel(), b)
-
-
-def test_packed_keys_tell_rows_apart_or_decline():
-    from dosefind._rows import packed_rows as _packed
-
-    rng = np.random.default_rng(4)
-    keys = rng.integers(-3, 40, size=(3000, 5))
-    packed = _packed(keys)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    _, pfirst, pinverse = np.unique(packed, return_index=True, return_inverse=True)
-    assert sorted(first.tolist()) == sorted(pfirst.tolist())  # the same groups
-    assert np.array_equal(keys[pfirst[pinverse]], keys)
-    wide = np.array([[0, 2 ** 62], [-2 ** 62, 0]], np.int64)  # ranges past 63 bits: no packing
-    assert _packed(wide) is None
