@@ -35,20 +35,41 @@ designs (CRM) override both with their posterior; BOIN reports its isotonic esti
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 
 from dosefind import _validate as V
 from dosefind.state import (Decision, DoseLevels, MTDSelection, OBDSelection, ReasonCode, TrialState, to_index,
                             to_level)
 
 
-class Design(ABC):
+class _Sealed(ABCMeta):
+    """Seals a design once its constructor has returned (see :meth:`Design.__setattr__`)."""
+
+    def __call__(cls, *args, **kwargs):
+        obj = super().__call__(*args, **kwargs)
+        object.__setattr__(obj, "_sealed", True)
+        return obj
+
+
+class Design(ABC, metaclass=_Sealed):
     """Base class for dose-finding designs.
 
     Subclasses set ``name`` and implement :meth:`_decide` and :meth:`select_mtd`; the base
     class validates the common options and handles the start dose and the trial-size
     limit (``max_n``) so that no design repeats them.
+
+    A design's options are fixed once it is built: a design derives tables from them in its
+    constructor (BOIN's boundaries, for instance), so a changed option would be read by some
+    rules and not others.  Setting a public attribute afterwards is an error; build a new
+    design instead (``type(d).from_params({**d.params(), ...})`` or the constructor).
     """
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_") and self.__dict__.get("_sealed"):
+            raise AttributeError(
+                f"{type(self).__name__}.{name} cannot be changed after the design is built (its rules "
+                f"are derived from it once); build a new design with {name}={value!r} instead")
+        object.__setattr__(self, name, value)
 
     name = "design"
     memory = "counts"

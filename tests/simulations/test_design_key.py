@@ -5,6 +5,7 @@ a design changed after its table was built must not be served the old table: its
 reads the current public attributes, recursively, each time it is asked."""
 
 import numpy as np
+import pytest
 
 from dosefind.designs import BOIN, StopAtN
 from dosefind.simulations import tables
@@ -23,21 +24,24 @@ def test_a_changed_attribute_changes_the_key():
     design = BOIN(target=0.3, num_doses=4, max_n=12)
     first = tables.table_for(design)
     key = tables.design_key(design)
-    design.cutoff_eli = 0.9  # a plain attribute
-    assert tables.design_key(design) != key
-    assert tables.table_for(design) is not first
-    design.cutoff_eli = 0.95
+    other = BOIN(target=0.3, num_doses=4, max_n=12, cutoff_eli=0.9)
+    assert tables.design_key(other) != key and tables.table_for(other) is not first
+    # Options are sealed once a design is built (BOIN derives its boundaries from them in
+    # its constructor), so a design cannot drift away from its table ...
+    with pytest.raises(AttributeError, match="cutoff_eli cannot be changed after the design is built"):
+        design.cutoff_eli = 0.9
     assert tables.design_key(design) == key and tables.table_for(design) is first
-    design.doses.__dict__["unit"] = "mg"  # an attribute of a nested configuration object
+    # ... and the key still reads nested configuration objects afresh.
+    design.doses.__dict__["unit"] = "mg"
     assert tables.design_key(design) != key
 
 
 def test_values_of_other_types_are_told_apart():
     base = BOIN(target=0.3, num_doses=4, max_n=12)
     other = BOIN(target=0.3, num_doses=4, max_n=12)
-    other.n_earlystop = 100.0  # equal as numbers, another configuration type
+    object.__setattr__(other, "n_earlystop", 100.0)  # equal as numbers, another type (unsealed on purpose)
     assert tables.design_key(base) != tables.design_key(other)
-    other.n_earlystop = np.int64(100)
+    object.__setattr__(other, "n_earlystop", np.int64(100))
     assert tables.design_key(base) != tables.design_key(other)
 
 
@@ -50,6 +54,7 @@ def test_a_modified_chain_is_keyed_on_every_link():
 
 def test_an_undescribable_configuration_is_keyed_by_identity():
     a, b = BOIN(target=0.3, num_doses=4, max_n=12), BOIN(target=0.3, num_doses=4, max_n=12)
-    a.hook = b.hook = print  # a function: no description, so no sharing
+    for d in (a, b):
+        object.__setattr__(d, "hook", print)  # a function: no description, so no sharing
     assert tables.design_key(a) != tables.design_key(b)
     assert tables.design_key(a) == tables.design_key(a)
