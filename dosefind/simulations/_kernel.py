@@ -19,6 +19,7 @@ import inspect
 
 import numpy as np
 
+from dosefind._rows import distinct_rows
 from dosefind.designs.base import Design
 from dosefind.state import Cohort, ReasonCode, TrialState
 
@@ -189,7 +190,9 @@ class Decider:
             uniq, first, inverse = np.unique(k, return_index=True, return_inverse=True)
             return first, inverse.ravel(), uniq.tolist()
         rows = state_rows(n, y, cur, last)
-        first, inverse = unique_rows(rows)
+        # One integer (or checked hash) per row, not a byte sort: the groups are the same,
+        # and their order only orders the design's calls for new states.
+        first, inverse = distinct_rows(rows)
         return first, inverse, [rows[i].tobytes() for i in first]
 
     def _setup_keys(self):
