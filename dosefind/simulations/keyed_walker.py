@@ -29,7 +29,7 @@ from dosefind._rows import distinct_rows
 from dosefind.simulations._kernel import Decider, Tally
 from dosefind.simulations.patients import PatientUniforms, chunk_seed
 from dosefind.simulations.tables import cohort_rows, patient_cap
-from dosefind.simulations.walker import numba_or_none
+from dosefind.simulations.walker import CompiledOnce
 
 __all__ = ["KeyedWalker", "keyed_walker_for", "use_keyed", "KEYED_JIT_MIN_TRIALS"]
 
@@ -38,17 +38,6 @@ __all__ = ["KeyedWalker", "keyed_walker_for", "use_keyed", "KEYED_JIT_MIN_TRIALS
 #: about half a second, and the general engine needs about 4 us per trial of 20 cohorts,
 #: so the walker repays itself beyond about 10^5 trials.
 KEYED_JIT_MIN_TRIALS = 100_000
-
-_trials_seen = 0
-
-
-def use_keyed(n_trials: int) -> bool:
-    """Whether a run of ``n_trials`` should take the keyed walker where a design allows it:
-    yes once the compiled code is loaded or this process has simulated (or is about to)
-    :data:`KEYED_JIT_MIN_TRIALS` trials in all."""
-    global _trials_seen
-    _trials_seen += int(n_trials)
-    return _JIT not in (None, False) or _trials_seen >= KEYED_JIT_MIN_TRIALS
 
 #: Largest count (max_n) the walker's flag table covers ((max_n + 1)^2 bytes).
 MAX_SPAN = 1024
@@ -61,108 +50,112 @@ FIRST_ROWS = 64
 #: Trials whose final states are tallied together (distinct states selected once per block).
 BLOCK_TRIALS = 100_000
 
-_JIT = None
+_trials_seen = 0
 
 
-def _compiled():
-    """(walk, build) compiled by numba, or None (numba missing or ``DOSEFIND_NO_JIT=1``)."""
-    global _JIT
-    if _JIT is None:
-        _JIT = False
-        numba = numba_or_none()
-        if numba is None:
-            return None
+def use_keyed(n_trials: int) -> bool:
+    """Whether a run of ``n_trials`` should take the keyed walker where a design allows it:
+    yes once the compiled code is loaded or this process has simulated (or is about to)
+    :data:`KEYED_JIT_MIN_TRIALS` trials in all."""
+    global _trials_seen
+    _trials_seen += int(n_trials)
+    return _compiled.loaded or _trials_seen >= KEYED_JIT_MIN_TRIALS
 
-        # Slots: Fibonacci hashing of the key code (the top bits of code * 2^64 / golden
-        # ratio), written out in both functions: a jitted helper captured by the closure
-        # would keep numba from caching them on disk.
-        @numba.njit(cache=True, nogil=True)
-        def _build(codes, bits):  # pragma: no cover - compiled
-            size = 1 << bits
-            keys = np.full(size, -1, np.int64)
-            vals = np.zeros(size, np.int64)
-            shift = 64 - bits
-            mask = size - 1
-            for j in range(codes.shape[0]):
-                h = np.int64((np.uint64(codes[j]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
-                while keys[h] != -1:
-                    h = (h + 1) & mask
-                keys[h] = codes[j]
-                vals[h] = j
-            return keys, vals
 
-        @numba.njit(cache=True, nogil=True)
-        def _walk(u, p, n, y, cur, last, depth, ntot, status, reason, miss, row0, msize, cap, max_n,
-                  flag, span, rad, hkeys, hvals, shift, ans_nxt, ans_code):  # pragma: no cover - compiled
-            # The key code is KeyedWalker.key_codes' mixed radix over ``rad`` (the phase's
-            # radix, then the layout's), its columns those of DoseKeyLayout.columns.
-            R = u.shape[0]
-            D = n.shape[1]
-            mask = hkeys.shape[0] - 1
-            extra = rad.shape[0] > 5
-            width = 1
-            for i in range(1, rad.shape[0]):
-                width = width * rad[i]
-            # Trials advance in step, one cohort depth at a time: every trial at a depth
-            # reads the same rows of u, so the reads run along memory.
-            lo = msize.shape[0]
+def _build_kernels(numba):
+    """(walk, build) of the keyed walker, compiled by numba."""
+    # Slots: Fibonacci hashing of the key code (the top bits of code * 2^64 / golden
+    # ratio), written out in both functions: a jitted helper captured by the closure
+    # would keep numba from caching them on disk.
+    @numba.njit(cache=True, nogil=True)
+    def _build(codes, bits):  # pragma: no cover - compiled
+        size = 1 << bits
+        keys = np.full(size, -1, np.int64)
+        vals = np.zeros(size, np.int64)
+        shift = 64 - bits
+        mask = size - 1
+        for j in range(codes.shape[0]):
+            h = np.int64((np.uint64(codes[j]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+            while keys[h] != -1:
+                h = (h + 1) & mask
+            keys[h] = codes[j]
+            vals[h] = j
+        return keys, vals
+
+    @numba.njit(cache=True, nogil=True)
+    def _walk(u, p, n, y, cur, last, depth, ntot, status, reason, miss, row0, msize, cap, max_n,
+              flag, span, rad, hkeys, hvals, shift, ans_nxt, ans_code):  # pragma: no cover - compiled
+        # The key code is KeyedWalker.key_codes' mixed radix over ``rad`` (the phase's
+        # radix, then the layout's), its columns those of DoseKeyLayout.columns.
+        R = u.shape[0]
+        D = n.shape[1]
+        mask = hkeys.shape[0] - 1
+        extra = rad.shape[0] > 5
+        width = 1
+        for i in range(1, rad.shape[0]):
+            width = width * rad[i]
+        # Trials advance in step, one cohort depth at a time: every trial at a depth
+        # reads the same rows of u, so the reads run along memory.
+        lo = msize.shape[0]
+        for t in range(n.shape[0]):
+            if status[t] == 0 and depth[t] < lo:
+                lo = depth[t]
+        for level in range(lo, msize.shape[0]):
             for t in range(n.shape[0]):
-                if status[t] == 0 and depth[t] < lo:
-                    lo = depth[t]
-            for level in range(lo, msize.shape[0]):
-                for t in range(n.shape[0]):
-                    if status[t] != 0 or depth[t] != level:
-                        continue
-                    c = cur[t]
-                    if c < 0:
-                        code = width  # phase 1: before the first cohort
-                    elif ntot[t] >= max_n:
-                        code = 2 * width  # phase 2: max_n reached
-                    else:
-                        low = D
-                        for j in range(D):
-                            if flag[n[t, j] * span + y[t, j]] != 0:
-                                low = j
-                                break
-                        code = ((c * rad[2] + n[t, c]) * rad[3] + y[t, c]) * rad[4] + low
-                        if extra:
-                            code = (code * rad[5] + n[t, 0]) * rad[6] + y[t, 0]
-                    h = np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
-                    while hkeys[h] != code and hkeys[h] != -1:
-                        h = (h + 1) & mask
-                    if hkeys[h] == -1:
-                        status[t] = 2
-                        miss[t] = code
-                        continue
-                    a = hvals[h]
-                    d = ans_nxt[a]
-                    if d < 0:
-                        status[t] = 1
-                        reason[t] = ans_code[a]
-                        continue
-                    dp = depth[t]
-                    m = msize[dp]
-                    r = row0[dp]
-                    if m <= 0 or r + m > cap:
-                        status[t] = 4
-                        continue
-                    if r + m > R:
-                        status[t] = 3
-                        continue
-                    q = p[d]
-                    k = 0
-                    for i in range(m):
-                        if u[r + i, t] < q:
-                            k += 1
-                    n[t, d] += m
-                    y[t, d] += k
-                    cur[t] = d
-                    last[t] = k
-                    ntot[t] += m
-                    depth[t] = dp + 1
+                if status[t] != 0 or depth[t] != level:
+                    continue
+                c = cur[t]
+                if c < 0:
+                    code = width  # phase 1: before the first cohort
+                elif ntot[t] >= max_n:
+                    code = 2 * width  # phase 2: max_n reached
+                else:
+                    low = D
+                    for j in range(D):
+                        if flag[n[t, j] * span + y[t, j]] != 0:
+                            low = j
+                            break
+                    code = ((c * rad[2] + n[t, c]) * rad[3] + y[t, c]) * rad[4] + low
+                    if extra:
+                        code = (code * rad[5] + n[t, 0]) * rad[6] + y[t, 0]
+                h = np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+                while hkeys[h] != code and hkeys[h] != -1:
+                    h = (h + 1) & mask
+                if hkeys[h] == -1:
+                    status[t] = 2
+                    miss[t] = code
+                    continue
+                a = hvals[h]
+                d = ans_nxt[a]
+                if d < 0:
+                    status[t] = 1
+                    reason[t] = ans_code[a]
+                    continue
+                dp = depth[t]
+                m = msize[dp]
+                r = row0[dp]
+                if m <= 0 or r + m > cap:
+                    status[t] = 4
+                    continue
+                if r + m > R:
+                    status[t] = 3
+                    continue
+                q = p[d]
+                k = 0
+                for i in range(m):
+                    if u[r + i, t] < q:
+                        k += 1
+                n[t, d] += m
+                y[t, d] += k
+                cur[t] = d
+                last[t] = k
+                ntot[t] += m
+                depth[t] = dp + 1
 
-        _JIT = (_walk, _build)
-    return _JIT or None
+    return _walk, _build
+
+
+_compiled = CompiledOnce(_build_kernels)
 
 
 class KeyedWalker:

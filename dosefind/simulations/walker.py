@@ -31,8 +31,6 @@ __all__ = ["walk", "walk_numpy", "jit_walker", "jit_tally", "use_jit", "JIT_MIN_
 #: calls in one process (compare, grids, studies) switch to the compiled walker.
 JIT_MIN_TRIALS = 2_000_000
 
-_JIT = None  # the compiled walker once loaded; False when unavailable
-_TALLY = None  # the compiled tally kernel once loaded; False when unavailable
 
 
 def walk_numpy(u, p, state, status, nxt, child, depth, row0, msize) -> None:
@@ -70,7 +68,7 @@ def use_jit(n_trials: int) -> bool:
     large run, and many small runs in one process (compare, grids), are both served."""
     global _trials_seen
     _trials_seen += int(n_trials)
-    if _JIT not in (None, False):
+    if _compiled.loaded:
         return True
     return _trials_seen >= JIT_MIN_TRIALS
 
@@ -87,108 +85,119 @@ def numba_or_none():
     return numba
 
 
-def _compiled():
-    global _JIT
-    if _JIT is None:
-        _JIT = False
-        numba = numba_or_none()
-        if numba is None:
-            return _JIT
+class CompiledOnce:
+    """Kernels that ``build(numba)`` compiles (numba caches them on disk), built on first
+    use, once per process; None without numba (:func:`numba_or_none`) or when ``requires``
+    (another CompiledOnce) is unavailable.  Every compiled kernel of the engines is one."""
 
-        @numba.njit(cache=True, nogil=True)
-        def _walk(u, p, state, status, nxt, child, depth, row0, msize):  # pragma: no cover - compiled
-            R = u.shape[0]
-            for t in range(state.shape[0]):
-                s = state[t]
-                while status[s] == 1:
-                    dp = depth[s]
-                    r = row0[dp]
-                    m = msize[dp]
-                    if r + m > R:
-                        break
-                    q = p[nxt[s]]
-                    k = 0
-                    for j in range(m):
-                        if u[r + j, t] < q:
-                            k += 1
-                    s = child[s, k]
-                state[t] = s
+    def __init__(self, build, requires=None):
+        self._build, self._requires, self._tried, self._fns = build, requires, False, None
 
-        _JIT = _walk
-    return _JIT
+    def __call__(self):
+        if not self._tried:
+            self._tried = True
+            numba = numba_or_none()
+            if numba is not None and (self._requires is None or self._requires() is not None):
+                self._fns = self._build(numba)
+        return self._fns
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the kernels are built in this process (asking does not build them)."""
+        return self._fns is not None
 
 
-def _compiled_tally():
-    global _TALLY
-    if _TALLY is None:
-        _TALLY = False
-        if not _compiled():
-            return _TALLY
-        import numba
+def _build_walk(numba):
+    @numba.njit(cache=True, nogil=True)
+    def _walk(u, p, state, status, nxt, child, depth, row0, msize):  # pragma: no cover - compiled
+        R = u.shape[0]
+        for t in range(state.shape[0]):
+            s = state[t]
+            while status[s] == 1:
+                dp = depth[s]
+                r = row0[dp]
+                m = msize[dp]
+                if r + m > R:
+                    break
+                q = p[nxt[s]]
+                k = 0
+                for j in range(m):
+                    if u[r + j, t] < q:
+                        k += 1
+                s = child[s, k]
+            state[t] = s
 
-        @numba.njit(cache=True, nogil=True)
-        def _tally(ids, counts, rows, sel, code, above, D, n_labels, max_n):  # pragma: no cover - compiled
-            # Integer sums over the final states ``ids`` weighted by their trial counts, laid
-            # out as in DecisionTable._tally_from.
-            out = np.zeros(6 * D + 1 + 11 + n_labels, np.int64)
-            for i in range(ids.shape[0]):
-                s = ids[i]
-                c = counts[s]
-                N = 0
-                Y = 0
-                a = 0
-                for j in range(D):
-                    nj = np.int64(rows[s, j])
-                    N += nj
-                    Y += np.int64(rows[s, D + j])
-                    if above[j]:
-                        a += nj
-                for j in range(D):
-                    nj = np.int64(rows[s, j])
-                    yj = np.int64(rows[s, D + j])
-                    out[j] += c * nj
-                    out[D + j] += c * nj * nj
-                    out[2 * D + j] += c * nj * N
-                    out[3 * D + j] += c * yj
-                    out[4 * D + j] += c * yj * yj
-                m = sel[s]
-                out[5 * D + (D if m < 0 else m)] += c
-                b = 6 * D + 1
-                out[b] += c * N
-                out[b + 1] += c * N * N
-                out[b + 2] += c * Y
-                out[b + 3] += c * Y * Y
-                out[b + 4] += c * a
-                out[b + 5] += c * a * a
-                out[b + 6] += c * a * N
-                ref = N if max_n < 0 else max_n
-                if a > 0.6 * ref:
-                    out[b + 7] += c
-                if a > 0.8 * ref:
-                    out[b + 8] += c
-                if max_n >= 0 and N < max_n:
-                    out[b + 9] += c
-                out[b + 10] += c
-                out[b + 11 + code[s]] += c
-            return out
+    return _walk
 
-        _TALLY = _tally
-    return _TALLY
+
+_compiled = CompiledOnce(_build_walk)
+
+
+def _build_tally(numba):
+    @numba.njit(cache=True, nogil=True)
+    def _tally(ids, counts, rows, sel, code, above, D, n_labels, max_n):  # pragma: no cover - compiled
+        # Integer sums over the final states ``ids`` weighted by their trial counts, laid
+        # out as in DecisionTable._tally_from.
+        out = np.zeros(6 * D + 1 + 11 + n_labels, np.int64)
+        for i in range(ids.shape[0]):
+            s = ids[i]
+            c = counts[s]
+            N = 0
+            Y = 0
+            a = 0
+            for j in range(D):
+                nj = np.int64(rows[s, j])
+                N += nj
+                Y += np.int64(rows[s, D + j])
+                if above[j]:
+                    a += nj
+            for j in range(D):
+                nj = np.int64(rows[s, j])
+                yj = np.int64(rows[s, D + j])
+                out[j] += c * nj
+                out[D + j] += c * nj * nj
+                out[2 * D + j] += c * nj * N
+                out[3 * D + j] += c * yj
+                out[4 * D + j] += c * yj * yj
+            m = sel[s]
+            out[5 * D + (D if m < 0 else m)] += c
+            b = 6 * D + 1
+            out[b] += c * N
+            out[b + 1] += c * N * N
+            out[b + 2] += c * Y
+            out[b + 3] += c * Y * Y
+            out[b + 4] += c * a
+            out[b + 5] += c * a * a
+            out[b + 6] += c * a * N
+            ref = N if max_n < 0 else max_n
+            if a > 0.6 * ref:
+                out[b + 7] += c
+            if a > 0.8 * ref:
+                out[b + 8] += c
+            if max_n >= 0 and N < max_n:
+                out[b + 9] += c
+            out[b + 10] += c
+            out[b + 11 + code[s]] += c
+        return out
+
+    return _tally
+
+
+_compiled_tally = CompiledOnce(_build_tally, requires=_compiled)
 
 
 def jit_tally():
     """The compiled Monte Carlo tally kernel (:meth:`~.tables.DecisionTable.tally_counts`),
     once the compiled walker is loaded in this process; None otherwise (the numpy tally,
     which gives the same integers, is used then)."""
-    if _JIT in (None, False):
+    if not _compiled.loaded:
         return None
-    return _compiled_tally() or None
+    return _compiled_tally()
 
 
 def jit_walker():
     """The compiled walker, or None (numba missing or ``DOSEFIND_NO_JIT=1``)."""
-    fn = _compiled()
-    return fn or None
+    return _compiled()
 
 
 def walk(u, p, state, table, *, jit: bool) -> None:
