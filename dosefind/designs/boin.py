@@ -131,6 +131,7 @@ from dosefind import _validate as V
 from dosefind._rows import distinct_rows
 from dosefind.designs.base import Design, beta_prob_exceeds
 from dosefind.designs.isotonic import pava, pava_rows
+from dosefind.designs.keys import DoseKeyLayout
 from dosefind.state import Decision, DoseLevels, MTDSelection, TrialState, to_level
 from dosefind.state import ReasonCode as R
 
@@ -356,8 +357,6 @@ class BOIN(Design):
     def _decision_key_layout(self):
         """:meth:`_decision_key` as a :class:`~dosefind.designs.keys.DoseKeyLayout`: the
         flag of a dose is its elimination (:meth:`_eliminated_pairs`)."""
-        from dosefind.designs.keys import DoseKeyLayout
-
         return DoseKeyLayout(self.num_doses, self.max_n, self._eliminated_pairs, self.extrasafe)
 
     def _decide(self, state: TrialState) -> Decision:

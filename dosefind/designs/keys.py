@@ -37,10 +37,6 @@ class DoseKeyLayout:
     flagged: Callable[[np.ndarray, np.ndarray], np.ndarray]
     first_dose_counts: bool = False
 
-    @property
-    def width(self) -> int:
-        return 6 if self.first_dose_counts else 4
-
     def radices(self) -> list[int]:
         """Each column's range (values 0 .. radix - 1), in column order."""
         span = self.max_n + 1
